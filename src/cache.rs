@@ -1,0 +1,241 @@
+//! Caches and single-flight: work that was done, or is being done, is not
+//! done again.
+//!
+//! * [`SingleFlight`] merges identical concurrent requests: the first starts
+//!   the work as a task of its own, later ones wait for the same result. The
+//!   task is not tied to any one waiter, so a client that hangs up cancels
+//!   nothing for the others, and the result still reaches the cache.
+//! * [`ByteCache`] is a bounded in-memory cache weighed in bytes with a TTL
+//!   (moka), used for results and for sources. Only successes are stored.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+
+/// Merges concurrent calls with the same key into one run.
+pub struct SingleFlight<K, V> {
+    in_flight: Arc<Mutex<HashMap<K, Shared<BoxFuture<'static, Result<V, String>>>>>>,
+}
+
+impl<K, V> Default for SingleFlight<K, V> {
+    fn default() -> Self {
+        SingleFlight {
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+}
+
+impl<K, V> SingleFlight<K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Runs `work()` for `key` unless a run for `key` is already in flight,
+    /// in which case its result is shared. Returns the value and whether
+    /// this call joined an existing run. `Err` carries a panic message.
+    pub async fn run<F, Fut>(&self, key: K, work: F) -> (Result<V, String>, bool)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = V> + Send + 'static,
+    {
+        let (shared, joined) = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(existing) = map.get(&key) {
+                (existing.clone(), true)
+            } else {
+                let in_flight = Arc::clone(&self.in_flight);
+                let task_key = key.clone();
+                let fut = work();
+                // The task removes its own entry once done; it cannot do so
+                // before the entry is inserted because we hold the lock.
+                let handle = tokio::spawn(async move {
+                    let value = fut.await;
+                    in_flight
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&task_key);
+                    value
+                });
+                let in_flight = Arc::clone(&self.in_flight);
+                let panic_key = key.clone();
+                let shared = async move {
+                    handle.await.map_err(|e| {
+                        // A panicking task never reached its own removal.
+                        in_flight
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&panic_key);
+                        e.to_string()
+                    })
+                }
+                .boxed()
+                .shared();
+                map.insert(key, shared.clone());
+                (shared, false)
+            }
+        };
+        (shared.await, joined)
+    }
+
+    /// Runs in flight now.
+    pub fn len(&self) -> usize {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Something that knows its own size in bytes, for the cache's weigher.
+pub trait Weighed {
+    fn weight(&self) -> usize;
+}
+
+impl Weighed for bytes::Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+/// A byte-bounded cache with a time to live. Capacity 0 turns it off.
+#[derive(Clone)]
+pub struct ByteCache<V: Clone + Send + Sync + 'static> {
+    inner: Option<moka::future::Cache<String, V>>,
+}
+
+impl<V> ByteCache<V>
+where
+    V: Weighed + Clone + Send + Sync + 'static,
+{
+    pub fn new(capacity_bytes: u64, ttl: Duration) -> ByteCache<V> {
+        let inner = (capacity_bytes > 0).then(|| {
+            moka::future::Cache::builder()
+                .max_capacity(capacity_bytes)
+                // Keys are small next to images; weigh the value and a
+                // little for the key, saturating at u32::MAX.
+                .weigher(|key: &String, value: &V| {
+                    u32::try_from(key.len() + value.weight()).unwrap_or(u32::MAX)
+                })
+                .time_to_live(ttl)
+                .build()
+        });
+        ByteCache { inner }
+    }
+
+    pub async fn get(&self, key: &str) -> Option<V> {
+        match &self.inner {
+            Some(cache) => cache.get(key).await,
+            None => None,
+        }
+    }
+
+    pub async fn insert(&self, key: String, value: V) {
+        if let Some(cache) = &self.inner {
+            cache.insert(key, value).await;
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.inner.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn identical_calls_run_once() {
+        let flights: Arc<SingleFlight<&'static str, usize>> = Arc::new(SingleFlight::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (go, gate) = tokio::sync::watch::channel(false);
+        let mut waiters = Vec::new();
+        for _ in 0..10 {
+            let flights = Arc::clone(&flights);
+            let runs = Arc::clone(&runs);
+            let mut gate = gate.clone();
+            waiters.push(tokio::spawn(async move {
+                flights
+                    .run("key", || async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        let _ = gate.wait_for(|open| *open).await;
+                        42
+                    })
+                    .await
+            }));
+        }
+        while flights.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        go.send(true).unwrap();
+        let mut joined = 0;
+        for waiter in waiters {
+            let (value, was_joined) = waiter.await.unwrap();
+            assert_eq!(value.unwrap(), 42);
+            joined += usize::from(was_joined);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(joined, 9);
+        assert!(flights.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_waiter_that_leaves_cancels_nothing() {
+        let flights: Arc<SingleFlight<&'static str, usize>> = Arc::new(SingleFlight::default());
+        let done = Arc::new(AtomicUsize::new(0));
+        let first = {
+            let flights = Arc::clone(&flights);
+            let done = Arc::clone(&done);
+            tokio::spawn(async move {
+                flights
+                    .run("key", || async move {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        done.fetch_add(1, Ordering::SeqCst);
+                        1
+                    })
+                    .await
+            })
+        };
+        while flights.is_empty() {
+            tokio::task::yield_now().await;
+        }
+        first.abort();
+        let (value, joined) = flights.run("key", || async { 2 }).await;
+        assert!(joined, "the second call joins the run the first one started");
+        assert_eq!(value.unwrap(), 1);
+        assert_eq!(done.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn panics_become_errors_and_free_the_key() {
+        let flights: SingleFlight<&'static str, usize> = SingleFlight::default();
+        let (value, _) = flights.run("key", || async { panic!("boom") }).await;
+        assert!(value.is_err());
+        assert!(flights.is_empty());
+        let (value, joined) = flights.run("key", || async { 3 }).await;
+        assert_eq!((value.unwrap(), joined), (3, false));
+    }
+
+    #[tokio::test]
+    async fn byte_cache_is_bounded_and_can_be_off() {
+        let off: ByteCache<bytes::Bytes> = ByteCache::new(0, Duration::from_secs(60));
+        off.insert("a".into(), bytes::Bytes::from_static(b"x")).await;
+        assert!(off.get("a").await.is_none());
+
+        let on: ByteCache<bytes::Bytes> = ByteCache::new(1000, Duration::from_secs(60));
+        on.insert("a".into(), bytes::Bytes::from(vec![0; 10])).await;
+        assert_eq!(on.get("a").await.unwrap().len(), 10);
+        // Larger than the whole cache: never admitted.
+        on.insert("big".into(), bytes::Bytes::from(vec![0; 5000])).await;
+        on.inner.as_ref().unwrap().run_pending_tasks().await;
+        assert!(on.get("big").await.is_none());
+    }
+}

@@ -1,0 +1,261 @@
+//! Handlers: orchestration only. Parse the request, consult the caches, run
+//! fetch and pipeline, build the response. No image code and no status code
+//! choices live here (those are in `pipeline` and `error`).
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use super::error::ApiError;
+use super::{AppState, headers, query};
+use crate::cache::Weighed;
+use crate::fetch::SourceUrl;
+use crate::format::ImageFormat;
+use crate::options::{FormatRequest, Plan};
+use crate::pipeline::{self, OutputChoice};
+
+/// A finished image, as cached and as sent.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub bytes: Bytes,
+    pub format: ImageFormat,
+    pub etag: String,
+}
+
+impl Weighed for Arc<Rendered> {
+    fn weight(&self) -> usize {
+        self.bytes.len() + self.etag.len()
+    }
+}
+
+/// `GET /health`: always `OK`, never touches the network or the pool.
+pub async fn health() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "OK")
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.queue_depth.set(state.pool.queue_depth() as i64);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// `GET /`: the empty transformation when `url` is given, else a short
+/// landing text.
+pub async fn root(state: State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
+    if query::parse(uri.query()).url.is_none() {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "resizer: GET /{transformation}?url={image url}, e.g. /w_150,h_500?url=https://example.com/a.jpg\n",
+        )
+            .into_response());
+    }
+    transform_request(state, String::new(), uri, headers).await
+}
+
+/// `GET /{transformation}?url=...`.
+pub async fn transform(
+    state: State<AppState>,
+    Path(transformation): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    transform_request(state, transformation, uri, headers).await
+}
+
+async fn transform_request(
+    State(state): State<AppState>,
+    transformation: String,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if length > state.config.max_url_length {
+        return Err(ApiError::UrlTooLong {
+            length,
+            max: state.config.max_url_length,
+        });
+    }
+    let query = query::parse(uri.query());
+    let url = match query.url {
+        None => return Err(ApiError::MissingUrl),
+        Some(url) if url.trim().is_empty() => return Err(ApiError::EmptyUrl),
+        Some(url) => url,
+    };
+    let plan = Plan::parse(&transformation, &state.grammar)?;
+    if let Some(verifier) = &state.verifier {
+        verifier.verify(&transformation, &url, query.signature.as_deref())?;
+    }
+    let source = SourceUrl::parse(&url, &state.guard)?;
+    let choice = headers::output_choice(&plan, &headers);
+    let rendered = render(&state, plan.clone(), choice, source).await?;
+    Ok(respond(
+        &state,
+        &rendered,
+        &headers,
+        plan.format == FormatRequest::Auto,
+    ))
+}
+
+/// The cached result, or the result of an identical request in flight, or
+/// a new run of fetch and pipeline.
+async fn render(
+    state: &AppState,
+    plan: Plan,
+    choice: OutputChoice,
+    source: SourceUrl,
+) -> Result<Arc<Rendered>, ApiError> {
+    let key = format!("{}|{:?}|{}", plan.cache_key(), choice, source.as_str());
+    if let Some(hit) = state.results.get(&key).await {
+        state.metrics.cache_hits.get_or_create(&result_cache()).inc();
+        return Ok(hit);
+    }
+    if state.results.is_enabled() {
+        state.metrics.cache_misses.get_or_create(&result_cache()).inc();
+    }
+    let task_state = state.clone();
+    let task_key = key.clone();
+    let (result, joined) = state
+        .renders
+        .run(key, move || produce(task_state, task_key, plan, choice, source))
+        .await;
+    if joined {
+        state.metrics.coalesced.inc();
+    }
+    result.map_err(ApiError::Internal)?
+}
+
+/// Fetches the source and runs the pipeline on the CPU pool; caches success.
+async fn produce(
+    state: AppState,
+    key: String,
+    plan: Plan,
+    choice: OutputChoice,
+    source: SourceUrl,
+) -> Result<Arc<Rendered>, ApiError> {
+    let bytes = download(&state, source).await?;
+    let limits = state.limits;
+    let deadline = Instant::now() + state.config.processing_timeout;
+    let (result, waited) = state
+        .pool
+        .run(move || pipeline::process(&bytes, &plan, choice, &limits, Some(deadline)))
+        .await?;
+    let metrics = &state.metrics;
+    metrics.observe_stage("queue", waited);
+    let (encoded, timings) = result?;
+    metrics.observe_stage("decode", timings.decode);
+    metrics.observe_stage("transform", timings.transform);
+    metrics.observe_stage("encode", timings.encode);
+    let rendered = Arc::new(Rendered {
+        etag: headers::etag(&encoded.bytes),
+        bytes: Bytes::from(encoded.bytes),
+        format: encoded.format,
+    });
+    state.results.insert(key, Arc::clone(&rendered)).await;
+    Ok(rendered)
+}
+
+/// The source bytes: from the source cache, from a download in flight, or
+/// downloaded now.
+async fn download(state: &AppState, source: SourceUrl) -> Result<Bytes, ApiError> {
+    let key = source.as_str().to_owned();
+    if let Some(bytes) = state.sources.get(&key).await {
+        state.metrics.cache_hits.get_or_create(&source_cache()).inc();
+        return Ok(bytes);
+    }
+    if state.sources.is_enabled() {
+        state.metrics.cache_misses.get_or_create(&source_cache()).inc();
+    }
+    let task_state = state.clone();
+    let (result, _joined) = state
+        .downloads
+        .run(key.clone(), move || async move {
+            let started = Instant::now();
+            let bytes = task_state.fetcher.fetch(&source).await?;
+            task_state.metrics.observe_stage("fetch", started.elapsed());
+            task_state.metrics.source_bytes.inc_by(bytes.len() as u64);
+            task_state.sources.insert(key, bytes.clone()).await;
+            Ok(bytes)
+        })
+        .await;
+    Ok(result.map_err(ApiError::Internal)??)
+}
+
+fn result_cache() -> crate::metrics::CacheLabel {
+    crate::metrics::CacheLabel { cache: "result" }
+}
+
+fn source_cache() -> crate::metrics::CacheLabel {
+    crate::metrics::CacheLabel { cache: "source" }
+}
+
+/// The image response, or `304` when the client has it already.
+fn respond(state: &AppState, rendered: &Rendered, request: &HeaderMap, vary_accept: bool) -> Response {
+    let cache_control = format!("public, max-age={}", state.config.cache_ttl.as_secs());
+    let not_modified = headers::not_modified(request, &rendered.etag);
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        state.metrics.response_bytes.inc_by(rendered.bytes.len() as u64);
+        let mut response = Response::new(Body::from(rendered.bytes.clone()));
+        let h = response.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(rendered.format.mime()),
+        );
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(rendered.bytes.len()));
+        response
+    };
+    let h = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&rendered.etag) {
+        h.insert(header::ETAG, etag);
+    }
+    if let Ok(value) = HeaderValue::from_str(&cache_control) {
+        h.insert(header::CACHE_CONTROL, value);
+    }
+    if vary_accept {
+        h.insert(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    response
+}
+
+/// Any other path.
+pub async fn no_route(uri: Uri) -> Response {
+    let body = serde_json::json!({
+        "error": {
+            "status": 404,
+            "code": "not_found",
+            "message": format!(
+                "no such endpoint `{}`: use /health or /{{transformation}}?url=<image url>",
+                uri.path()
+            ),
+        }
+    });
+    let mut response = (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A panic in a handler (outside the pipeline, whose panics the pool
+/// catches) becomes a 500 for this request alone.
+pub fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned());
+    ApiError::Internal(format!("handler panicked: {detail}")).into_response()
+}

@@ -1,0 +1,180 @@
+//! HTTP: routes, handlers and the server's lifecycle.
+//!
+//! [`app`] builds the router from an [`AppState`]; [`serve`] runs it on a
+//! listener until a shutdown future resolves, then lets requests in flight
+//! finish within the shutdown deadline. Tests call the same two functions on
+//! `127.0.0.1:0`.
+
+pub mod error;
+mod handlers;
+pub mod headers;
+mod log;
+pub mod query;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+pub use handlers::Rendered;
+
+use crate::cache::{ByteCache, SingleFlight};
+use crate::config::{Config, MetricsAddr};
+use crate::fetch::{FetchError, FetchLimits, Fetcher, Guard};
+use crate::metrics::Metrics;
+use crate::options::GrammarLimits;
+use crate::pipeline;
+use crate::signing::Verifier;
+use crate::work::WorkPool;
+
+/// Everything a request needs, shared by all requests.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The parts of [`AppState`], built once from the configuration.
+pub struct Shared {
+    pub config: Config,
+    pub grammar: GrammarLimits,
+    pub limits: pipeline::Limits,
+    pub guard: Guard,
+    pub fetcher: Fetcher,
+    /// `None` when no signing key is configured.
+    pub verifier: Option<Verifier>,
+    pub pool: WorkPool,
+    /// Finished results, keyed by canonical plan, format choice and source.
+    pub results: ByteCache<Arc<Rendered>>,
+    /// Downloaded sources, keyed by URL.
+    pub sources: ByteCache<bytes::Bytes>,
+    /// Identical requests in flight.
+    pub renders: SingleFlight<String, Result<Arc<Rendered>, ApiError>>,
+    /// Downloads in flight, shared by different transformations of one source.
+    pub downloads: SingleFlight<String, Result<bytes::Bytes, FetchError>>,
+    pub metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state; fails only if the HTTP client cannot be built.
+    pub fn new(config: Config) -> Result<AppState, FetchError> {
+        let guard = Guard::new(&config);
+        let fetcher = Fetcher::new(
+            guard.clone(),
+            FetchLimits {
+                max_bytes: config.max_src_bytes,
+                connect_timeout: config.connect_timeout,
+                download_timeout: config.download_timeout,
+                max_redirects: config.max_redirects,
+            },
+        )?;
+        let verifier = (!config.signing_keys.is_empty()).then(|| Verifier::new(config.signing_keys.clone()));
+        let shared = Shared {
+            grammar: GrammarLimits {
+                max_dimension: config.max_dimension,
+                max_tokens: config.max_tokens,
+            },
+            limits: pipeline::Limits {
+                max_src_pixels: config.max_src_pixels,
+                max_dimension: config.max_dimension,
+                max_animation_frames: config.max_animation_frames,
+                max_animation_pixels: config.max_animation_pixels,
+            },
+            guard,
+            fetcher,
+            verifier,
+            pool: WorkPool::new(config.concurrency, config.max_queue),
+            results: ByteCache::new(config.cache_bytes, config.cache_ttl),
+            sources: ByteCache::new(config.source_cache_bytes, config.cache_ttl),
+            renders: SingleFlight::default(),
+            downloads: SingleFlight::default(),
+            metrics: Metrics::new(),
+            config,
+        };
+        Ok(AppState(Arc::new(shared)))
+    }
+}
+
+/// The router: `/health`, `/metrics` (unless moved or off), `/` and
+/// `/{transformation}`.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/health", get(handlers::health))
+        .route("/", get(handlers::root))
+        .route("/{transformation}", get(handlers::transform));
+    if state.config.metrics == MetricsAddr::Main {
+        router = router.route("/metrics", get(handlers::metrics));
+    }
+    router
+        .fallback(handlers::no_route)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            handlers::panic_response,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), log::requests))
+        .with_state(state)
+}
+
+/// A router serving only `/metrics`, for `--metrics <addr>`.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(handlers::metrics))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then waits for
+/// requests in flight for at most the configured shutdown timeout.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let deadline = config.shutdown_timeout;
+    let metrics_addr = config.metrics;
+    let state = AppState::new(config).map_err(std::io::Error::other)?;
+    if let MetricsAddr::Separate(addr) = metrics_addr {
+        let metrics_listener = TcpListener::bind(addr).await?;
+        tracing::info!(%addr, "metrics listening");
+        let router = metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, router).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        });
+    }
+    serve_router(listener, app(state), deadline, shutdown).await
+}
+
+/// Runs a router with graceful shutdown bounded by `deadline`.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: Router,
+    deadline: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = stopping_tx.send(true);
+    };
+    let server = axum::serve(listener, router).with_graceful_shutdown(graceful);
+    let expire = async move {
+        let _ = stopping_rx.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(deadline).await;
+    };
+    tokio::select! {
+        result = server => result,
+        () = expire => {
+            tracing::warn!(?deadline, "shutdown deadline passed with requests still in flight");
+            Ok(())
+        }
+    }
+}

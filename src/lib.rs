@@ -1,0 +1,38 @@
+//! resizer: an image resizing and conversion service.
+//!
+//! `GET /w_150,h_500,c_fill?url=https://example.com/photo.jpg` fetches the
+//! source, transforms it and answers with the image. See `SPEC.md`-style
+//! documentation in the README for the grammar, and `ARCHITECTURE.md` for the
+//! flow of a request.
+//!
+//! # Layout
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`config`] | settings (flags + `RESIZER_*` env), validated once at start |
+//! | [`options`] | the transformation grammar: text -> validated [`options::Plan`] (pure) |
+//! | [`signing`] | HMAC-SHA256 URL signatures |
+//! | [`fetch`] | the only outbound connections: SSRF guard, byte and time limits |
+//! | [`pipeline`] | probe, decode, orient, colour, geometry, resize, effects, encode (sync, pure) |
+//! | [`work`] | the bounded CPU pool and its queue (503 when full) |
+//! | [`cache`] | result and source caches, single-flight for identical requests |
+//! | [`metrics`] | Prometheus metrics |
+//! | [`http`] | routes, handlers, headers, and the one error-to-status map |
+//! | [`convert`] | the `resizer convert` and `resizer sign` commands |
+
+#![forbid(unsafe_code)]
+
+pub mod cache;
+pub mod config;
+pub mod convert;
+pub mod fetch;
+pub mod format;
+pub mod http;
+pub mod metrics;
+pub mod options;
+pub mod pipeline;
+pub mod signing;
+pub mod work;
+
+pub use config::Config;
+pub use http::{AppState, app, serve};

@@ -1,0 +1,159 @@
+//! Metrics: every Prometheus metric the service exports, registered in one
+//! place so names and help texts are easy to find and never drift.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Label: the HTTP status of a response.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: u16,
+}
+
+/// Label: a stage of the request (queue, fetch, decode, transform, encode).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabel {
+    pub stage: &'static str,
+}
+
+/// Label: which cache (result or source).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabel {
+    pub cache: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s: thumbnails take milliseconds, slow origins seconds.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<StatusLabel, Counter>,
+    pub request_duration: Histogram,
+    pub stage_duration: Family<StageLabel, Histogram, fn() -> Histogram>,
+    pub cache_hits: Family<CacheLabel, Counter>,
+    pub cache_misses: Family<CacheLabel, Counter>,
+    pub coalesced: Counter,
+    pub queue_depth: Gauge,
+    pub in_flight: Gauge,
+    pub source_bytes: Counter,
+    pub response_bytes: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("resizer");
+        let requests = Family::<StatusLabel, Counter>::default();
+        registry.register("http_requests", "HTTP responses by status", requests.clone());
+        let request_duration = latency_histogram();
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response headers",
+            request_duration.clone(),
+        );
+        let stage_duration = Family::<StageLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "stage_duration_seconds",
+            "Time spent per stage: queue wait, fetch, decode, transform, encode",
+            stage_duration.clone(),
+        );
+        let cache_hits = Family::<CacheLabel, Counter>::default();
+        registry.register("cache_hits", "Cache hits by cache", cache_hits.clone());
+        let cache_misses = Family::<CacheLabel, Counter>::default();
+        registry.register("cache_misses", "Cache misses by cache", cache_misses.clone());
+        let coalesced = Counter::default();
+        registry.register(
+            "coalesced_requests",
+            "Requests served by joining an identical request already in flight",
+            coalesced.clone(),
+        );
+        let queue_depth = Gauge::default();
+        registry.register(
+            "queue_depth",
+            "Jobs waiting for a processing slot",
+            queue_depth.clone(),
+        );
+        let in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being answered",
+            in_flight.clone(),
+        );
+        let source_bytes = Counter::default();
+        registry.register(
+            "source_bytes",
+            "Bytes downloaded from origins",
+            source_bytes.clone(),
+        );
+        let response_bytes = Counter::default();
+        registry.register(
+            "response_bytes",
+            "Image bytes sent to clients",
+            response_bytes.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_duration,
+            stage_duration,
+            cache_hits,
+            cache_misses,
+            coalesced,
+            queue_depth,
+            in_flight,
+            source_bytes,
+            response_bytes,
+        }
+    }
+
+    /// Records how long a stage took.
+    pub fn observe_stage(&self, stage: &'static str, duration: std::time::Duration) {
+        self.stage_duration
+            .get_or_create(&StageLabel { stage })
+            .observe(duration.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_what_was_recorded() {
+        let metrics = Metrics::new();
+        metrics.requests.get_or_create(&StatusLabel { status: 200 }).inc();
+        metrics.observe_stage("decode", std::time::Duration::from_millis(3));
+        let text = metrics.render();
+        assert!(
+            text.contains("resizer_http_requests_total{status=\"200\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("resizer_stage_duration_seconds_count{stage=\"decode\"} 1"),
+            "{text}"
+        );
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

@@ -1,0 +1,210 @@
+//! The transformation grammar: `w_150,h_500,c_fill` -> a validated [`Plan`].
+//!
+//! Pure code, no I/O. Parsing happens in two stages: [`grammar`] splits the
+//! text into tokens exactly as written, then [`Plan::from_tokens`] validates
+//! every value against the limits and builds the canonical plan that owns the
+//! cache key. An unknown, repeated, malformed or out-of-range token is an
+//! [`OptionsError`] naming the token; nothing is ever dropped silently.
+
+mod grammar;
+
+pub use grammar::{Token, tokenize};
+
+use crate::format::ImageFormat;
+
+/// Limits the grammar enforces before anything is fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct GrammarLimits {
+    /// Largest output side in pixels, after `dpr_` (SPEC: `max_dimension`).
+    pub max_dimension: u32,
+    /// Most tokens in one transformation (SPEC: `max_tokens`).
+    pub max_tokens: usize,
+}
+
+impl Default for GrammarLimits {
+    fn default() -> Self {
+        GrammarLimits {
+            max_dimension: 8192,
+            max_tokens: 32,
+        }
+    }
+}
+
+/// A requested side length.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Size {
+    /// An absolute size in CSS pixels (before `dpr_`), `w_150`.
+    Pixels(u32),
+    /// A fraction of the source side in (0, 1], `w_0.5`.
+    Relative(f64),
+}
+
+/// How width and height are applied (SPEC §2, crop modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum CropMode {
+    #[default]
+    Scale,
+    Fit,
+    Limit,
+    Fill,
+    Lfill,
+    Pad,
+    Lpad,
+    Crop,
+    Thumb,
+}
+
+/// Where a crop or a pad is anchored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Gravity {
+    #[default]
+    Center,
+    North,
+    South,
+    East,
+    West,
+    NorthEast,
+    NorthWest,
+    SouthEast,
+    SouthWest,
+    /// Content-aware: the most interesting region of the image.
+    Auto,
+}
+
+/// Encoder quality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Quality {
+    /// No `q_` token: 80.
+    #[default]
+    Default,
+    /// `q_1` ..= `q_100`.
+    Value(u8),
+    /// `q_auto`: a per-format default tuned for size.
+    Auto,
+}
+
+/// The output format asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FormatRequest {
+    /// No `f_` token: the source's format.
+    #[default]
+    Source,
+    /// `f_jpg`, `f_png`, ...
+    Fixed(ImageFormat),
+    /// `f_auto`: negotiated from `Accept` and the image's alpha.
+    Auto,
+}
+
+/// A straight (not premultiplied) sRGB colour with alpha.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rgba(pub [u8; 4]);
+
+impl Rgba {
+    pub const WHITE: Rgba = Rgba([255, 255, 255, 255]);
+}
+
+/// A clockwise rotation applied after EXIF orientation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Rotation {
+    #[default]
+    None,
+    Deg90,
+    Deg180,
+    Deg270,
+}
+
+/// A validated transformation. Exists only after every token was checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub width: Option<Size>,
+    pub height: Option<Size>,
+    pub crop: CropMode,
+    pub gravity: Gravity,
+    /// Whether `g_` was given explicitly (`c_thumb` defaults to `auto` otherwise).
+    pub gravity_given: bool,
+    /// `x_`/`y_` for `c_crop`: the region's top-left corner in source pixels.
+    pub x: Option<u32>,
+    pub y: Option<u32>,
+    /// Device pixel ratio, 0.1..=5; 1.0 when absent.
+    pub dpr: f64,
+    pub quality: Quality,
+    pub format: FormatRequest,
+    /// Background for padding and for flattening alpha; white by default.
+    pub background: Rgba,
+    pub rotation: Rotation,
+    /// `e_blur[:n]` strength 1..=2000.
+    pub blur: Option<u16>,
+    /// `e_sharpen[:n]` strength 1..=2000.
+    pub sharpen: Option<u16>,
+    pub grayscale: bool,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            width: None,
+            height: None,
+            crop: CropMode::Scale,
+            gravity: Gravity::Center,
+            gravity_given: false,
+            x: None,
+            y: None,
+            dpr: 1.0,
+            quality: Quality::Default,
+            format: FormatRequest::Source,
+            background: Rgba::WHITE,
+            rotation: Rotation::None,
+            blur: None,
+            sharpen: None,
+            grayscale: false,
+        }
+    }
+}
+
+/// Why a transformation was refused. Every variant names the offending token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    /// A key resizer does not know, e.g. `z_3`.
+    #[error("unknown token `{token}`: {allowed}")]
+    UnknownToken { token: String, allowed: String },
+    /// A token whose value cannot be parsed or is out of range.
+    #[error("invalid token `{token}`: {reason}")]
+    InvalidValue { token: String, reason: String },
+    /// The same key twice, e.g. `w_1,w_2`.
+    #[error("repeated token `{token}`: each key may appear once")]
+    Repeated { token: String },
+    /// More tokens than `max_tokens`.
+    #[error("too many tokens: {count} given, at most {max} allowed")]
+    TooManyTokens { count: usize, max: usize },
+    /// `w`/`h` times `dpr` over `max_dimension`.
+    #[error("`{token}` gives {pixels} pixels with dpr, over the limit of {max}")]
+    TooLarge { token: String, pixels: u64, max: u32 },
+}
+
+impl Plan {
+    /// Parses and validates a transformation (the path without its leading `/`).
+    pub fn parse(transformation: &str, limits: &GrammarLimits) -> Result<Plan, OptionsError> {
+        let tokens = tokenize(transformation, limits.max_tokens)?;
+        Plan::from_tokens(&tokens, limits)
+    }
+
+    /// Validates tokens as written into a plan.
+    pub fn from_tokens(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result<Plan, OptionsError> {
+        grammar::build_plan(tokens, limits)
+    }
+
+    /// The effective gravity: `c_thumb` without `g_` means `auto`.
+    pub fn effective_gravity(&self) -> Gravity {
+        if self.crop == CropMode::Thumb && !self.gravity_given {
+            Gravity::Auto
+        } else {
+            self.gravity
+        }
+    }
+
+    /// A canonical text form: equal plans give equal strings, whatever the
+    /// order or spelling of the tokens (`w_150,h_500` == `h_500,w_150`).
+    pub fn cache_key(&self) -> String {
+        grammar::canonical(self)
+    }
+}
