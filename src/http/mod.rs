@@ -106,13 +106,16 @@ impl AppState {
 /// The router: `/health`, `/metrics` (unless moved or off), `/` and
 /// `/{transformation}`.
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/health", get(handlers::health))
         .route("/", get(handlers::root))
         .route("/{transformation}", get(handlers::transform));
-    if state.config.metrics == MetricsAddr::Main {
-        router = router.route("/metrics", get(handlers::metrics));
-    }
+    router = if state.config.metrics == MetricsAddr::Main {
+        router.route("/metrics", get(handlers::metrics))
+    } else {
+        // Moved or off: a plain 404, not a transformation named `metrics`.
+        router.route("/metrics", get(handlers::no_route))
+    };
     router
         .fallback(handlers::no_route)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(

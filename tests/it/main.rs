@@ -1,0 +1,8 @@
+//! Integration tests: the real server on an ephemeral port, in front of a
+//! local origin on 127.0.0.1, checked on real outputs.
+
+mod api;
+mod errors;
+mod formats;
+mod serving;
+mod support;
