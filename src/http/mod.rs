@@ -110,7 +110,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(handlers::health))
         .route("/", get(handlers::root))
         .route("/{transformation}", get(handlers::transform));
-    router = if state.config.metrics == MetricsAddr::Main {
+    let router = if state.config.metrics == MetricsAddr::Main {
         router.route("/metrics", get(handlers::metrics))
     } else {
         // Moved or off: a plain 404, not a transformation named `metrics`.
