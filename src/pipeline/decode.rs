@@ -804,4 +804,61 @@ mod tests {
             Err(PipelineError::Corrupt(_))
         ));
     }
+
+    /// Probe, decode, orient and convert a file in `tests/fixtures`.
+    fn fixture(name: &str) -> Image {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).unwrap();
+        let p = probe(&bytes).unwrap();
+        let image = decode(&bytes, &p, 1.0, false, &Limits::default()).unwrap();
+        let image = super::super::orient::apply(image, p.orientation, crate::options::Rotation::None);
+        colour::to_srgb(image, p.icc_profile.as_deref()).unwrap()
+    }
+
+    #[test]
+    fn orientation_fixtures_come_out_upright() {
+        for n in 1..=8 {
+            let image = fixture(&format!("exif-orientation-{n}.jpg"));
+            assert_eq!((image.width(), image.height()), (64, 48), "orientation {n}");
+            let corners = [
+                (5, 5, [255, 0, 0]),
+                (58, 5, [0, 255, 0]),
+                (5, 42, [0, 0, 255]),
+                (58, 42, [255; 3]),
+            ];
+            for (x, y, colour) in corners {
+                assert!(
+                    near(&pixel(&image, 0, x, y), &colour, 6),
+                    "orientation {n} at {x},{y}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cmyk_and_tagged_fixtures_come_out_in_srgb() {
+        let cmyk = fixture("cmyk.jpg");
+        assert!(
+            near(&pixel(&cmyk, 0, 5, 5), &[255, 0, 0], 6),
+            "{:?}",
+            pixel(&cmyk, 0, 5, 5)
+        );
+        assert!(near(&pixel(&cmyk, 0, 58, 5), &[0, 255, 0], 6));
+        assert!(near(&pixel(&cmyk, 0, 5, 42), &[0, 0, 255], 6));
+        assert!(near(&pixel(&cmyk, 0, 58, 42), &[255, 255, 255], 6));
+        // (200,100,50) in Display P3 is (215,92,31) in sRGB; in Adobe RGB
+        // it is (227,100,43) (both from the published matrices).
+        let p3 = fixture("display-p3.jpg");
+        assert!(
+            near(&pixel(&p3, 0, 16, 16), &[215, 92, 31], 4),
+            "{:?}",
+            pixel(&p3, 0, 16, 16)
+        );
+        let adobe = fixture("adobe-rgb.jpg");
+        assert!(
+            near(&pixel(&adobe, 0, 16, 16), &[227, 100, 43], 4),
+            "{:?}",
+            pixel(&adobe, 0, 16, 16)
+        );
+    }
 }
