@@ -441,11 +441,22 @@ fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str
         .map_or("?", |(name, _)| *name)
 }
 
+/// A float in plain decimal notation that always has a decimal point: the
+/// shortest form that reads back as the same value (`0.5`, `1.0`, never
+/// `1e-7`), so that a relative size never reads like a pixel size and the
+/// canonical form parses again.
+fn decimal(value: f64) -> String {
+    let text = value.to_string();
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
 fn write_size(out: &mut Vec<String>, key: &str, size: Option<Size>) {
     match size {
-        // Debug keeps the decimal point (`1.0`), so a relative size never
-        // reads like a pixel size.
-        Some(Size::Relative(r)) => out.push(format!("{key}_{r:?}")),
+        Some(Size::Relative(r)) => out.push(format!("{key}_{}", decimal(r))),
         Some(Size::Pixels(px)) => out.push(format!("{key}_{px}")),
         None => {}
     }
@@ -470,7 +481,7 @@ pub(super) fn canonical(plan: &Plan) -> String {
         parts.push(format!("y_{y}"));
     }
     if plan.dpr != 1.0 {
-        parts.push(format!("dpr_{:?}", plan.dpr));
+        parts.push(format!("dpr_{}", decimal(plan.dpr)));
     }
     match plan.quality {
         Quality::Default => {}
@@ -940,6 +951,8 @@ mod tests {
             ("w_1", "w_1"),
             ("w_1.0", "w_1.0"),
             ("w_1.", "w_1.0"),
+            ("w_0.0000001", "w_0.0000001"),
+            ("h_0.30000000000000004", "h_0.30000000000000004"),
             ("w_.5,h_0.50", "w_0.5,h_0.5"),
             ("c_scale", ""),
             ("g_center", ""),
@@ -982,6 +995,7 @@ mod tests {
             "w_150,h_500",
             "c_thumb,w_10",
             "w_0.5,c_pad,b_transparent,g_east",
+            "w_0.00000001,h_1.0",
             "c_crop,x_1,y_2,w_3,h_4,dpr_0.1,q_1,f_gif,a_180,e_blur:2000,e_sharpen:1,e_greyscale",
         ] {
             let key = parse(text).unwrap().cache_key();
