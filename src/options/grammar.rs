@@ -1,7 +1,90 @@
 //! Stage one and two of the grammar: text -> tokens -> plan, and the plan's
 //! canonical form.
+//!
+//! Keys and values are case-sensitive and written in lower case (`w_150`,
+//! `c_fill`, `f_webp`), except the hex digits of `b_rgb:` which may be either.
+//! Nothing is trimmed: ` w_1` is an unknown token, not `w_1`.
+//!
+//! The canonical form ([`canonical`]) writes the keys in one fixed order,
+//! `w,h,c,g,x,y,dpr,q,f,b,a,e_blur,e_sharpen,e_grayscale`, with normalised
+//! values, and leaves out every key whose value is the default (so the empty
+//! transformation has the empty key). `q_80` and no `q_` are the same key, as
+//! the encoder treats them alike; `f_jpg` and `f_jpeg` are `f_jpeg`; `g_` is
+//! written as the effective gravity (`c_thumb` alone is `c_thumb,g_auto`).
 
-use super::{GrammarLimits, OptionsError, Plan};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use super::{
+    CropMode, FormatRequest, GrammarLimits, Gravity, OptionsError, Plan, Quality, Rgba, Rotation, Size,
+};
+use crate::format::ImageFormat;
+
+/// The keys resizer knows, as listed in "unknown token" errors.
+const KNOWN_KEYS: &str = "known keys are w_, h_, c_, g_, x_, y_, dpr_, q_, f_, b_, a_ and e_ \
+     (e_blur, e_sharpen, e_grayscale)";
+
+/// Crop modes by name, in the order error messages list them.
+const CROP_MODES: &[(&str, CropMode)] = &[
+    ("scale", CropMode::Scale),
+    ("fit", CropMode::Fit),
+    ("limit", CropMode::Limit),
+    ("fill", CropMode::Fill),
+    ("lfill", CropMode::Lfill),
+    ("pad", CropMode::Pad),
+    ("lpad", CropMode::Lpad),
+    ("crop", CropMode::Crop),
+    ("thumb", CropMode::Thumb),
+];
+
+/// Gravities by name, in the order error messages list them.
+const GRAVITIES: &[(&str, Gravity)] = &[
+    ("center", Gravity::Center),
+    ("north", Gravity::North),
+    ("south", Gravity::South),
+    ("east", Gravity::East),
+    ("west", Gravity::West),
+    ("north_east", Gravity::NorthEast),
+    ("north_west", Gravity::NorthWest),
+    ("south_east", Gravity::SouthEast),
+    ("south_west", Gravity::SouthWest),
+    ("auto", Gravity::Auto),
+];
+
+/// Named background colours (CSS values). `transparent` is transparent
+/// white, so that a consumer that drops the alpha channel gets the usual
+/// white background rather than black.
+const COLOURS: &[(&str, [u8; 4])] = &[
+    ("white", [255, 255, 255, 255]),
+    ("black", [0, 0, 0, 255]),
+    ("transparent", [255, 255, 255, 0]),
+    ("red", [255, 0, 0, 255]),
+    ("green", [0, 128, 0, 255]),
+    ("blue", [0, 0, 255, 255]),
+    ("yellow", [255, 255, 0, 255]),
+    ("gray", [128, 128, 128, 255]),
+    ("grey", [128, 128, 128, 255]),
+    ("orange", [255, 165, 0, 255]),
+    ("purple", [128, 0, 128, 255]),
+    ("pink", [255, 192, 203, 255]),
+    ("brown", [165, 42, 42, 255]),
+    ("cyan", [0, 255, 255, 255]),
+    ("magenta", [255, 0, 255, 255]),
+];
+
+/// Device pixel ratio bounds (SPEC §2): below 0.1 the output is a smudge,
+/// above 5 no screen exists and the request only burns CPU.
+const DPR_MIN: f64 = 0.1;
+const DPR_MAX: f64 = 5.0;
+
+/// Effect strength bounds (SPEC §2), and the default when none is written.
+const STRENGTH_MIN: u16 = 1;
+const STRENGTH_MAX: u16 = 2000;
+const STRENGTH_DEFAULT: u16 = 100;
+
+/// The quality `Quality::Default` stands for (SPEC §2); used to give
+/// `q_80` and no `q_` the same cache key.
+const DEFAULT_QUALITY: u8 = 80;
 
 /// One `key_value` token exactly as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,16 +98,1093 @@ pub struct Token<'a> {
 }
 
 /// Splits a transformation into tokens.
+///
+/// The empty transformation has no tokens (the source re-encoded). An empty
+/// token (`w_1,,h_2`, a leading or trailing comma) or one without `_` is
+/// malformed; more than `max_tokens` is refused before any token is looked at.
 pub fn tokenize(transformation: &str, max_tokens: usize) -> Result<Vec<Token<'_>>, OptionsError> {
-    let _ = (transformation, max_tokens);
-    Ok(Vec::new())
+    if transformation.is_empty() {
+        return Ok(Vec::new());
+    }
+    let count = transformation.split(',').count();
+    if count > max_tokens {
+        return Err(OptionsError::TooManyTokens {
+            count,
+            max: max_tokens,
+        });
+    }
+    let mut tokens = Vec::with_capacity(count);
+    for (index, raw) in transformation.split(',').enumerate() {
+        if raw.is_empty() {
+            return Err(OptionsError::InvalidValue {
+                token: transformation.to_owned(),
+                reason: format!(
+                    "token {} is empty: tokens are separated by single commas, with none at the start \
+                     or the end",
+                    index + 1
+                ),
+            });
+        }
+        match raw.split_once('_') {
+            Some((key, value)) if !key.is_empty() => tokens.push(Token { raw, key, value }),
+            _ => {
+                return Err(OptionsError::InvalidValue {
+                    token: raw.to_owned(),
+                    reason: "tokens are written key_value, e.g. w_150 or c_fill".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(tokens)
 }
 
+/// Validates tokens into a plan.
 pub(super) fn build_plan(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result<Plan, OptionsError> {
-    let _ = (tokens, limits);
-    Ok(Plan::default())
+    let mut plan = Plan::default();
+    let mut seen: HashSet<&str> = HashSet::new();
+    // The tokens that gave w_ and h_ in pixels, kept for the size check once
+    // dpr_ is known, whatever the order.
+    let mut width_token = None;
+    let mut height_token = None;
+
+    for token in tokens {
+        let repeat_key = match token.key {
+            "w" | "h" | "c" | "g" | "x" | "y" | "dpr" | "q" | "f" | "b" | "a" => token.key,
+            "e" => effect_key(token)?,
+            _ => {
+                return Err(OptionsError::UnknownToken {
+                    token: token.raw.to_owned(),
+                    allowed: KNOWN_KEYS.to_owned(),
+                });
+            }
+        };
+        if !seen.insert(repeat_key) {
+            return Err(OptionsError::Repeated {
+                token: token.raw.to_owned(),
+            });
+        }
+        match token.key {
+            "w" => {
+                plan.width = Some(parse_size(token, limits)?);
+                width_token = Some(token);
+            }
+            "h" => {
+                plan.height = Some(parse_size(token, limits)?);
+                height_token = Some(token);
+            }
+            "c" => plan.crop = lookup(token, CROP_MODES, "c_")?,
+            "g" => {
+                plan.gravity = lookup(token, GRAVITIES, "g_")?;
+                plan.gravity_given = true;
+            }
+            "x" => plan.x = Some(parse_offset(token)?),
+            "y" => plan.y = Some(parse_offset(token)?),
+            "dpr" => plan.dpr = parse_dpr(token)?,
+            "q" => plan.quality = parse_quality(token)?,
+            "f" => plan.format = parse_format(token)?,
+            "b" => plan.background = parse_colour(token)?,
+            "a" => plan.rotation = parse_rotation(token)?,
+            _ => apply_effect(token, &mut plan)?,
+        }
+    }
+
+    if plan.crop != CropMode::Crop {
+        // Refused rather than ignored: an offset that silently does nothing
+        // hides a mistake in the URL.
+        if let Some(token) = tokens.iter().find(|t| t.key == "x" || t.key == "y") {
+            return Err(invalid(
+                token,
+                format!(
+                    "{}_ sets the corner of a c_crop region and needs c_crop",
+                    token.key
+                ),
+            ));
+        }
+    }
+
+    for (token, size) in [(width_token, plan.width), (height_token, plan.height)] {
+        if let (Some(token), Some(Size::Pixels(px))) = (token, size) {
+            let scaled = scaled_pixels(px, plan.dpr);
+            if scaled > u64::from(limits.max_dimension) {
+                return Err(OptionsError::TooLarge {
+                    token: token.raw.to_owned(),
+                    pixels: scaled,
+                    max: limits.max_dimension,
+                });
+            }
+        }
+    }
+    Ok(plan)
 }
 
+/// A pixel size times dpr, rounded as the geometry rounds it (never 0).
+fn scaled_pixels(px: u32, dpr: f64) -> u64 {
+    // `as` saturates on float-to-int conversion; the product is at most
+    // u32::MAX * 5, far inside u64.
+    ((f64::from(px) * dpr).round() as u64).max(1)
+}
+
+/// The key an effect token is counted under for repetition: `e_blur:5` and
+/// `e_blur` are the same effect, `e_greyscale` is `e_grayscale`.
+fn effect_key(token: &Token<'_>) -> Result<&'static str, OptionsError> {
+    let name = token.value.split_once(':').map_or(token.value, |(name, _)| name);
+    match name {
+        "blur" => Ok("e_blur"),
+        "sharpen" => Ok("e_sharpen"),
+        "grayscale" | "greyscale" => Ok("e_grayscale"),
+        _ => Err(invalid(
+            token,
+            "e_ must be one of blur[:1-2000], sharpen[:1-2000], grayscale".to_owned(),
+        )),
+    }
+}
+
+fn apply_effect(token: &Token<'_>, plan: &mut Plan) -> Result<(), OptionsError> {
+    let (name, strength) = match token.value.split_once(':') {
+        Some((name, strength)) => (name, Some(strength)),
+        None => (token.value, None),
+    };
+    match name {
+        "blur" => plan.blur = Some(parse_strength(token, name, strength)?),
+        "sharpen" => plan.sharpen = Some(parse_strength(token, name, strength)?),
+        _ => {
+            if strength.is_some() {
+                return Err(invalid(token, "e_grayscale takes no strength".to_owned()));
+            }
+            plan.grayscale = true;
+        }
+    }
+    Ok(())
+}
+
+fn parse_strength(token: &Token<'_>, name: &str, strength: Option<&str>) -> Result<u16, OptionsError> {
+    let Some(text) = strength else {
+        return Ok(STRENGTH_DEFAULT);
+    };
+    parse_digits(text)
+        .filter(|n| (u64::from(STRENGTH_MIN)..=u64::from(STRENGTH_MAX)).contains(n))
+        .and_then(|n| u16::try_from(n).ok())
+        .ok_or_else(|| {
+            invalid(
+                token,
+                format!("the strength of e_{name} must be a whole number {STRENGTH_MIN}..={STRENGTH_MAX}"),
+            )
+        })
+}
+
+/// An error for `token` with `reason`.
+fn invalid(token: &Token<'_>, reason: String) -> OptionsError {
+    OptionsError::InvalidValue {
+        token: token.raw.to_owned(),
+        reason,
+    }
+}
+
+/// A non-empty run of ASCII digits as a number; `None` for anything else
+/// (signs, spaces, decimal points) or a number past u64.
+fn parse_digits(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// A plain decimal `digits[.digits]` (either side of the point may be
+/// empty, not both) as a float; `None` for exponents, signs, `inf`, `nan`.
+fn parse_decimal(text: &str) -> Option<f64> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
+        return None;
+    }
+    text.parse().ok().filter(|v: &f64| v.is_finite())
+}
+
+fn parse_size(token: &Token<'_>, limits: &GrammarLimits) -> Result<Size, OptionsError> {
+    let max = limits.max_dimension;
+    let reason = || {
+        format!(
+            "{}_ must be a whole number of pixels 1..={max}, or a fraction of the source in (0, 1] \
+             written with a decimal point (e.g. 0.5)",
+            token.key
+        )
+    };
+    if token.value.contains('.') {
+        return match parse_decimal(token.value) {
+            Some(r) if r > 0.0 && r <= 1.0 => Ok(Size::Relative(r)),
+            _ => Err(invalid(token, reason())),
+        };
+    }
+    match parse_digits(token.value) {
+        Some(0) | None => Err(invalid(token, reason())),
+        Some(px) if px > u64::from(max) => Err(OptionsError::TooLarge {
+            token: token.raw.to_owned(),
+            pixels: px,
+            max,
+        }),
+        Some(px) => u32::try_from(px)
+            .map(Size::Pixels)
+            .map_err(|_| invalid(token, reason())),
+    }
+}
+
+fn parse_offset(token: &Token<'_>) -> Result<u32, OptionsError> {
+    parse_digits(token.value)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| {
+            invalid(
+                token,
+                format!(
+                    "{}_ must be a whole number of source pixels, 0 or more",
+                    token.key
+                ),
+            )
+        })
+}
+
+fn parse_dpr(token: &Token<'_>) -> Result<f64, OptionsError> {
+    parse_decimal(token.value)
+        .filter(|d| (DPR_MIN..=DPR_MAX).contains(d))
+        .ok_or_else(|| {
+            invalid(
+                token,
+                format!("dpr_ must be a number {DPR_MIN}..={DPR_MAX}, e.g. 2 or 1.5"),
+            )
+        })
+}
+
+fn parse_quality(token: &Token<'_>) -> Result<Quality, OptionsError> {
+    if token.value == "auto" {
+        return Ok(Quality::Auto);
+    }
+    parse_digits(token.value)
+        .filter(|q| (1..=100).contains(q))
+        .and_then(|q| u8::try_from(q).ok())
+        .map(Quality::Value)
+        .ok_or_else(|| invalid(token, "q_ must be a whole number 1..=100, or auto".to_owned()))
+}
+
+fn parse_format(token: &Token<'_>) -> Result<FormatRequest, OptionsError> {
+    let format = match token.value {
+        "auto" => Some(FormatRequest::Auto),
+        "jpg" | "jpeg" | "png" | "webp" | "avif" | "gif" => {
+            ImageFormat::from_name(token.value).map(FormatRequest::Fixed)
+        }
+        _ => None,
+    };
+    format.ok_or_else(|| {
+        invalid(
+            token,
+            "f_ must be one of jpg, jpeg, png, webp, avif, gif, auto".to_owned(),
+        )
+    })
+}
+
+fn parse_colour(token: &Token<'_>) -> Result<Rgba, OptionsError> {
+    let named = COLOURS
+        .iter()
+        .find(|(name, _)| *name == token.value)
+        .map(|(_, rgba)| Rgba(*rgba));
+    let parsed = named.or_else(|| token.value.strip_prefix("rgb:").and_then(parse_hex));
+    parsed.ok_or_else(|| {
+        let names: Vec<&str> = COLOURS.iter().map(|(name, _)| *name).collect();
+        invalid(
+            token,
+            format!(
+                "b_ must be a colour name ({}) or rgb:rrggbb or rgb:rrggbbaa in hex",
+                names.join(", ")
+            ),
+        )
+    })
+}
+
+/// `rrggbb` or `rrggbbaa` in hex; alpha defaults to opaque.
+fn parse_hex(hex: &str) -> Option<Rgba> {
+    if !(hex.len() == 6 || hex.len() == 8) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut rgba = [255u8; 4];
+    for (slot, i) in rgba.iter_mut().zip((0..hex.len()).step_by(2)) {
+        *slot = u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()?;
+    }
+    Some(Rgba(rgba))
+}
+
+fn parse_rotation(token: &Token<'_>) -> Result<Rotation, OptionsError> {
+    match token.value {
+        "0" => Ok(Rotation::None),
+        "90" => Ok(Rotation::Deg90),
+        "180" => Ok(Rotation::Deg180),
+        "270" => Ok(Rotation::Deg270),
+        _ => Err(invalid(
+            token,
+            "a_ must be one of 0, 90, 180, 270 (degrees clockwise)".to_owned(),
+        )),
+    }
+}
+
+fn lookup<T: Copy>(token: &Token<'_>, table: &[(&str, T)], key: &str) -> Result<T, OptionsError> {
+    table
+        .iter()
+        .find(|(name, _)| *name == token.value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<&str> = table.iter().map(|(name, _)| *name).collect();
+            invalid(token, format!("{key} must be one of {}", names.join(", ")))
+        })
+}
+
+fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
+    table
+        .iter()
+        .find(|(_, v)| v == value)
+        .map_or("?", |(name, _)| *name)
+}
+
+/// A float in plain decimal notation that always has a decimal point: the
+/// shortest form that reads back as the same value (`0.5`, `1.0`, never
+/// `1e-7`), so that a relative size never reads like a pixel size and the
+/// canonical form parses again.
+fn decimal(value: f64) -> String {
+    let text = value.to_string();
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+fn write_size(out: &mut Vec<String>, key: &str, size: Option<Size>) {
+    match size {
+        Some(Size::Relative(r)) => out.push(format!("{key}_{}", decimal(r))),
+        Some(Size::Pixels(px)) => out.push(format!("{key}_{px}")),
+        None => {}
+    }
+}
+
+/// The canonical text form of a plan (see the module docs).
 pub(super) fn canonical(plan: &Plan) -> String {
-    format!("{plan:?}")
+    let mut parts: Vec<String> = Vec::new();
+    write_size(&mut parts, "w", plan.width);
+    write_size(&mut parts, "h", plan.height);
+    if plan.crop != CropMode::Scale {
+        parts.push(format!("c_{}", name_of(CROP_MODES, &plan.crop)));
+    }
+    let gravity = plan.effective_gravity();
+    if gravity != Gravity::Center {
+        parts.push(format!("g_{}", name_of(GRAVITIES, &gravity)));
+    }
+    if let Some(x) = plan.x {
+        parts.push(format!("x_{x}"));
+    }
+    if let Some(y) = plan.y {
+        parts.push(format!("y_{y}"));
+    }
+    if plan.dpr != 1.0 {
+        parts.push(format!("dpr_{}", decimal(plan.dpr)));
+    }
+    match plan.quality {
+        Quality::Default => {}
+        Quality::Value(q) if q == DEFAULT_QUALITY => {}
+        Quality::Value(q) => parts.push(format!("q_{q}")),
+        Quality::Auto => parts.push("q_auto".to_owned()),
+    }
+    match plan.format {
+        FormatRequest::Source => {}
+        FormatRequest::Fixed(format) => parts.push(format!("f_{}", format.name())),
+        FormatRequest::Auto => parts.push("f_auto".to_owned()),
+    }
+    if plan.background != Rgba::WHITE {
+        let mut hex = String::with_capacity(8);
+        for byte in plan.background.0 {
+            let _ = write!(hex, "{byte:02x}");
+        }
+        parts.push(format!("b_rgb:{hex}"));
+    }
+    match plan.rotation {
+        Rotation::None => {}
+        Rotation::Deg90 => parts.push("a_90".to_owned()),
+        Rotation::Deg180 => parts.push("a_180".to_owned()),
+        Rotation::Deg270 => parts.push("a_270".to_owned()),
+    }
+    if let Some(strength) = plan.blur {
+        parts.push(format!("e_blur:{strength}"));
+    }
+    if let Some(strength) = plan.sharpen {
+        parts.push(format!("e_sharpen:{strength}"));
+    }
+    if plan.grayscale {
+        parts.push("e_grayscale".to_owned());
+    }
+    parts.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn limits() -> GrammarLimits {
+        GrammarLimits::default()
+    }
+
+    fn parse(text: &str) -> Result<Plan, OptionsError> {
+        Plan::parse(text, &limits())
+    }
+
+    fn plan_with(f: impl FnOnce(&mut Plan)) -> Plan {
+        let mut plan = Plan::default();
+        f(&mut plan);
+        plan
+    }
+
+    #[test]
+    fn tokenize_splits_at_the_first_underscore() {
+        let tokens = tokenize("w_150,e_blur:300,g_north_east", 32).unwrap();
+        let parts: Vec<(&str, &str, &str)> = tokens.iter().map(|t| (t.raw, t.key, t.value)).collect();
+        assert_eq!(
+            parts,
+            [
+                ("w_150", "w", "150"),
+                ("e_blur:300", "e", "blur:300"),
+                ("g_north_east", "g", "north_east")
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_transformation_is_the_default_plan() {
+        assert_eq!(tokenize("", 32).unwrap(), []);
+        assert_eq!(parse("").unwrap(), Plan::default());
+        assert_eq!(parse("").unwrap().cache_key(), "");
+    }
+
+    #[test]
+    fn empty_and_malformed_tokens_are_refused() {
+        for text in ["w_1,,h_2", "w_1,", ",w_1", ",", "w_1,h_2,,"] {
+            match parse(text) {
+                Err(OptionsError::InvalidValue { token, reason }) => {
+                    assert_eq!(token, text);
+                    assert!(reason.contains("empty"), "{reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        for text in ["w150", "_150", "fill", "w"] {
+            match parse(text) {
+                Err(OptionsError::InvalidValue { token, reason }) => {
+                    assert_eq!(token, text);
+                    assert!(reason.contains("key_value"), "{reason}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn token_count_is_limited() {
+        let text = vec!["e_grayscale"; 33].join(",");
+        assert_eq!(
+            parse(&text),
+            Err(OptionsError::TooManyTokens { count: 33, max: 32 })
+        );
+        let tight = GrammarLimits {
+            max_tokens: 2,
+            ..GrammarLimits::default()
+        };
+        assert!(Plan::parse("w_1,h_1", &tight).is_ok());
+        assert_eq!(
+            Plan::parse("w_1,h_1,c_fit", &tight),
+            Err(OptionsError::TooManyTokens { count: 3, max: 2 })
+        );
+    }
+
+    #[test]
+    fn accepted_tokens() {
+        let white = Rgba::WHITE;
+        let cases: Vec<(&str, Plan)> = vec![
+            ("w_1", plan_with(|p| p.width = Some(Size::Pixels(1)))),
+            ("w_150", plan_with(|p| p.width = Some(Size::Pixels(150)))),
+            ("w_0150", plan_with(|p| p.width = Some(Size::Pixels(150)))),
+            ("w_8192", plan_with(|p| p.width = Some(Size::Pixels(8192)))),
+            ("h_8192", plan_with(|p| p.height = Some(Size::Pixels(8192)))),
+            ("h_500", plan_with(|p| p.height = Some(Size::Pixels(500)))),
+            ("w_0.5", plan_with(|p| p.width = Some(Size::Relative(0.5)))),
+            ("w_.5", plan_with(|p| p.width = Some(Size::Relative(0.5)))),
+            ("w_1.0", plan_with(|p| p.width = Some(Size::Relative(1.0)))),
+            ("w_1.", plan_with(|p| p.width = Some(Size::Relative(1.0)))),
+            ("h_0.001", plan_with(|p| p.height = Some(Size::Relative(0.001)))),
+            ("c_scale", plan_with(|p| p.crop = CropMode::Scale)),
+            ("c_fit", plan_with(|p| p.crop = CropMode::Fit)),
+            ("c_limit", plan_with(|p| p.crop = CropMode::Limit)),
+            ("c_fill", plan_with(|p| p.crop = CropMode::Fill)),
+            ("c_lfill", plan_with(|p| p.crop = CropMode::Lfill)),
+            ("c_pad", plan_with(|p| p.crop = CropMode::Pad)),
+            ("c_lpad", plan_with(|p| p.crop = CropMode::Lpad)),
+            ("c_crop", plan_with(|p| p.crop = CropMode::Crop)),
+            ("c_thumb", plan_with(|p| p.crop = CropMode::Thumb)),
+            (
+                "c_crop,x_0",
+                plan_with(|p| (p.crop, p.x) = (CropMode::Crop, Some(0))),
+            ),
+            (
+                "c_crop,y_77",
+                plan_with(|p| (p.crop, p.y) = (CropMode::Crop, Some(77))),
+            ),
+            (
+                "x_4294967295,c_crop",
+                plan_with(|p| (p.crop, p.x) = (CropMode::Crop, Some(u32::MAX))),
+            ),
+            ("dpr_0.1", plan_with(|p| p.dpr = 0.1)),
+            ("dpr_1", plan_with(|p| p.dpr = 1.0)),
+            ("dpr_1.5", plan_with(|p| p.dpr = 1.5)),
+            ("dpr_2", plan_with(|p| p.dpr = 2.0)),
+            ("dpr_5", plan_with(|p| p.dpr = 5.0)),
+            ("dpr_5.0", plan_with(|p| p.dpr = 5.0)),
+            ("q_1", plan_with(|p| p.quality = Quality::Value(1))),
+            ("q_80", plan_with(|p| p.quality = Quality::Value(80))),
+            ("q_100", plan_with(|p| p.quality = Quality::Value(100))),
+            ("q_auto", plan_with(|p| p.quality = Quality::Auto)),
+            (
+                "f_jpg",
+                plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Jpeg)),
+            ),
+            (
+                "f_jpeg",
+                plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Jpeg)),
+            ),
+            (
+                "f_png",
+                plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Png)),
+            ),
+            (
+                "f_webp",
+                plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Webp)),
+            ),
+            (
+                "f_avif",
+                plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Avif)),
+            ),
+            (
+                "f_gif",
+                plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Gif)),
+            ),
+            ("f_auto", plan_with(|p| p.format = FormatRequest::Auto)),
+            ("b_white", plan_with(|p| p.background = white)),
+            ("b_black", plan_with(|p| p.background = Rgba([0, 0, 0, 255]))),
+            (
+                "b_transparent",
+                plan_with(|p| p.background = Rgba([255, 255, 255, 0])),
+            ),
+            ("b_red", plan_with(|p| p.background = Rgba([255, 0, 0, 255]))),
+            ("b_green", plan_with(|p| p.background = Rgba([0, 128, 0, 255]))),
+            ("b_blue", plan_with(|p| p.background = Rgba([0, 0, 255, 255]))),
+            ("b_yellow", plan_with(|p| p.background = Rgba([255, 255, 0, 255]))),
+            ("b_gray", plan_with(|p| p.background = Rgba([128, 128, 128, 255]))),
+            ("b_grey", plan_with(|p| p.background = Rgba([128, 128, 128, 255]))),
+            (
+                "b_rgb:102030",
+                plan_with(|p| p.background = Rgba([0x10, 0x20, 0x30, 255])),
+            ),
+            (
+                "b_rgb:A0b0C0d0",
+                plan_with(|p| p.background = Rgba([0xa0, 0xb0, 0xc0, 0xd0])),
+            ),
+            ("b_rgb:00000000", plan_with(|p| p.background = Rgba([0, 0, 0, 0]))),
+            ("a_0", plan_with(|p| p.rotation = Rotation::None)),
+            ("a_90", plan_with(|p| p.rotation = Rotation::Deg90)),
+            ("a_180", plan_with(|p| p.rotation = Rotation::Deg180)),
+            ("a_270", plan_with(|p| p.rotation = Rotation::Deg270)),
+            ("e_blur", plan_with(|p| p.blur = Some(100))),
+            ("e_blur:1", plan_with(|p| p.blur = Some(1))),
+            ("e_blur:2000", plan_with(|p| p.blur = Some(2000))),
+            ("e_sharpen", plan_with(|p| p.sharpen = Some(100))),
+            ("e_sharpen:1", plan_with(|p| p.sharpen = Some(1))),
+            ("e_sharpen:2000", plan_with(|p| p.sharpen = Some(2000))),
+            ("e_grayscale", plan_with(|p| p.grayscale = true)),
+            ("e_greyscale", plan_with(|p| p.grayscale = true)),
+            (
+                "e_blur:5,e_sharpen,e_grayscale",
+                plan_with(|p| (p.blur, p.sharpen, p.grayscale) = (Some(5), Some(100), true)),
+            ),
+            (
+                "w_150,h_500",
+                plan_with(|p| (p.width, p.height) = (Some(Size::Pixels(150)), Some(Size::Pixels(500)))),
+            ),
+            (
+                "w_4096,dpr_2",
+                plan_with(|p| (p.width, p.dpr) = (Some(Size::Pixels(4096)), 2.0)),
+            ),
+            (
+                "dpr_5,h_1638",
+                plan_with(|p| (p.height, p.dpr) = (Some(Size::Pixels(1638)), 5.0)),
+            ),
+            (
+                "w_1.0,dpr_5",
+                plan_with(|p| (p.width, p.dpr) = (Some(Size::Relative(1.0)), 5.0)),
+            ),
+            (
+                "w_8192,dpr_0.5",
+                plan_with(|p| (p.width, p.dpr) = (Some(Size::Pixels(8192)), 0.5)),
+            ),
+        ];
+        for (text, expected) in cases {
+            let mut expected = expected;
+            if text.contains("g_") {
+                expected.gravity_given = true;
+            }
+            assert_eq!(parse(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_gravity_is_accepted_and_marked_given() {
+        for (name, gravity) in GRAVITIES {
+            let plan = parse(&format!("g_{name}")).unwrap();
+            assert_eq!(plan.gravity, *gravity, "{name}");
+            assert!(plan.gravity_given, "{name}");
+        }
+        assert!(!parse("c_fill").unwrap().gravity_given);
+    }
+
+    /// The kind of refusal a token gets, with a fragment the message must hold.
+    #[derive(Debug, Clone, Copy)]
+    enum Refusal {
+        Unknown,
+        Invalid(&'static str),
+        Repeated,
+        TooLarge,
+    }
+
+    #[test]
+    fn refused_tokens() {
+        use Refusal::*;
+        let cases: &[(&str, &str, Refusal)] = &[
+            // Sizes.
+            ("w_0", "w_0", Invalid("1..=8192")),
+            ("w_-3", "w_-3", Invalid("1..=8192")),
+            ("w_+3", "w_+3", Invalid("1..=8192")),
+            ("w_abc", "w_abc", Invalid("1..=8192")),
+            ("w_", "w_", Invalid("1..=8192")),
+            ("w_1.5", "w_1.5", Invalid("(0, 1]")),
+            ("w_0.0", "w_0.0", Invalid("(0, 1]")),
+            ("w_0.", "w_0.", Invalid("(0, 1]")),
+            ("w_.", "w_.", Invalid("(0, 1]")),
+            ("w_1e-1", "w_1e-1", Invalid("(0, 1]")),
+            ("w_0.5.5", "w_0.5.5", Invalid("(0, 1]")),
+            ("h_nan", "h_nan", Invalid("h_ must be")),
+            ("h_ 5", "h_ 5", Invalid("h_ must be")),
+            (
+                "w_99999999999999999999999",
+                "w_99999999999999999999999",
+                Invalid("1..=8192"),
+            ),
+            ("w_8193", "w_8193", TooLarge),
+            ("h_10000", "h_10000", TooLarge),
+            ("w_4097,dpr_2", "w_4097", TooLarge),
+            ("dpr_2,h_4097", "h_4097", TooLarge),
+            ("w_100,h_1639,dpr_5", "h_1639", TooLarge),
+            // Crop mode and gravity.
+            (
+                "c_zoom",
+                "c_zoom",
+                Invalid("c_ must be one of scale, fit, limit, fill, lfill, pad, lpad, crop, thumb"),
+            ),
+            ("c_", "c_", Invalid("c_ must be one of")),
+            ("c_FILL", "c_FILL", Invalid("c_ must be one of")),
+            (
+                "g_up",
+                "g_up",
+                Invalid("g_ must be one of center, north, south, east, west, north_east"),
+            ),
+            ("g_northeast", "g_northeast", Invalid("auto")),
+            ("g_centre", "g_centre", Invalid("g_ must be one of")),
+            // Offsets.
+            ("c_crop,x_-1", "x_-1", Invalid("x_ must be a whole number")),
+            ("c_crop,y_1.5", "y_1.5", Invalid("y_ must be a whole number")),
+            ("c_crop,x_4294967296", "x_4294967296", Invalid("x_ must be")),
+            ("x_10", "x_10", Invalid("needs c_crop")),
+            ("c_fill,y_10", "y_10", Invalid("needs c_crop")),
+            // dpr.
+            ("dpr_0", "dpr_0", Invalid("0.1..=5")),
+            ("dpr_0.09", "dpr_0.09", Invalid("0.1..=5")),
+            ("dpr_5.01", "dpr_5.01", Invalid("0.1..=5")),
+            ("dpr_-1", "dpr_-1", Invalid("0.1..=5")),
+            ("dpr_inf", "dpr_inf", Invalid("0.1..=5")),
+            ("dpr_x", "dpr_x", Invalid("0.1..=5")),
+            // Quality.
+            ("q_0", "q_0", Invalid("1..=100, or auto")),
+            ("q_101", "q_101", Invalid("1..=100")),
+            ("q_50.5", "q_50.5", Invalid("1..=100")),
+            ("q_best", "q_best", Invalid("1..=100")),
+            // Format.
+            (
+                "f_bmp",
+                "f_bmp",
+                Invalid("f_ must be one of jpg, jpeg, png, webp, avif, gif, auto"),
+            ),
+            ("f_JPG", "f_JPG", Invalid("f_ must be one of")),
+            ("f_", "f_", Invalid("f_ must be one of")),
+            // Background.
+            (
+                "b_chartreuse",
+                "b_chartreuse",
+                Invalid("b_ must be a colour name (white, black, transparent"),
+            ),
+            ("b_rgb:fff", "b_rgb:fff", Invalid("rgb:rrggbb")),
+            ("b_rgb:12345", "b_rgb:12345", Invalid("rgb:rrggbb")),
+            ("b_rgb:1234567", "b_rgb:1234567", Invalid("rgb:rrggbb")),
+            ("b_rgb:gg0000", "b_rgb:gg0000", Invalid("rgb:rrggbb")),
+            ("b_rgb:+f0000", "b_rgb:+f0000", Invalid("rgb:rrggbb")),
+            ("b_102030", "b_102030", Invalid("rgb:rrggbb")),
+            // Rotation.
+            ("a_45", "a_45", Invalid("a_ must be one of 0, 90, 180, 270")),
+            ("a_360", "a_360", Invalid("a_ must be one of")),
+            ("a_-90", "a_-90", Invalid("a_ must be one of")),
+            // Effects.
+            (
+                "e_blur:0",
+                "e_blur:0",
+                Invalid("e_blur must be a whole number 1..=2000"),
+            ),
+            ("e_blur:2001", "e_blur:2001", Invalid("1..=2000")),
+            ("e_blur:", "e_blur:", Invalid("1..=2000")),
+            ("e_blur:x", "e_blur:x", Invalid("1..=2000")),
+            (
+                "e_sharpen:0",
+                "e_sharpen:0",
+                Invalid("e_sharpen must be a whole number 1..=2000"),
+            ),
+            ("e_sharpen:2001", "e_sharpen:2001", Invalid("1..=2000")),
+            ("e_grayscale:50", "e_grayscale:50", Invalid("no strength")),
+            (
+                "e_sepia",
+                "e_sepia",
+                Invalid("e_ must be one of blur[:1-2000], sharpen[:1-2000], grayscale"),
+            ),
+            ("e_", "e_", Invalid("e_ must be one of")),
+            // Unknown keys.
+            ("z_3", "z_3", Unknown),
+            ("width_100", "width_100", Unknown),
+            ("W_100", "W_100", Unknown),
+            (" w_1", " w_1", Unknown),
+            ("w_1,foo_bar", "foo_bar", Unknown),
+            // Repetitions.
+            ("w_1,w_2", "w_2", Repeated),
+            ("w_1,w_1", "w_1", Repeated),
+            ("h_1,h_0.5", "h_0.5", Repeated),
+            ("c_fill,c_fit", "c_fit", Repeated),
+            ("g_north,g_auto", "g_auto", Repeated),
+            ("c_crop,x_1,x_2", "x_2", Repeated),
+            ("c_crop,y_1,y_2", "y_2", Repeated),
+            ("dpr_1,dpr_2", "dpr_2", Repeated),
+            ("q_1,q_auto", "q_auto", Repeated),
+            ("f_jpg,f_jpeg", "f_jpeg", Repeated),
+            ("b_red,b_blue", "b_blue", Repeated),
+            ("a_90,a_90", "a_90", Repeated),
+            ("e_blur,e_blur:5", "e_blur:5", Repeated),
+            ("e_sharpen:3,e_sharpen", "e_sharpen", Repeated),
+            ("e_grayscale,e_greyscale", "e_greyscale", Repeated),
+        ];
+        for &(text, token, refusal) in cases {
+            let result = parse(text);
+            let message = match (&result, refusal) {
+                (Err(e @ OptionsError::UnknownToken { token: t, allowed }), Unknown) => {
+                    assert_eq!(t, token, "{text}");
+                    assert!(allowed.contains("w_, h_, c_"), "{allowed}");
+                    e.to_string()
+                }
+                (Err(e @ OptionsError::InvalidValue { token: t, reason }), Invalid(fragment)) => {
+                    assert_eq!(t, token, "{text}");
+                    assert!(reason.contains(fragment), "{text}: {reason}");
+                    e.to_string()
+                }
+                (Err(e @ OptionsError::Repeated { token: t }), Repeated) => {
+                    assert_eq!(t, token, "{text}");
+                    e.to_string()
+                }
+                (Err(e @ OptionsError::TooLarge { token: t, max, .. }), TooLarge) => {
+                    assert_eq!(t, token, "{text}");
+                    assert_eq!(*max, 8192);
+                    e.to_string()
+                }
+                _ => panic!("{text}: expected {refusal:?}, got {result:?}"),
+            };
+            assert!(message.contains(&format!("`{token}`")), "{text}: {message}");
+        }
+    }
+
+    #[test]
+    fn too_large_reports_the_scaled_size() {
+        assert_eq!(
+            parse("w_5000,dpr_2"),
+            Err(OptionsError::TooLarge {
+                token: "w_5000".to_owned(),
+                pixels: 10000,
+                max: 8192,
+            })
+        );
+        let small = GrammarLimits {
+            max_dimension: 100,
+            ..GrammarLimits::default()
+        };
+        assert!(Plan::parse("w_100", &small).is_ok());
+        assert!(Plan::parse("w_50,dpr_2", &small).is_ok());
+        assert!(matches!(
+            Plan::parse("w_101", &small),
+            Err(OptionsError::TooLarge { pixels: 101, .. })
+        ));
+        assert!(matches!(
+            Plan::parse("w_51,dpr_2", &small),
+            Err(OptionsError::TooLarge { pixels: 102, .. })
+        ));
+        // Relative sizes are only known against the source: not checked here.
+        assert!(Plan::parse("w_1.0,dpr_5", &small).is_ok());
+    }
+
+    #[test]
+    fn canonical_form() {
+        let cases = [
+            ("", ""),
+            ("h_500,w_150", "w_150,h_500"),
+            ("w_0150", "w_150"),
+            ("w_1", "w_1"),
+            ("w_1.0", "w_1.0"),
+            ("w_1.", "w_1.0"),
+            ("w_0.0000001", "w_0.0000001"),
+            ("h_0.30000000000000004", "h_0.30000000000000004"),
+            ("w_.5,h_0.50", "w_0.5,h_0.5"),
+            ("c_scale", ""),
+            ("g_center", ""),
+            ("c_fill,g_center", "c_fill"),
+            ("c_thumb", "c_thumb,g_auto"),
+            ("g_auto,c_thumb", "c_thumb,g_auto"),
+            ("c_thumb,g_center", "c_thumb"),
+            ("dpr_1", ""),
+            ("dpr_2", "dpr_2.0"),
+            ("dpr_2.0", "dpr_2.0"),
+            ("q_80", ""),
+            ("q_81", "q_81"),
+            ("q_auto", "q_auto"),
+            ("f_jpg", "f_jpeg"),
+            ("f_jpeg", "f_jpeg"),
+            ("b_white", ""),
+            ("b_rgb:FFFFFF", ""),
+            ("b_rgb:ffffffff", ""),
+            ("b_grey", "b_rgb:808080ff"),
+            ("b_gray", "b_rgb:808080ff"),
+            ("b_rgb:ABCDEF", "b_rgb:abcdefff"),
+            ("a_0", ""),
+            ("a_270", "a_270"),
+            ("e_blur", "e_blur:100"),
+            ("e_blur:100", "e_blur:100"),
+            ("e_greyscale", "e_grayscale"),
+            (
+                "e_grayscale,e_sharpen:7,e_blur:3,a_90,b_black,f_webp,q_auto,dpr_1.5,y_2,x_1,g_south_west,c_crop,h_0.25,w_10",
+                "w_10,h_0.25,c_crop,g_south_west,x_1,y_2,dpr_1.5,q_auto,f_webp,b_rgb:000000ff,a_90,e_blur:3,e_sharpen:7,e_grayscale",
+            ),
+        ];
+        for (text, key) in cases {
+            assert_eq!(parse(text).unwrap().cache_key(), key, "{text}");
+        }
+    }
+
+    #[test]
+    fn canonical_form_parses_back_to_an_equivalent_plan() {
+        for text in [
+            "w_150,h_500",
+            "c_thumb,w_10",
+            "w_0.5,c_pad,b_transparent,g_east",
+            "w_0.00000001,h_1.0",
+            "c_crop,x_1,y_2,w_3,h_4,dpr_0.1,q_1,f_gif,a_180,e_blur:2000,e_sharpen:1,e_greyscale",
+        ] {
+            let key = parse(text).unwrap().cache_key();
+            assert_eq!(parse(&key).unwrap().cache_key(), key, "{text}");
+        }
+    }
+
+    #[test]
+    fn cache_key_ignores_order_and_spelling() {
+        let a = parse("w_150,h_500,c_fill,g_auto,dpr_2,q_80,f_jpg,e_greyscale").unwrap();
+        let b = parse("e_grayscale,f_jpeg,dpr_2.0,g_auto,c_fill,h_500,w_150").unwrap();
+        assert_eq!(a.cache_key(), b.cache_key());
+        let c = parse("w_150,h_501,c_fill,g_auto,dpr_2,f_jpg,e_greyscale").unwrap();
+        assert_ne!(a.cache_key(), c.cache_key());
+    }
+
+    #[test]
+    fn different_plans_get_different_keys() {
+        let texts = [
+            "",
+            "w_1",
+            "w_1.0",
+            "h_1",
+            "w_2",
+            "c_fit",
+            "c_limit",
+            "c_fill",
+            "c_lfill",
+            "c_pad",
+            "c_lpad",
+            "c_crop",
+            "c_thumb",
+            "g_north",
+            "g_auto",
+            "c_crop,x_1",
+            "c_crop,y_1",
+            "dpr_2",
+            "q_79",
+            "q_auto",
+            "f_png",
+            "f_auto",
+            "b_black",
+            "b_transparent",
+            "a_90",
+            "e_blur",
+            "e_blur:99",
+            "e_sharpen",
+            "e_grayscale",
+        ];
+        let mut keys = HashSet::new();
+        for text in texts {
+            assert!(keys.insert(parse(text).unwrap().cache_key()), "{text}");
+        }
+    }
+
+    /// A valid combination of tokens, at most one per key (`c_crop` always,
+    /// so that `x_`/`y_` are allowed), with sizes small enough for any dpr.
+    fn valid_tokens() -> impl Strategy<Value = Vec<String>> {
+        let groups = (
+            prop::option::of((1u32..=1638).prop_map(|w| format!("w_{w}"))),
+            prop::option::of((1u32..=1000).prop_map(|r| format!("h_{}", f64::from(r) / 1000.0))),
+            prop::option::of((0u32..100_000).prop_map(|x| format!("x_{x}"))),
+            prop::option::of((0u32..100_000).prop_map(|y| format!("y_{y}"))),
+            prop::option::of((1u32..=50).prop_map(|d| format!("dpr_{}", f64::from(d) / 10.0))),
+            prop::option::of(prop::sample::select(vec!["q_auto", "q_1", "q_80", "q_100"])),
+            prop::option::of(prop::sample::select(vec!["f_jpg", "f_jpeg", "f_auto", "f_avif"])),
+            prop::option::of(prop::sample::select(vec![
+                "b_grey",
+                "b_rgb:0a0B0c",
+                "b_transparent",
+            ])),
+            prop::option::of(prop::sample::select(vec!["a_0", "a_90", "a_270"])),
+            prop::option::of(prop::sample::select(vec!["e_blur", "e_blur:7"])),
+            prop::option::of(prop::sample::select(vec!["e_greyscale", "e_grayscale"])),
+            prop::option::of(prop::sample::select(vec!["g_auto", "g_south_west"])),
+        );
+        groups.prop_map(|(w, h, x, y, dpr, q, f, b, a, blur, grey, g)| {
+            let statics = [q, f, b, a, blur, grey, g]
+                .into_iter()
+                .flatten()
+                .map(str::to_owned);
+            let mut tokens: Vec<String> = [w, h, x, y, dpr].into_iter().flatten().chain(statics).collect();
+            tokens.push("c_crop".to_owned());
+            tokens
+        })
+    }
+
+    /// Text built from fragments of the grammar, so that random inputs reach
+    /// deep into the parser instead of failing at the first character.
+    fn grammar_soup() -> impl Strategy<Value = String> {
+        let fragment = prop::sample::select(vec![
+            "w",
+            "h",
+            "c",
+            "g",
+            "x",
+            "y",
+            "dpr",
+            "q",
+            "f",
+            "b",
+            "a",
+            "e",
+            "_",
+            ",",
+            ".",
+            ":",
+            "0",
+            "1",
+            "5",
+            "9",
+            "00",
+            "-",
+            "+",
+            "rgb",
+            "blur",
+            "sharpen",
+            "grayscale",
+            "fill",
+            "crop",
+            "auto",
+            "north_east",
+            "jpg",
+            "8192",
+            "99999999999999999999",
+            "0.5",
+            "1e3",
+            "é",
+            " ",
+        ]);
+        prop::collection::vec(fragment, 0..24).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = Plan::parse(&text, &limits());
+        }
+
+        #[test]
+        fn grammar_like_text_never_panics_and_accepted_plans_are_in_range(text in grammar_soup()) {
+            if let Ok(plan) = Plan::parse(&text, &limits()) {
+                prop_assert!((DPR_MIN..=DPR_MAX).contains(&plan.dpr));
+                for size in [plan.width, plan.height].into_iter().flatten() {
+                    match size {
+                        Size::Pixels(px) => prop_assert!(scaled_pixels(px, plan.dpr) <= 8192),
+                        Size::Relative(r) => prop_assert!(r > 0.0 && r <= 1.0),
+                    }
+                }
+                if let Quality::Value(q) = plan.quality {
+                    prop_assert!((1..=100).contains(&q));
+                }
+                for strength in [plan.blur, plan.sharpen].into_iter().flatten() {
+                    prop_assert!((1..=2000).contains(&strength));
+                }
+                // The canonical form is itself a valid transformation.
+                let key = plan.cache_key();
+                prop_assert_eq!(Plan::parse(&key, &limits()).map(|p| p.cache_key()), Ok(key));
+            }
+        }
+
+        #[test]
+        fn accepted_plans_respect_the_limits(
+            w in 1u32..=8192,
+            h in 1u32..=8192,
+            dpr in 1u32..=50,
+        ) {
+            let dpr = f64::from(dpr) / 10.0;
+            let text = format!("w_{w},h_{h},dpr_{dpr}");
+            match Plan::parse(&text, &limits()) {
+                Ok(plan) => {
+                    prop_assert!((f64::from(w) * dpr).round() <= 8192.0);
+                    prop_assert!((f64::from(h) * dpr).round() <= 8192.0);
+                    prop_assert_eq!(plan.dpr, dpr);
+                }
+                Err(OptionsError::TooLarge { pixels, .. }) => prop_assert!(pixels > 8192),
+                Err(other) => prop_assert!(false, "{}: {:?}", text, other),
+            }
+        }
+
+        #[test]
+        fn cache_key_is_the_same_for_every_order(
+            (original, shuffled) in valid_tokens()
+                .prop_flat_map(|tokens| (Just(tokens.clone()), Just(tokens).prop_shuffle())),
+        ) {
+            let a = Plan::parse(&original.join(","), &limits());
+            let b = Plan::parse(&shuffled.join(","), &limits());
+            prop_assert!(a.is_ok(), "{:?}: {:?}", original, a);
+            prop_assert_eq!(a.map(|p| p.cache_key()), b.map(|p| p.cache_key()));
+        }
+    }
 }

@@ -204,6 +204,12 @@ impl Plan {
 
     /// A canonical text form: equal plans give equal strings, whatever the
     /// order or spelling of the tokens (`w_150,h_500` == `h_500,w_150`).
+    ///
+    /// Keys come in a fixed order with normalised values and defaults left
+    /// out (the empty plan has the empty key); plans that produce the same
+    /// image may share a key (`q_80` and no `q_`, `f_jpg` and `f_jpeg`,
+    /// `c_thumb` and `c_thumb,g_auto`). The key is itself a valid
+    /// transformation.
     pub fn cache_key(&self) -> String {
         grammar::canonical(self)
     }
