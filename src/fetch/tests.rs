@@ -288,6 +288,8 @@ enum Reply {
     Drip { every: Duration },
     /// These bytes, without reading the request (for TLS clients).
     Raw(&'static [u8]),
+    /// Reads the request and never answers.
+    Silent,
 }
 
 fn ok(body: &[u8]) -> Reply {
@@ -411,6 +413,10 @@ async fn serve(mut stream: TcpStream, route: Arc<Route>, addr: SocketAddr) {
             }
             result
         }
+        Reply::Silent => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        }
         Reply::Raw(_) => Ok(()),
     };
     let _ = stream.shutdown().await;
@@ -531,6 +537,23 @@ async fn a_slow_drip_is_cut_off_at_the_deadline() {
     assert!(matches!(err, FetchError::Timeout(_)), "{err:?}");
     assert!(elapsed >= Duration::from_millis(550), "{elapsed:?}");
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn an_origin_that_never_answers_is_cut_off_at_the_deadline() {
+    let origin = Origin::start(|_, _| Reply::Silent).await;
+    let limits = FetchLimits {
+        download_timeout: Duration::from_millis(400),
+        ..limits()
+    };
+    let started = Instant::now();
+    let err = fetch_with(open(), limits, &origin.url("/")).await.unwrap_err();
+    assert!(matches!(err, FetchError::Timeout(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
