@@ -105,6 +105,7 @@ pub struct Fetcher {
     /// The policy, checked again before each download in case the URL was
     /// parsed under another one.
     guard: Arc<Guard>,
+    /// Byte cap and deadlines applied to every download.
     limits: FetchLimits,
 }
 
