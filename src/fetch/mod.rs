@@ -3,16 +3,43 @@
 //! A [`SourceUrl`] exists only after the URL was parsed and its scheme, port,
 //! host pattern and (for IP literals) address were checked by the [`guard`].
 //! The [`Fetcher`] then downloads it with a client whose DNS resolver is the
-//! guard itself, so the address actually connected to is the address that was
-//! checked, on every redirect hop, and the body is capped while it streams.
+//! guard itself ([`resolve`]), so the address actually connected to is the
+//! address that was checked, on every redirect hop, and whose redirect policy
+//! runs the same static checks on each hop. The body is capped while it
+//! streams, and the whole download runs under one deadline.
+//!
+//! Refusals raised inside the client (resolver, redirect policy) travel as
+//! boxed [`FetchError`]s in the client's error chain and are recovered by
+//! downcasting, so every failure reaches the caller as a precise variant.
 
 pub mod guard;
+mod resolve;
 
+#[cfg(test)]
+mod tests;
+
+use std::error::Error as StdError;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use url::Url;
 
-pub use guard::Guard;
+pub use guard::{AddressClass, Guard, classify};
+
+/// Sent with every request, so origins can tell who is fetching.
+const USER_AGENT: &str = concat!("resizer/", env!("CARGO_PKG_VERSION"));
+
+/// What we ask origins for: images first, anything else accepted (the
+/// pipeline sniffs the format from the bytes, not from the content type).
+const ACCEPT: &str = "image/avif,image/webp,image/png,image/jpeg,image/gif,image/*;q=0.8,*/*;q=0.5";
+
+/// Largest buffer reserved up front from a Content-Length. A header is a
+/// claim, not a delivery: memory beyond this grows only as bytes arrive.
+const MAX_PREALLOCATION: u64 = 4 << 20;
+
+/// Longest piece of a rejected URL quoted back in an error message.
+const MAX_QUOTED_URL: usize = 100;
 
 /// Limits on one download.
 #[derive(Debug, Clone, Copy)]
@@ -29,51 +56,209 @@ pub struct FetchLimits {
 
 /// A source URL that passed the guard's static checks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SourceUrl(url::Url);
+pub struct SourceUrl(Url);
 
 impl SourceUrl {
-    /// Parses and checks `raw` (already percent-decoded from the query).
+    /// Parses and checks `raw` (already percent-decoded from the query):
+    /// an absolute http(s) URL without credentials, whose host matches
+    /// `allowed_sources`, whose port is allowed, and which, if its host is an
+    /// IP literal, points at a permitted address.
     pub fn parse(raw: &str, guard: &Guard) -> Result<SourceUrl, FetchError> {
-        let _ = guard;
-        let url = url::Url::parse(raw).map_err(|e| FetchError::InvalidUrl(e.to_string()))?;
+        let url = Url::parse(raw.trim()).map_err(|e| explain_parse_error(raw, e))?;
+        guard.check_url(&url)?;
         Ok(SourceUrl(url))
     }
 
+    /// The URL as it will be requested (normalised by the parser).
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
 }
 
+/// A message a user can act on, quoting (the start of) what they sent.
+fn explain_parse_error(raw: &str, error: url::ParseError) -> FetchError {
+    let quoted: String = raw.chars().take(MAX_QUOTED_URL).collect();
+    let ellipsis = if raw.chars().count() > MAX_QUOTED_URL {
+        "…"
+    } else {
+        ""
+    };
+    let why = match error {
+        url::ParseError::RelativeUrlWithoutBase => {
+            "it is not an absolute URL; give the full address, e.g. https://example.com/image.jpg".to_owned()
+        }
+        url::ParseError::EmptyHost => "it has no host".to_owned(),
+        url::ParseError::InvalidPort => "its port is not a number within 0..=65535".to_owned(),
+        url::ParseError::InvalidIpv4Address | url::ParseError::InvalidIpv6Address => {
+            "its host is not a valid IP address".to_owned()
+        }
+        other => other.to_string(),
+    };
+    FetchError::InvalidUrl(format!("`{quoted}{ellipsis}`: {why}"))
+}
+
 /// Downloads sources.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
+    /// The client: guarded resolver, guarded redirects, rustls, no proxy.
     client: reqwest::Client,
+    /// The policy, checked again before each download in case the URL was
+    /// parsed under another one.
+    guard: Arc<Guard>,
+    /// Byte cap and deadlines applied to every download.
     limits: FetchLimits,
 }
 
 impl Fetcher {
+    /// A fetcher whose every connection and redirect passes `guard`.
     pub fn new(guard: Guard, limits: FetchLimits) -> Result<Fetcher, FetchError> {
-        let _ = guard;
+        let guard = Arc::new(guard);
         let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            // A proxy would resolve the name itself, out of the guard's sight.
+            .no_proxy()
+            .dns_resolver(Arc::new(resolve::GuardedResolver::new(Arc::clone(&guard))))
+            .redirect(redirect_policy(Arc::clone(&guard), limits.max_redirects))
+            .connect_timeout(limits.connect_timeout)
+            .user_agent(USER_AGENT)
+            // The source URL may carry a signature or token; never pass it on.
+            .referer(false)
             .build()
-            .map_err(|e| FetchError::Unreachable(e.to_string()))?;
-        Ok(Fetcher { client, limits })
+            .map_err(|e| FetchError::Unreachable(format!("the HTTP client could not be built: {e}")))?;
+        Ok(Fetcher {
+            client,
+            guard,
+            limits,
+        })
     }
 
     /// Downloads the whole body, within the limits.
     pub async fn fetch(&self, url: &SourceUrl) -> Result<Bytes, FetchError> {
-        let _ = self.limits;
-        let response = self
+        self.guard.check_url(&url.0)?;
+        let deadline = self.limits.download_timeout;
+        match tokio::time::timeout(deadline, self.download(&url.0)).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout(format!(
+                "the download did not complete within {}",
+                seconds(deadline)
+            ))),
+        }
+    }
+
+    /// Request, status, Content-Length, then the body, capped as it streams.
+    async fn download(&self, url: &Url) -> Result<Bytes, FetchError> {
+        let mut response = self
             .client
-            .get(url.0.clone())
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, ACCEPT)
             .send()
             .await
-            .map_err(|e| FetchError::Unreachable(e.to_string()))?;
-        response
-            .bytes()
-            .await
-            .map_err(|e| FetchError::Unreachable(e.to_string()))
+            .map_err(|e| self.error_from_reqwest(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                code @ (404 | 410) => FetchError::NotFound(code),
+                code => FetchError::UpstreamStatus(code),
+            });
+        }
+        let limit = self.limits.max_bytes;
+        let announced = response.content_length();
+        if announced.is_some_and(|length| length > limit) {
+            return Err(FetchError::TooLarge { limit });
+        }
+        let reserve = announced.unwrap_or(0).min(MAX_PREALLOCATION).min(limit);
+        let mut body = BytesMut::with_capacity(usize::try_from(reserve).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.error_from_reqwest(&e))? {
+            let total = (body.len() as u64).saturating_add(chunk.len() as u64);
+            if total > limit {
+                return Err(FetchError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
+
+    /// The precise [`FetchError`] behind a client error.
+    fn error_from_reqwest(&self, error: &reqwest::Error) -> FetchError {
+        // Our own refusals, raised in the resolver or the redirect policy.
+        if let Some(own) = find_in_chain::<FetchError>(error) {
+            return own.clone();
+        }
+        if error.is_timeout() {
+            return FetchError::Timeout(if error.is_connect() {
+                format!("no connection within {}", seconds(self.limits.connect_timeout))
+            } else {
+                format!("no answer within {}", seconds(self.limits.download_timeout))
+            });
+        }
+        if let Some(tls) = find_in_chain::<rustls::Error>(error) {
+            return FetchError::Tls(tls.to_string());
+        }
+        if error.is_builder() {
+            return FetchError::InvalidUrl(root_cause(error));
+        }
+        FetchError::Unreachable(root_cause(error))
+    }
+}
+
+/// The redirect policy: at most `max_redirects` hops, each one passing the
+/// guard's static checks (the resolver judges its addresses when connecting).
+fn redirect_policy(guard: Arc<Guard>, max_redirects: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        match check_redirect(&guard, attempt.url(), attempt.previous().len(), max_redirects) {
+            Ok(()) => attempt.follow(),
+            Err(refusal) => attempt.error(refusal),
+        }
+    })
+}
+
+/// Whether a redirect to `next` may be followed, when `requested` URLs
+/// (the original and every hop so far) were already requested.
+fn check_redirect(
+    guard: &Guard,
+    next: &Url,
+    requested: usize,
+    max_redirects: usize,
+) -> Result<(), FetchError> {
+    if requested > max_redirects {
+        return Err(FetchError::TooManyRedirects(max_redirects));
+    }
+    guard.check_url(next)
+}
+
+/// The first `T` in an error's source chain. An `io::Error`'s `source()`
+/// skips the error it wraps (where TLS and connector layers put theirs, at
+/// times one `io::Error` inside another), so the walk steps into it instead.
+fn find_in_chain<'e, T: StdError + 'static>(error: &'e (dyn StdError + 'static)) -> Option<&'e T> {
+    let mut next = Some(error);
+    while let Some(current) = next {
+        if let Some(found) = current.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(wrapped) => Some(wrapped as &(dyn StdError + 'static)),
+            None => current.source(),
+        };
+    }
+    None
+}
+
+/// The innermost message of an error chain: the part that says what happened
+/// (e.g. "Connection refused") without the client's wrapping.
+fn root_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut current = error;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
+}
+
+/// `10s`, `2.5s`: durations as the settings are written.
+fn seconds(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
 }
 
 /// Why a source could not be fetched.
