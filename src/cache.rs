@@ -17,9 +17,12 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
+/// A run in flight, awaitable by any number of waiters; `Err` is a panic message.
+type Flight<V> = Shared<BoxFuture<'static, Result<V, String>>>;
+
 /// Merges concurrent calls with the same key into one run.
 pub struct SingleFlight<K, V> {
-    in_flight: Arc<Mutex<HashMap<K, Shared<BoxFuture<'static, Result<V, String>>>>>>,
+    in_flight: Arc<Mutex<HashMap<K, Flight<V>>>>,
 }
 
 impl<K, V> Default for SingleFlight<K, V> {

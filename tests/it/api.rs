@@ -4,9 +4,21 @@ use crate::support::*;
 
 async fn setup() -> (Server, Origin) {
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
-    origin.add("four.jpg", "image/jpeg", encode_jpeg(200, 100, &quadrants(200, 100)));
-    origin.add("square.jpg", "image/jpeg", encode_jpeg(1000, 1000, &quadrants(1000, 1000)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
+    origin.add(
+        "four.jpg",
+        "image/jpeg",
+        encode_jpeg(200, 100, &quadrants(200, 100)),
+    );
+    origin.add(
+        "square.jpg",
+        "image/jpeg",
+        encode_jpeg(1000, 1000, &quadrants(1000, 1000)),
+    );
     (Server::start(config()).await, origin)
 }
 
@@ -33,7 +45,11 @@ async fn the_old_url_form_resizes_exactly() {
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/jpeg");
-    let length: usize = response.headers()["content-length"].to_str().unwrap().parse().unwrap();
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let bytes = response.bytes().await.unwrap();
     assert_eq!(bytes.len(), length);
     let image = decode(&bytes);
@@ -45,7 +61,8 @@ async fn the_old_url_form_resizes_exactly() {
 #[tokio::test]
 async fn a_percent_encoded_url_works_too() {
     let (server, origin) = setup().await;
-    let encoded: String = url::form_urlencoded::byte_serialize(origin.url("/img/four.png").as_bytes()).collect();
+    let encoded: String =
+        url::form_urlencoded::byte_serialize(origin.url("/img/four.png").as_bytes()).collect();
     let response = server.get(&format!("/w_100?url={encoded}")).await;
     assert_eq!(response.status(), 200);
     let image = decode(&response.bytes().await.unwrap());
@@ -112,11 +129,18 @@ async fn gravity_and_offsets_pick_the_right_region() {
     let (server, origin) = setup().await;
     let src = origin.url("/img/four.png");
     // (transformation, points to check as (x, y, colour))
-    let cases: &[(&str, &[(u32, u32, [u8; 3])])] = &[
-        ("c_fill,w_100,h_100,g_west", &[(10, 10, RED), (10, 90, BLUE), (90, 10, RED)]),
+    type Point = (u32, u32, [u8; 3]);
+    let cases: &[(&str, &[Point])] = &[
+        (
+            "c_fill,w_100,h_100,g_west",
+            &[(10, 10, RED), (10, 90, BLUE), (90, 10, RED)],
+        ),
         ("c_fill,w_100,h_100,g_east", &[(10, 10, GREEN), (90, 90, YELLOW)]),
         ("c_crop,w_50,h_50,g_north_west", &[(5, 5, RED), (45, 45, RED)]),
-        ("c_crop,w_50,h_50,g_south_east", &[(5, 5, YELLOW), (45, 45, YELLOW)]),
+        (
+            "c_crop,w_50,h_50,g_south_east",
+            &[(5, 5, YELLOW), (45, 45, YELLOW)],
+        ),
         ("c_crop,w_50,h_50,g_north_east", &[(25, 25, GREEN)]),
         ("c_crop,w_40,h_40,x_150,y_55", &[(5, 5, YELLOW), (35, 35, YELLOW)]),
         ("c_crop,w_40,h_40,x_10,y_55", &[(20, 20, BLUE)]),
@@ -143,7 +167,9 @@ async fn pad_fills_with_the_background_around_the_gravity() {
     image.assert_colour(20, 70, RED, 8);
     image.assert_colour(180, 130, YELLOW, 8);
 
-    let response = server.get(&format!("/c_pad,w_200,h_200,g_north,b_rgb:0000ff?url={src}")).await;
+    let response = server
+        .get(&format!("/c_pad,w_200,h_200,g_north,b_rgb:0000ff?url={src}"))
+        .await;
     let image = decode(&response.bytes().await.unwrap());
     image.assert_colour(20, 20, RED, 8);
     image.assert_colour(100, 150, BLUE, 8);
@@ -172,7 +198,10 @@ async fn effects_change_the_pixels() {
     let response = server.get(&format!("/e_grayscale?url={src}")).await;
     let image = decode(&response.bytes().await.unwrap());
     let p = image.pixel(10, 10);
-    assert!(p[0].abs_diff(p[1]) <= 2 && p[1].abs_diff(p[2]) <= 2, "{p:?} is not grey");
+    assert!(
+        p[0].abs_diff(p[1]) <= 2 && p[1].abs_diff(p[2]) <= 2,
+        "{p:?} is not grey"
+    );
 
     // Blur softens the edge between red and green at x = 100.
     let response = server.get(&format!("/e_blur:500?url={src}")).await;
@@ -188,14 +217,22 @@ async fn canonical_plans_share_one_result() {
     config.source_cache_bytes = 0;
     let server = Server::start(config).await;
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     let src = origin.url("/img/four.png");
     let first = server.get(&format!("/w_150,h_500?url={src}")).await;
     assert_eq!(first.status(), 200);
     let second = server.get(&format!("/h_500,w_150?url={src}")).await;
     assert_eq!(second.status(), 200);
     assert_eq!(first.headers()["etag"], second.headers()["etag"]);
-    assert_eq!(origin.hits("/img/four.png"), 1, "the second request is a cache hit");
+    assert_eq!(
+        origin.hits("/img/four.png"),
+        1,
+        "the second request is a cache hit"
+    );
     let metrics = server.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains("resizer_cache_hits_total{cache=\"result\"} 1"),

@@ -7,7 +7,11 @@ use crate::support::*;
 
 async fn setup() -> (Server, Origin) {
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     origin.add("text.txt", "image/jpeg", b"this is not an image at all".to_vec());
     (Server::start(config()).await, origin)
 }
@@ -30,9 +34,16 @@ async fn bad_tokens_are_400_naming_the_token() {
     for (transformation, code, named) in cases {
         let response = server.get(&format!("/{transformation}?url={src}")).await;
         let message = assert_error(response, 400, code).await;
-        assert!(message.contains(named), "{transformation}: `{message}` does not name the token");
+        assert!(
+            message.contains(named),
+            "{transformation}: `{message}` does not name the token"
+        );
     }
-    assert_eq!(origin.total_hits(), 0, "nothing is fetched for a bad transformation");
+    assert_eq!(
+        origin.total_hits(),
+        0,
+        "nothing is fetched for a bad transformation"
+    );
 }
 
 #[tokio::test]
@@ -41,32 +52,75 @@ async fn missing_empty_and_invalid_urls_are_400() {
     assert_error(server.get("/w_100").await, 400, "missing_url").await;
     assert_error(server.get("/w_100?url=").await, 400, "missing_url").await;
     assert_error(server.get("/w_100?url=not%20a%20url").await, 400, "invalid_url").await;
-    assert_error(server.get("/w_100?url=ftp://example.com/a.jpg").await, 400, "unsupported_scheme").await;
-    assert_error(server.get("/w_100?url=file:///etc/passwd").await, 400, "unsupported_scheme").await;
+    assert_error(
+        server.get("/w_100?url=ftp://example.com/a.jpg").await,
+        400,
+        "unsupported_scheme",
+    )
+    .await;
+    assert_error(
+        server.get("/w_100?url=file:///etc/passwd").await,
+        400,
+        "unsupported_scheme",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn origin_failures_map_to_404_and_502() {
     let (server, origin) = setup().await;
     let missing = origin.url("/img/nothing-here.jpg");
-    assert_error(server.get(&format!("/w_10?url={missing}")).await, 404, "source_not_found").await;
+    assert_error(
+        server.get(&format!("/w_10?url={missing}")).await,
+        404,
+        "source_not_found",
+    )
+    .await;
     let gone = origin.url("/status/410");
-    assert_error(server.get(&format!("/w_10?url={gone}")).await, 404, "source_not_found").await;
+    assert_error(
+        server.get(&format!("/w_10?url={gone}")).await,
+        404,
+        "source_not_found",
+    )
+    .await;
     let broken = origin.url("/status/500");
-    assert_error(server.get(&format!("/w_10?url={broken}")).await, 502, "upstream_error").await;
+    assert_error(
+        server.get(&format!("/w_10?url={broken}")).await,
+        502,
+        "upstream_error",
+    )
+    .await;
     let looping = origin.url("/redirect/0");
-    assert_error(server.get(&format!("/w_10?url={looping}")).await, 502, "too_many_redirects").await;
+    assert_error(
+        server.get(&format!("/w_10?url={looping}")).await,
+        502,
+        "too_many_redirects",
+    )
+    .await;
     // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let unreachable = format!("http://{closed}/a.jpg");
-    assert_error(server.get(&format!("/w_10?url={unreachable}")).await, 502, "upstream_unreachable").await;
+    assert_error(
+        server.get(&format!("/w_10?url={unreachable}")).await,
+        502,
+        "upstream_unreachable",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_source_that_is_not_an_image_is_415() {
     let (server, origin) = setup().await;
     let src = origin.url("/img/text.txt");
-    assert_error(server.get(&format!("/w_10?url={src}")).await, 415, "unsupported_format").await;
+    assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        415,
+        "unsupported_format",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -77,11 +131,21 @@ async fn sources_over_the_byte_limit_are_413() {
     let origin = Origin::start().await;
     origin.add("big.png", "image/png", vec![0; 5000]);
     let src = origin.url("/img/big.png");
-    assert_error(server.get(&format!("/w_10?url={src}")).await, 413, "source_too_large").await;
+    assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        413,
+        "source_too_large",
+    )
+    .await;
     // Chunked, no Content-Length: cut while streaming.
     let started = Instant::now();
     let src = origin.url("/endless");
-    assert_error(server.get(&format!("/w_10?url={src}")).await, 413, "source_too_large").await;
+    assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        413,
+        "source_too_large",
+    )
+    .await;
     assert!(started.elapsed() < Duration::from_secs(3));
 }
 
@@ -104,13 +168,26 @@ async fn decompression_bombs_are_422_without_decoding() {
         }
         out
     };
-    assert!(bomb.len() < 2_000_000, "the bomb is small on the wire: {}", bomb.len());
+    assert!(
+        bomb.len() < 2_000_000,
+        "the bomb is small on the wire: {}",
+        bomb.len()
+    );
     origin.add("bomb.png", "image/png", bomb);
     let started = Instant::now();
     let src = origin.url("/img/bomb.png");
-    let message = assert_error(server.get(&format!("/w_10?url={src}")).await, 422, "source_too_many_pixels").await;
+    let message = assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        422,
+        "source_too_many_pixels",
+    )
+    .await;
     assert!(message.contains("20000x20000"), "{message}");
-    assert!(started.elapsed() < Duration::from_secs(2), "refused in {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "refused in {:?}",
+        started.elapsed()
+    );
 
     // A JPEG header claiming 65000x65000.
     let mut jpeg = encode_jpeg(8, 8, &[128; 8 * 8 * 3]);
@@ -118,7 +195,12 @@ async fn decompression_bombs_are_422_without_decoding() {
     jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
     origin.add("bomb.jpg", "image/jpeg", jpeg);
     let src = origin.url("/img/bomb.jpg");
-    assert_error(server.get(&format!("/w_10?url={src}")).await, 422, "source_too_many_pixels").await;
+    assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        422,
+        "source_too_many_pixels",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -127,12 +209,26 @@ async fn outputs_over_the_limit_are_422() {
     config.max_dimension = 300;
     let server = Server::start(config).await;
     let origin = Origin::start().await;
-    origin.add("wide.png", "image/png", encode_png(400, 10, false, &vec![9; 400 * 10 * 3]));
+    origin.add(
+        "wide.png",
+        "image/png",
+        encode_png(400, 10, false, &vec![9; 400 * 10 * 3]),
+    );
     let src = origin.url("/img/wide.png");
     // Known only once the source's size is known: the full width is 400.
-    assert_error(server.get(&format!("/w_1.0?url={src}")).await, 422, "output_too_large").await;
+    assert_error(
+        server.get(&format!("/w_1.0?url={src}")).await,
+        422,
+        "output_too_large",
+    )
+    .await;
     // One side given: the other follows the aspect ratio, 400 wide.
-    assert_error(server.get(&format!("/h_10?url={src}")).await, 422, "output_too_large").await;
+    assert_error(
+        server.get(&format!("/h_10?url={src}")).await,
+        422,
+        "output_too_large",
+    )
+    .await;
     // Within the limit: fine.
     let response = server.get(&format!("/w_300?url={src}")).await;
     assert_eq!(response.status(), 200);
@@ -152,7 +248,12 @@ async fn corrupt_images_are_422() {
     origin.add("garbled.png", "image/png", png);
     for name in ["truncated.jpg", "garbled.png"] {
         let src = origin.url(&format!("/img/{name}"));
-        assert_error(server.get(&format!("/w_10?url={src}")).await, 422, "corrupt_image").await;
+        assert_error(
+            server.get(&format!("/w_10?url={src}")).await,
+            422,
+            "corrupt_image",
+        )
+        .await;
     }
     // Still serving.
     assert_eq!(server.get("/health").await.status(), 200);
@@ -166,8 +267,17 @@ async fn slow_origins_are_504() {
     let origin = Origin::start().await;
     let started = Instant::now();
     let src = origin.url("/drip");
-    assert_error(server.get(&format!("/w_10?url={src}")).await, 504, "upstream_timeout").await;
-    assert!(started.elapsed() < Duration::from_secs(3), "cut off in {:?}", started.elapsed());
+    assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        504,
+        "upstream_timeout",
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "cut off in {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -185,7 +295,9 @@ async fn too_many_tokens_are_400() {
     config.max_tokens = 3;
     let server = Server::start(config).await;
     assert_error(
-        server.get("/w_1,h_1,c_fill,g_north?url=http://127.0.0.1/a.jpg").await,
+        server
+            .get("/w_1,h_1,c_fill,g_north?url=http://127.0.0.1/a.jpg")
+            .await,
         400,
         "too_many_tokens",
     )
@@ -195,15 +307,31 @@ async fn too_many_tokens_are_400() {
 #[tokio::test]
 async fn private_sources_are_refused_without_contact() {
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     let server = Server::start_exact(resizer::Config::defaults()).await;
     let port = origin.addr.unwrap().port();
-    for host in ["127.0.0.1", "localhost", "2130706433", "0x7f000001", "127.1", "[::1]", "[::ffff:127.0.0.1]"] {
+    for host in [
+        "127.0.0.1",
+        "localhost",
+        "2130706433",
+        "0x7f000001",
+        "127.1",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+    ] {
         let src = format!("http://{host}:{port}/img/four.png");
         let response = server.get(&format!("/w_10?url={src}")).await;
         assert_eq!(response.status(), 403, "{host}");
     }
-    for src in ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/a.jpg", "http://[fd00::1]/a.jpg"] {
+    for src in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/a.jpg",
+        "http://[fd00::1]/a.jpg",
+    ] {
         let response = server.get(&format!("/w_10?url={src}")).await;
         assert_eq!(response.status(), 403, "{src}");
     }
@@ -217,7 +345,12 @@ async fn allowed_sources_restrict_hosts() {
     let server = Server::start(config).await;
     let origin = Origin::start().await;
     let src = origin.url("/img/four.png");
-    assert_error(server.get(&format!("/w_10?url={src}")).await, 403, "source_not_allowed").await;
+    assert_error(
+        server.get(&format!("/w_10?url={src}")).await,
+        403,
+        "source_not_allowed",
+    )
+    .await;
     assert_eq!(origin.total_hits(), 0);
 }
 
@@ -228,11 +361,20 @@ async fn signatures_are_required_when_a_key_is_set() {
     config.signing_keys = vec![b"an-older-key-still-accepted".to_vec(), key.as_bytes().to_vec()];
     let server = Server::start(config).await;
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     let src = origin.url("/img/four.png");
     let path = format!("/w_10?url={src}");
     assert_error(server.get(&path).await, 403, "signature_missing").await;
-    assert_error(server.get(&format!("{path}&s=AAAA")).await, 403, "signature_invalid").await;
+    assert_error(
+        server.get(&format!("{path}&s=AAAA")).await,
+        403,
+        "signature_invalid",
+    )
+    .await;
     let signed = resizer::convert::sign(key.as_bytes(), &path).unwrap();
     assert_eq!(server.get(&signed).await.status(), 200);
     // A signature for another transformation does not carry over.

@@ -5,14 +5,26 @@ use crate::support::*;
 
 async fn setup() -> (Server, Origin) {
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     // Lying Content-Type: the format is sniffed from the bytes.
-    origin.add("four.bin", "application/octet-stream", encode_jpeg(200, 100, &quadrants(200, 100)));
+    origin.add(
+        "four.bin",
+        "application/octet-stream",
+        encode_jpeg(200, 100, &quadrants(200, 100)),
+    );
     // Left half opaque red, right half fully transparent.
     let mut alpha = Vec::new();
     for _y in 0..50 {
         for x in 0..100 {
-            alpha.extend_from_slice(if x < 50 { &[255, 0, 0, 255] } else { &[0, 255, 0, 0] });
+            alpha.extend_from_slice(if x < 50 {
+                &[255, 0, 0, 255]
+            } else {
+                &[0, 255, 0, 0]
+            });
         }
     }
     origin.add("alpha.png", "image/png", encode_png(100, 50, true, &alpha));
@@ -35,7 +47,11 @@ async fn every_output_format_has_its_content_type_and_size() {
         assert_eq!(response.status(), 200, "{token}");
         assert_eq!(response.headers()["content-type"], mime, "{token}");
         let image = decode(&response.bytes().await.unwrap());
-        assert_eq!((image.format, image.width, image.height), (format, 100, 50), "{token}");
+        assert_eq!(
+            (image.format, image.width, image.height),
+            (format, 100, 50),
+            "{token}"
+        );
         image.assert_colour(10, 10, RED, 40);
         image.assert_colour(90, 40, YELLOW, 40);
     }
@@ -48,10 +64,14 @@ async fn every_output_format_has_its_content_type_and_size() {
 #[tokio::test]
 async fn the_source_format_is_sniffed_and_kept_by_default() {
     let (server, origin) = setup().await;
-    let response = server.get(&format!("/w_50?url={}", origin.url("/img/four.bin"))).await;
+    let response = server
+        .get(&format!("/w_50?url={}", origin.url("/img/four.bin")))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/jpeg");
-    let response = server.get(&format!("/w_50?url={}", origin.url("/img/four.png"))).await;
+    let response = server
+        .get(&format!("/w_50?url={}", origin.url("/img/four.png")))
+        .await;
     assert_eq!(response.headers()["content-type"], "image/png");
 }
 
@@ -146,7 +166,10 @@ async fn etag_cache_control_and_304() {
     let response = server.client.get(&url).send().await.unwrap();
     assert_eq!(response.headers()["cache-control"], "public, max-age=86400");
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(etag.starts_with('"') && etag.ends_with('"'), "strong ETag: {etag}");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"'),
+        "strong ETag: {etag}"
+    );
     let again = server
         .client
         .get(&url)

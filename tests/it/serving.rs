@@ -11,7 +11,11 @@ async fn identical_concurrent_requests_hit_the_origin_once() {
     config.source_cache_bytes = 0;
     let server = std::sync::Arc::new(Server::start(config).await);
     let origin = Origin::start().await;
-    origin.add("four.jpg", "image/jpeg", encode_jpeg(400, 200, &quadrants(400, 200)));
+    origin.add(
+        "four.jpg",
+        "image/jpeg",
+        encode_jpeg(400, 200, &quadrants(400, 200)),
+    );
     // The origin holds every answer for a while so all requests overlap.
     let path = format!("/w_150,h_500?url={}", origin.url("/img/four.jpg?delay_ms=500"));
     let mut requests = Vec::new();
@@ -45,13 +49,19 @@ async fn different_sizes_of_one_source_share_the_download() {
     config.source_cache_bytes = 0;
     let server = std::sync::Arc::new(Server::start(config).await);
     let origin = Origin::start().await;
-    origin.add("four.jpg", "image/jpeg", encode_jpeg(400, 200, &quadrants(400, 200)));
+    origin.add(
+        "four.jpg",
+        "image/jpeg",
+        encode_jpeg(400, 200, &quadrants(400, 200)),
+    );
     let src = origin.url("/img/four.jpg?delay_ms=300");
     let mut requests = Vec::new();
     for width in 10..30 {
         let server = std::sync::Arc::clone(&server);
         let path = format!("/w_{width}?url={src}");
-        requests.push(tokio::spawn(async move { server.get(&path).await.status().as_u16() }));
+        requests.push(tokio::spawn(
+            async move { server.get(&path).await.status().as_u16() },
+        ));
     }
     for request in requests {
         assert_eq!(request.await.unwrap(), 200);
@@ -68,7 +78,11 @@ async fn a_full_queue_is_503_with_retry_after() {
     let server = std::sync::Arc::new(Server::start(config).await);
     let origin = Origin::start().await;
     // Heavy enough that jobs overlap: a 2000x2000 source, blurred.
-    origin.add("big.png", "image/png", encode_png(2000, 2000, false, &quadrants(2000, 2000)));
+    origin.add(
+        "big.png",
+        "image/png",
+        encode_png(2000, 2000, false, &quadrants(2000, 2000)),
+    );
     let src = origin.url("/img/big.png");
     // Warm the source cache so all requests reach the pool together.
     assert_eq!(server.get(&format!("/w_10?url={src}")).await.status(), 200);
@@ -92,7 +106,10 @@ async fn a_full_queue_is_503_with_retry_after() {
             assert_eq!(status, 200);
         }
     }
-    assert!(overloaded > 0, "with one slot and no queue, some of 8 parallel jobs are refused");
+    assert!(
+        overloaded > 0,
+        "with one slot and no queue, some of 8 parallel jobs are refused"
+    );
     assert_eq!(server.get("/health").await.status(), 200);
 }
 
@@ -100,7 +117,11 @@ async fn a_full_queue_is_503_with_retry_after() {
 async fn metrics_describe_the_traffic() {
     let server = Server::start(config()).await;
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     let src = origin.url("/img/four.png");
     assert_eq!(server.get(&format!("/w_50?url={src}")).await.status(), 200);
     assert_eq!(server.get("/z_1?url=http://127.0.0.1/").await.status(), 400);
@@ -150,7 +171,11 @@ async fn request_ids_are_echoed() {
 async fn shutdown_finishes_requests_in_flight() {
     let mut server = Server::start(config()).await;
     let origin = Origin::start().await;
-    origin.add("four.png", "image/png", encode_png(200, 100, false, &quadrants(200, 100)));
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
     let url = server.url(&format!("/w_50?url={}", origin.url("/img/four.png?delay_ms=700")));
     let client = server.client.clone();
     let in_flight = tokio::spawn(async move { client.get(&url).send().await.map(|r| r.status().as_u16()) });
@@ -159,10 +184,17 @@ async fn shutdown_finishes_requests_in_flight() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     server.shutdown();
-    assert_eq!(in_flight.await.unwrap().unwrap(), 200, "the request in flight completes");
+    assert_eq!(
+        in_flight.await.unwrap().unwrap(),
+        200,
+        "the request in flight completes"
+    );
     let task = server.task.take().unwrap();
     let result = tokio::time::timeout(Duration::from_secs(5), task).await;
-    assert!(matches!(result, Ok(Ok(Ok(())))), "serve returns cleanly: {result:?}");
+    assert!(
+        matches!(result, Ok(Ok(Ok(())))),
+        "serve returns cleanly: {result:?}"
+    );
     // New connections are refused after shutdown.
     assert!(server.client.get(server.url("/health")).send().await.is_err());
 }

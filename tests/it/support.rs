@@ -87,11 +87,14 @@ pub fn config() -> Config {
     config
 }
 
+/// A served file: its Content-Type and bytes.
+type File = (&'static str, Vec<u8>);
+
 /// A local origin serving images from memory and counting requests per path.
 #[derive(Clone, Default)]
 pub struct Origin {
     pub addr: Option<SocketAddr>,
-    files: Arc<Mutex<HashMap<String, (&'static str, Vec<u8>)>>>,
+    files: Arc<Mutex<HashMap<String, File>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     total: Arc<AtomicUsize>,
 }
@@ -187,7 +190,12 @@ async fn serve_drip(State(origin): State<Origin>) -> Response {
 async fn serve_endless(State(origin): State<Origin>) -> Response {
     origin.count("/endless".into());
     let stream = futures_util::stream::unfold(0u32, |n| async move {
-        (n < 1024).then(|| (Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 64 * 1024])), n + 1))
+        (n < 1024).then(|| {
+            (
+                Ok::<_, std::io::Error>(bytes::Bytes::from(vec![0u8; 64 * 1024])),
+                n + 1,
+            )
+        })
     });
     Response::builder()
         .header(header::CONTENT_TYPE, "image/png")
@@ -233,7 +241,11 @@ pub fn quadrants(width: u32, height: u32) -> Vec<u8> {
 pub fn encode_png(width: u32, height: u32, rgba: bool, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);
-    encoder.set_color(if rgba { png::ColorType::Rgba } else { png::ColorType::Rgb });
+    encoder.set_color(if rgba {
+        png::ColorType::Rgba
+    } else {
+        png::ColorType::Rgb
+    });
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header().unwrap();
     writer.write_image_data(data).unwrap();
@@ -291,7 +303,10 @@ impl Decoded {
     pub fn assert_colour(&self, x: u32, y: u32, rgb: [u8; 3], tolerance: u8) {
         let p = self.pixel(x, y);
         let close = (0..3).all(|i| p[i].abs_diff(rgb[i]) <= tolerance);
-        assert!(close, "pixel ({x},{y}) is {p:?}, expected about {rgb:?} (±{tolerance})");
+        assert!(
+            close,
+            "pixel ({x},{y}) is {p:?}, expected about {rgb:?} (±{tolerance})"
+        );
     }
 }
 
@@ -302,7 +317,9 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         let pixels = decoder.decode().unwrap();
         let info = decoder.info().unwrap();
         let rgba = match info.pixel_format {
-            jpeg_decoder::PixelFormat::RGB24 => pixels.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+            jpeg_decoder::PixelFormat::RGB24 => {
+                pixels.chunks(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+            }
             jpeg_decoder::PixelFormat::L8 => pixels.iter().flat_map(|&l| [l, l, l, 255]).collect(),
             other => panic!("unexpected JPEG pixel format {other:?}"),
         };
@@ -379,13 +396,22 @@ pub fn decode(bytes: &[u8]) -> Decoded {
             frames,
         };
     }
-    panic!("output is not a JPEG, PNG, GIF or WebP: {:02x?}", &bytes[..bytes.len().min(16)]);
+    panic!(
+        "output is not a JPEG, PNG, GIF or WebP: {:02x?}",
+        &bytes[..bytes.len().min(16)]
+    );
 }
 
 /// Reads the `ispe` (image spatial extent) of an AVIF file: its width and height.
 pub fn avif_size(bytes: &[u8]) -> (u32, u32) {
-    assert!(bytes.len() > 12 && &bytes[4..8] == b"ftyp", "not an ISO-BMFF file");
-    assert!(bytes[8..32.min(bytes.len())].windows(4).any(|w| w == b"avif"), "brand is not avif");
+    assert!(
+        bytes.len() > 12 && &bytes[4..8] == b"ftyp",
+        "not an ISO-BMFF file"
+    );
+    assert!(
+        bytes[8..32.min(bytes.len())].windows(4).any(|w| w == b"avif"),
+        "brand is not avif"
+    );
     let at = bytes.windows(4).position(|w| w == b"ispe").expect("no ispe box");
     let field = |o: usize| u32::from_be_bytes(bytes[at + o..at + o + 4].try_into().unwrap());
     (field(8), field(12))
@@ -395,7 +421,10 @@ pub fn avif_size(bytes: &[u8]) -> (u32, u32) {
 pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> String {
     assert_eq!(response.status().as_u16(), status, "status");
     assert_eq!(
-        response.headers().get("cache-control").and_then(|v| v.to_str().ok()),
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
         Some("no-store")
     );
     let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
