@@ -81,7 +81,6 @@ impl ApiError {
             ApiError::Pipeline(e) => match e {
                 PipelineError::UnsupportedFormat => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_format"),
                 PipelineError::TooManyPixels { .. } => (S::UNPROCESSABLE_ENTITY, "source_too_many_pixels"),
-                PipelineError::AnimationTooLarge { .. } => (S::UNPROCESSABLE_ENTITY, "animation_too_large"),
                 PipelineError::OutputTooLarge { .. } => (S::UNPROCESSABLE_ENTITY, "output_too_large"),
                 PipelineError::Unprocessable(_) => (S::UNPROCESSABLE_ENTITY, "unprocessable"),
                 PipelineError::Corrupt(_) => (S::UNPROCESSABLE_ENTITY, "corrupt_image"),

@@ -67,29 +67,18 @@ fn budget_usize(limits: &Limits) -> usize {
     usize::try_from(decoder_budget(limits)).unwrap_or(usize::MAX)
 }
 
-/// Refuses frame `index` (0-based) of an animation whose canvas has
-/// `canvas_pixels` pixels when it would exceed the animation limits. Called
-/// before the frame's memory is allocated. The first frame is the still
-/// image, already bounded by `max_src_pixels`.
-fn check_frame_budget(index: usize, canvas_pixels: u64, limits: &Limits) -> Result<(), PipelineError> {
-    if index == 0 {
-        return Ok(());
-    }
+/// Whether frame `index` (0-based) of an animation whose canvas has
+/// `canvas_pixels` pixels still fits the animation limits. Asked before the
+/// frame's memory is allocated; frames past the limits are dropped (SPEC §3:
+/// frames are transformed up to `max_animation_frames`, within
+/// `max_animation_pixels`), so an animation costs at most the limits and the
+/// client still gets its first frames. The first frame is the still image,
+/// already bounded by `max_src_pixels`, and always fits.
+fn frame_fits(index: usize, canvas_pixels: u64, limits: &Limits) -> bool {
     let frames = index as u64 + 1;
-    if frames > u64::from(limits.max_animation_frames) {
-        return Err(PipelineError::AnimationTooLarge {
-            reason: format!("more than {} frames", limits.max_animation_frames),
-        });
-    }
-    if frames.saturating_mul(canvas_pixels) > limits.max_animation_pixels {
-        return Err(PipelineError::AnimationTooLarge {
-            reason: format!(
-                "{frames} frames of {canvas_pixels} pixels are over the limit of {} pixels",
-                limits.max_animation_pixels
-            ),
-        });
-    }
-    Ok(())
+    index == 0
+        || (frames <= u64::from(limits.max_animation_frames)
+            && frames.saturating_mul(canvas_pixels) <= limits.max_animation_pixels)
 }
 
 // ---------------------------------------------------------------- JPEG
@@ -248,7 +237,9 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
             Err(error) if index == 0 => return Err(corrupt(error)),
             Err(_) => break,
         };
-        check_frame_budget(index, canvas_pixels, limits)?;
+        if !frame_fits(index, canvas_pixels, limits) {
+            break;
+        }
         let frame_pixels = usize::from(frame.width) * usize::from(frame.height);
         if frame_pixels as u64 > limits.max_src_pixels {
             return Err(corrupt("a GIF frame is larger than the limits allow"));
@@ -380,7 +371,9 @@ fn decode_webp(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pi
     let canvas_pixels = u64::from(width) * u64::from(height);
     let mut frames = Vec::new();
     for index in 0..decoder.num_frames() as usize {
-        check_frame_budget(index, canvas_pixels, limits)?;
+        if !frame_fits(index, canvas_pixels, limits) {
+            break;
+        }
         let mut data = vec![0u8; size];
         match decoder.read_frame(&mut data) {
             Ok(delay_ms) => frames.push(Frame {
@@ -659,24 +652,21 @@ mod tests {
     }
 
     #[test]
-    fn animation_limits_are_enforced() {
+    fn animations_are_cut_to_the_limits() {
         let bytes = animated_gif();
+        let all = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        assert!(all.frames.len() > 2);
         let frames = Limits {
             max_animation_frames: 2,
             ..Limits::default()
         };
-        assert!(matches!(
-            decode_all(&bytes, 1.0, true, &frames),
-            Err(PipelineError::AnimationTooLarge { .. })
-        ));
+        assert_eq!(decode_all(&bytes, 1.0, true, &frames).unwrap().frames.len(), 2);
+        let canvas = u64::from(all.width()) * u64::from(all.height());
         let pixels = Limits {
-            max_animation_pixels: 40,
+            max_animation_pixels: canvas * 2 + 1,
             ..Limits::default()
         };
-        assert!(matches!(
-            decode_all(&bytes, 1.0, true, &pixels),
-            Err(PipelineError::AnimationTooLarge { .. })
-        ));
+        assert_eq!(decode_all(&bytes, 1.0, true, &pixels).unwrap().frames.len(), 2);
         // The still path is not an animation and is not refused.
         assert!(decode_all(&bytes, 1.0, false, &frames).is_ok());
     }
@@ -767,7 +757,7 @@ mod tests {
             max_animation_frames: 1,
             ..Limits::default()
         };
-        assert!(decode_all(&bytes, 1.0, true, &limited).is_err());
+        assert_eq!(decode_all(&bytes, 1.0, true, &limited).unwrap().frames.len(), 1);
     }
 
     #[test]

@@ -93,9 +93,6 @@ pub enum PipelineError {
         pixels: u64,
         max: u64,
     },
-    /// The animation has more frames or pixels than allowed.
-    #[error("the animation is too large: {reason}")]
-    AnimationTooLarge { reason: String },
     /// The computed output is larger than `max_dimension`.
     #[error("the output would be {width}x{height}, over the limit of {max} pixels per side")]
     OutputTooLarge { width: u64, height: u64, max: u32 },
