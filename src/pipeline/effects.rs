@@ -152,7 +152,7 @@ fn box_pass(src: &[f32], dst: &mut [f32], len: usize, step: usize, lines: (usize
 }
 
 /// Gaussian-like blur of interleaved f32 samples in place.
-fn blur_planes(buf: &mut Vec<f32>, w: usize, h: usize, n: usize, sigma: f32) {
+fn blur_planes(buf: &mut [f32], w: usize, h: usize, n: usize, sigma: f32) {
     if sigma <= 0.0 {
         return;
     }

@@ -203,6 +203,9 @@ fn png(frame: &Frame, channels: Channels) -> Result<Vec<u8>, PipelineError> {
     Ok(out)
 }
 
+/// Maps one pixel to its palette index.
+type IndexOf = Box<dyn Fn(&[u8]) -> u8>;
+
 /// One GIF frame: a palette of at most 256 entries (the last one reserved
 /// for transparency when any pixel is transparent) and the index buffer.
 fn gif_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, PipelineError> {
@@ -219,7 +222,7 @@ fn gif_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, P
         .flat_map(|px| [px[0], px[1], px[2], u8::MAX])
         .collect();
 
-    let (mut palette, mut map): (Vec<u8>, Box<dyn Fn(&[u8]) -> u8>) = match exact_palette(&opaque, 4) {
+    let (mut palette, mut map): (Vec<u8>, IndexOf) = match exact_palette(&opaque, 4) {
         Some((colours_seen, _)) if colours_seen.len() <= colours => {
             let lookup: HashMap<[u8; 3], u8> = colours_seen
                 .iter()
@@ -258,7 +261,7 @@ fn gif_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, P
     } else {
         None
     };
-    let buffer: Vec<u8> = frame.data.chunks_exact(n).map(|px| map(px)).collect();
+    let buffer: Vec<u8> = frame.data.chunks_exact(n).map(&map).collect();
     Ok(gif::Frame {
         width: side_u16(f, frame.width)?,
         height: side_u16(f, frame.height)?,
