@@ -130,7 +130,7 @@ pub fn process(
 
     let probe = probe::probe(bytes)?;
     probe.check_limits(limits)?;
-    let format = resolve_format(output, probe.format, probe.has_alpha);
+    let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);
 
     // Geometry first, on the header's (oriented) size, so that the decoder
     // knows how small it may decode (shrink-on-load) and output limits are
@@ -160,13 +160,64 @@ pub fn process(
 }
 
 /// Chooses the output format (SPEC §2, `f_`).
-pub fn resolve_format(output: OutputChoice, source: ImageFormat, has_alpha: bool) -> ImageFormat {
+///
+/// For `f_auto`, an animated source prefers WebP to AVIF when the client
+/// accepts both: resizer writes AVIF as a still image, and SPEC §3 keeps
+/// animation whenever the chosen format can.
+pub fn resolve_format(
+    output: OutputChoice,
+    source: ImageFormat,
+    has_alpha: bool,
+    animated: bool,
+) -> ImageFormat {
     match output {
         OutputChoice::Source => source,
         OutputChoice::Fixed(format) => format,
+        OutputChoice::Auto { webp: true, .. } if animated => ImageFormat::Webp,
         OutputChoice::Auto { avif: true, .. } => ImageFormat::Avif,
         OutputChoice::Auto { webp: true, .. } => ImageFormat::Webp,
         OutputChoice::Auto { .. } if has_alpha => ImageFormat::Png,
         OutputChoice::Auto { .. } => ImageFormat::Jpeg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_format_prefers_webp_for_animations() {
+        let both = OutputChoice::Auto {
+            avif: true,
+            webp: true,
+        };
+        assert_eq!(
+            resolve_format(both, ImageFormat::Gif, false, true),
+            ImageFormat::Webp
+        );
+        assert_eq!(
+            resolve_format(both, ImageFormat::Gif, false, false),
+            ImageFormat::Avif
+        );
+        let avif = OutputChoice::Auto {
+            avif: true,
+            webp: false,
+        };
+        assert_eq!(
+            resolve_format(avif, ImageFormat::Gif, false, true),
+            ImageFormat::Avif
+        );
+        let none = OutputChoice::Auto {
+            avif: false,
+            webp: false,
+        };
+        assert_eq!(
+            resolve_format(none, ImageFormat::Gif, true, true),
+            ImageFormat::Png
+        );
+        assert_eq!(
+            resolve_format(none, ImageFormat::Png, false, false),
+            ImageFormat::Jpeg
+        );
     }
 }

@@ -1,21 +1,703 @@
 //! Resize: cut the layout's region and resample it, then compose the result
 //! (padding, alpha flattening) for the output format.
+//!
+//! Resampling is Lanczos3 with `fast_image_resize` (SIMD), by default in
+//! linear light: averaging sRGB-encoded values darkens fine detail and
+//! high-contrast edges (a black/white checkerboard becomes 128 instead of the
+//! 188 the eye sees), which costs visible quality at the large reductions a
+//! thumbnail service makes. Alpha is premultiplied across the resample so that
+//! the colour of transparent pixels never bleeds into visible ones.
 
-use super::geometry::Layout;
-use super::{Image, PipelineError};
+use std::sync::LazyLock;
+
+use fast_image_resize::images::{CroppedImage, Image as FirImage, ImageRef};
+use fast_image_resize::{
+    FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
+};
+
+use super::geometry::{Anchor, Layout};
+use super::{Channels, Frame, Image, PipelineError, saliency};
 use crate::format::ImageFormat;
-use crate::options::Plan;
+use crate::options::{Gravity, Plan, Rgba};
+
+/// Which values the resampler averages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResampleSpace {
+    /// sRGB values decoded to 16-bit linear light, resampled, re-encoded.
+    /// Correct brightness of detail; costs a table lookup per sample each way
+    /// and twice the memory for the working copy of the region.
+    Linear,
+    /// The 8-bit sRGB values as they are: the classic, cheaper, slightly
+    /// darkening resample.
+    Gamma,
+}
+
+impl ResampleSpace {
+    /// The space `apply` uses. Linear: at the 10-40x reductions of typical
+    /// thumbnails it scores better on SSIMULACRA2, for a few milliseconds more.
+    pub const DEFAULT: ResampleSpace = ResampleSpace::Linear;
+}
+
+/// The resampling filter. Lanczos3 keeps edges sharp with little ringing; it
+/// is the usual choice of libvips, Pillow and imgproxy for downscaling.
+const FILTER: FilterType = FilterType::Lanczos3;
+
+/// Half-width of the Lanczos3 kernel in output pixels: the source pixels
+/// around the region that still contribute to its edge pixels.
+const FILTER_SUPPORT: f64 = 3.0;
+
+/// How far (in pixels) a region's size may be from the target size and still
+/// count as "no scaling" (`c_crop`), absorbing floating-point noise.
+const SAME_SIZE_EPSILON: f64 = 1e-6;
+
+/// sRGB <-> linear tables, built once (256 + 2 x 65536 entries) and shared.
+static SRGB_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(create_srgb_mapper);
 
 /// Crops the region of `layout` (resolving gravity or saliency) and
-/// resamples it to `layout.resize`.
+/// resamples it to `layout.resize`, in [`ResampleSpace::DEFAULT`].
 pub fn apply(image: Image, layout: &Layout, plan: &Plan) -> Result<Image, PipelineError> {
-    let _ = (layout, plan);
-    Ok(image)
+    let _ = plan;
+    apply_in(image, layout, ResampleSpace::DEFAULT)
+}
+
+/// [`apply`] with an explicit resampling space (for benchmarks and tests).
+pub fn apply_in(image: Image, layout: &Layout, space: ResampleSpace) -> Result<Image, PipelineError> {
+    let (iw, ih) = (image.width(), image.height());
+    if iw == 0 || ih == 0 || layout.source.width == 0 || layout.source.height == 0 {
+        return Err(PipelineError::Unprocessable("the image has no pixels".into()));
+    }
+    let (tw, th) = (layout.resize.width, layout.resize.height);
+    if tw == 0 || th == 0 {
+        return Err(PipelineError::Unprocessable(
+            "the output would have no pixels".into(),
+        ));
+    }
+    let window = region_window(&image, layout);
+
+    let whole = window.left == 0.0
+        && window.top == 0.0
+        && window.width == f64::from(iw)
+        && window.height == f64::from(ih);
+    if whole && tw == iw && th == ih {
+        return Ok(image);
+    }
+    if (window.width - f64::from(tw)).abs() < SAME_SIZE_EPSILON
+        && (window.height - f64::from(th)).abs() < SAME_SIZE_EPSILON
+    {
+        return Ok(copy_window(image, &window, tw, th));
+    }
+    resample(image, &window, tw, th, space)
+}
+
+/// The region in decoded-image pixels (top-left corner and size).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Window {
+    left: f64,
+    top: f64,
+    width: f64,
+    height: f64,
+}
+
+/// Scales the layout's region to the decoded size (which shrink-on-load may
+/// have made smaller than `layout.source`) and resolves its anchor.
+fn region_window(image: &Image, layout: &Layout) -> Window {
+    let (iw, ih) = (f64::from(image.width()), f64::from(image.height()));
+    let sx = iw / f64::from(layout.source.width);
+    let sy = ih / f64::from(layout.source.height);
+    let width = (layout.region.width * sx).clamp(f64::MIN_POSITIVE, iw);
+    let height = (layout.region.height * sy).clamp(f64::MIN_POSITIVE, ih);
+    // Snap sizes that are whole pixels up to float noise, so that the
+    // identity and plain-crop shortcuts recognise them.
+    let width = snap(width);
+    let height = snap(height);
+    let (left, top) = match layout.region.anchor {
+        Anchor::Gravity(Gravity::Auto) | Anchor::Auto => auto_anchor(image, width, height),
+        Anchor::Gravity(gravity) => place((iw, ih), (width, height), gravity),
+        Anchor::Point { x, y } => (f64::from(x) * sx, f64::from(y) * sy),
+    };
+    Window {
+        left: snap(left.clamp(0.0, iw - width)),
+        top: snap(top.clamp(0.0, ih - height)),
+        width,
+        height,
+    }
+}
+
+/// Rounds values within float noise of an integer to that integer.
+fn snap(v: f64) -> f64 {
+    let r = v.round();
+    if (v - r).abs() < SAME_SIZE_EPSILON { r } else { v }
+}
+
+/// The saliency window's corner for `g_auto`, found on the first frame so
+/// that every frame of an animation is cut at the same place.
+fn auto_anchor(image: &Image, width: f64, height: f64) -> (f64, f64) {
+    match image.frames.first() {
+        Some(frame) => {
+            let w = width.round().max(1.0) as u32;
+            let h = height.round().max(1.0) as u32;
+            let (x, y) = saliency::best_window(frame, image.channels, w, h);
+            (f64::from(x), f64::from(y))
+        }
+        None => (0.0, 0.0),
+    }
+}
+
+/// The top-left corner of an `inner` box placed in an `outer` box by gravity.
+/// `Auto` has no meaning for a box without content and is centred.
+fn place(outer: (f64, f64), inner: (f64, f64), gravity: Gravity) -> (f64, f64) {
+    let (fx, fy) = match gravity {
+        Gravity::Center | Gravity::Auto => (0.5, 0.5),
+        Gravity::North => (0.5, 0.0),
+        Gravity::South => (0.5, 1.0),
+        Gravity::East => (1.0, 0.5),
+        Gravity::West => (0.0, 0.5),
+        Gravity::NorthEast => (1.0, 0.0),
+        Gravity::NorthWest => (0.0, 0.0),
+        Gravity::SouthEast => (1.0, 1.0),
+        Gravity::SouthWest => (0.0, 1.0),
+    };
+    ((outer.0 - inner.0) * fx, (outer.1 - inner.1) * fy)
+}
+
+/// `c_crop`: the window is copied pixel for pixel, no resampling.
+fn copy_window(mut image: Image, window: &Window, tw: u32, th: u32) -> Image {
+    let ch = image.channels.count();
+    let (iw, ih) = (image.width() as usize, image.height() as usize);
+    let tw_us = tw as usize;
+    let th_us = th as usize;
+    // Whole pixels after the snap in `region_window`; clamp again so a
+    // rounding step can never read past the frame.
+    let left = (window.left.round() as usize).min(iw.saturating_sub(tw_us));
+    let top = (window.top.round() as usize).min(ih.saturating_sub(th_us));
+    let row_bytes = tw_us * ch;
+    for frame in &mut image.frames {
+        let mut data = Vec::with_capacity(row_bytes * th_us);
+        for row in frame.data.chunks_exact(iw * ch).skip(top).take(th_us) {
+            if let Some(part) = row.get(left * ch..left * ch + row_bytes) {
+                data.extend_from_slice(part);
+            }
+        }
+        // A frame shorter than it claims (never produced by the decoder)
+        // is padded rather than left the wrong size.
+        data.resize(row_bytes * th_us, 0);
+        frame.data = data;
+        frame.width = tw;
+        frame.height = th;
+    }
+    image
+}
+
+fn resize_error(e: impl std::fmt::Display) -> PipelineError {
+    PipelineError::Unprocessable(format!("the image could not be resized: {e}"))
+}
+
+/// Resamples the window of every frame to `tw x th`.
+fn resample(
+    image: Image,
+    window: &Window,
+    tw: u32,
+    th: u32,
+    space: ResampleSpace,
+) -> Result<Image, PipelineError> {
+    let (iw, ih) = (image.width(), image.height());
+    let alpha = image.channels == Channels::Rgba;
+    let (u8_type, u16_type) = if alpha {
+        (PixelType::U8x4, PixelType::U16x4)
+    } else {
+        (PixelType::U8x3, PixelType::U16x3)
+    };
+    // `mul_div_alpha` premultiplies before and divides after convolution.
+    let options = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FILTER))
+        .use_alpha(alpha);
+    let mut resizer = Resizer::new();
+    let mut frames = Vec::with_capacity(image.frames.len());
+
+    match space {
+        ResampleSpace::Gamma => {
+            let options = options.crop(window.left, window.top, window.width, window.height);
+            for frame in &image.frames {
+                let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+                let mut dst = FirImage::new(tw, th, u8_type);
+                resizer.resize(&src, &mut dst, &options).map_err(resize_error)?;
+                frames.push(out_frame(frame, dst.into_vec(), tw, th));
+            }
+        }
+        ResampleSpace::Linear => {
+            // Only the pixels the kernel can reach are converted to linear
+            // light: a crop of a large image does not pay for the whole.
+            let bounds = kernel_bounds(window, (iw, ih), (tw, th));
+            let options = options.crop(
+                window.left - f64::from(bounds.0),
+                window.top - f64::from(bounds.1),
+                window.width,
+                window.height,
+            );
+            // Working buffers shared by all frames.
+            let mut linear_src = FirImage::new(bounds.2, bounds.3, u16_type);
+            let mut linear_dst = FirImage::new(tw, th, u16_type);
+            for frame in &image.frames {
+                let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+                let part =
+                    CroppedImage::new(&src, bounds.0, bounds.1, bounds.2, bounds.3).map_err(resize_error)?;
+                SRGB_MAPPER
+                    .forward_map(&part, &mut linear_src)
+                    .map_err(resize_error)?;
+                resizer
+                    .resize(&linear_src, &mut linear_dst, &options)
+                    .map_err(resize_error)?;
+                let mut dst = FirImage::new(tw, th, u8_type);
+                SRGB_MAPPER
+                    .backward_map(&linear_dst, &mut dst)
+                    .map_err(resize_error)?;
+                frames.push(out_frame(frame, dst.into_vec(), tw, th));
+            }
+        }
+    }
+    Ok(Image {
+        channels: image.channels,
+        frames,
+        loops: image.loops,
+    })
+}
+
+fn out_frame(frame: &Frame, data: Vec<u8>, width: u32, height: u32) -> Frame {
+    Frame {
+        width,
+        height,
+        data,
+        delay_ms: frame.delay_ms,
+    }
+}
+
+/// The whole-pixel rectangle `(left, top, width, height)` of the source that
+/// the kernel reads when resampling `window` to `target`: the window plus the
+/// filter's support (scaled when downsizing) on each side, inside the image.
+fn kernel_bounds(window: &Window, image: (u32, u32), target: (u32, u32)) -> (u32, u32, u32, u32) {
+    let axis = |start: f64, len: f64, full: u32, out: u32| {
+        let scale = (len / f64::from(out)).max(1.0);
+        let margin = (FILTER_SUPPORT * scale).ceil() + 1.0;
+        let lo = (start - margin).floor().max(0.0) as u32;
+        let hi = ((start + len + margin).ceil() as u32).min(full);
+        (lo, hi.saturating_sub(lo).max(1))
+    };
+    let (x, w) = axis(window.left, window.width, image.0, target.0);
+    let (y, h) = axis(window.top, window.height, image.1, target.1);
+    (x, y, w, h)
 }
 
 /// Pads onto the canvas and flattens alpha onto the background when `format`
-/// cannot store it.
+/// cannot store it. An alpha channel that is opaque everywhere is dropped,
+/// so that encoders write the smaller RGB form.
 pub fn finish(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -> Image {
-    let _ = (layout, plan, format);
+    let image = match layout.canvas {
+        Some(canvas) if (canvas.width, canvas.height) != (image.width(), image.height()) => pad(
+            image,
+            (canvas.width, canvas.height),
+            canvas.gravity,
+            plan.background,
+        ),
+        _ => image,
+    };
+    if image.channels == Channels::Rgb {
+        return image;
+    }
+    if !format.supports_alpha() {
+        return flatten(image, plan.background);
+    }
+    if image
+        .frames
+        .iter()
+        .all(|f| f.data.chunks_exact(4).all(|p| p[3] == u8::MAX))
+    {
+        return drop_alpha(image);
+    }
     image
+}
+
+/// Places every frame on a `size` canvas of `background`, by gravity. The
+/// canvas has an alpha channel only when the image or the colour needs one.
+fn pad(image: Image, size: (u32, u32), gravity: Gravity, background: Rgba) -> Image {
+    let (cw, ch_) = (size.0 as usize, size.1 as usize);
+    let channels = if image.channels == Channels::Rgba || background.0[3] < u8::MAX {
+        Channels::Rgba
+    } else {
+        Channels::Rgb
+    };
+    let out_n = channels.count();
+    let in_n = image.channels.count();
+    let pixel = &background.0[..out_n];
+    let (iw, ih) = (image.width() as usize, image.height() as usize);
+    let (x, y) = place((size.0 as f64, size.1 as f64), (iw as f64, ih as f64), gravity);
+    // Whole-pixel offsets; negative when the image is larger than the canvas,
+    // then it is clipped.
+    let (ox, oy) = (x.round() as i64, y.round() as i64);
+    let frames = image
+        .frames
+        .into_iter()
+        .map(|frame| {
+            let mut data = pixel.repeat(cw * ch_);
+            for (row_index, row) in frame.data.chunks_exact(iw * in_n).enumerate() {
+                let cy = row_index as i64 + oy;
+                if cy < 0 || cy >= ch_ as i64 {
+                    continue;
+                }
+                for (col, px) in row.chunks_exact(in_n).enumerate() {
+                    let cx = col as i64 + ox;
+                    if cx < 0 || cx >= cw as i64 {
+                        continue;
+                    }
+                    let at = (cy as usize * cw + cx as usize) * out_n;
+                    if let Some(dst) = data.get_mut(at..at + out_n) {
+                        dst[..3].copy_from_slice(&px[..3]);
+                        if out_n == 4 {
+                            dst[3] = px.get(3).copied().unwrap_or(u8::MAX);
+                        }
+                    }
+                }
+            }
+            Frame {
+                width: size.0,
+                height: size.1,
+                data,
+                delay_ms: frame.delay_ms,
+            }
+        })
+        .collect();
+    Image {
+        channels,
+        frames,
+        loops: image.loops,
+    }
+}
+
+/// Composites RGBA frames over `background` (itself composited over white
+/// when it is transparent, since the result has no alpha) and returns RGB.
+/// Blending is done on the sRGB values, as browsers composite.
+fn flatten(image: Image, background: Rgba) -> Image {
+    let [br, bg, bb, ba] = background.0.map(u32::from);
+    let over_white = |c: u32| (c * ba + 255 * (255 - ba) + 127) / 255;
+    let bgc = [over_white(br), over_white(bg), over_white(bb)];
+    let frames = image
+        .frames
+        .into_iter()
+        .map(|frame| {
+            let mut data = Vec::with_capacity(frame.data.len() / 4 * 3);
+            for px in frame.data.chunks_exact(4) {
+                let a = u32::from(px[3]);
+                for c in 0..3 {
+                    let v = (u32::from(px[c]) * a + bgc[c] * (255 - a) + 127) / 255;
+                    data.push(v as u8);
+                }
+            }
+            Frame { data, ..frame }
+        })
+        .collect();
+    Image {
+        channels: Channels::Rgb,
+        frames,
+        loops: image.loops,
+    }
+}
+
+/// RGBA -> RGB, for images whose alpha is opaque everywhere.
+fn drop_alpha(image: Image) -> Image {
+    let frames = image
+        .frames
+        .into_iter()
+        .map(|frame| {
+            let data = frame
+                .data
+                .chunks_exact(4)
+                .flat_map(|p| [p[0], p[1], p[2]])
+                .collect();
+            Frame { data, ..frame }
+        })
+        .collect();
+    Image {
+        channels: Channels::Rgb,
+        frames,
+        loops: image.loops,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::geometry::{Canvas, Dim, Region};
+
+    fn layout(source: (u32, u32), region: (f64, f64), anchor: Anchor, resize: (u32, u32)) -> Layout {
+        Layout {
+            source: Dim {
+                width: source.0,
+                height: source.1,
+            },
+            region: Region {
+                width: region.0,
+                height: region.1,
+                anchor,
+            },
+            resize: Dim {
+                width: resize.0,
+                height: resize.1,
+            },
+            canvas: None,
+        }
+    }
+
+    fn pixel(image: &Image, x: u32, y: u32) -> Vec<u8> {
+        let n = image.channels.count();
+        let at = (y as usize * image.width() as usize + x as usize) * n;
+        image.frames[0].data[at..at + n].to_vec()
+    }
+
+    fn close(a: &[u8], b: &[u8], tol: u8) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) <= tol)
+    }
+
+    /// Red, green, blue and white quadrants.
+    fn quadrants(w: u32, h: u32) -> Image {
+        let mut data = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let c = match (x < w / 2, y < h / 2) {
+                    (true, true) => [255, 0, 0],
+                    (false, true) => [0, 255, 0],
+                    (true, false) => [0, 0, 255],
+                    (false, false) => [255, 255, 255],
+                };
+                data.extend_from_slice(&c);
+            }
+        }
+        Image::still(w, h, Channels::Rgb, data)
+    }
+
+    #[test]
+    fn resize_keeps_quadrant_colours() {
+        for space in [ResampleSpace::Linear, ResampleSpace::Gamma] {
+            let l = layout(
+                (400, 200),
+                (400.0, 200.0),
+                Anchor::Gravity(Gravity::Center),
+                (100, 50),
+            );
+            let out = apply_in(quadrants(400, 200), &l, space).unwrap();
+            assert_eq!((out.width(), out.height()), (100, 50));
+            assert!(close(&pixel(&out, 10, 10), &[255, 0, 0], 2), "{space:?}");
+            assert!(close(&pixel(&out, 90, 10), &[0, 255, 0], 2));
+            assert!(close(&pixel(&out, 10, 40), &[0, 0, 255], 2));
+            assert!(close(&pixel(&out, 90, 40), &[255, 255, 255], 2));
+        }
+    }
+
+    #[test]
+    fn shrink_on_load_scales_the_region() {
+        // The layout was made for 800x400 but the decoder delivered 400x200:
+        // the east half of the source is the green/white column.
+        let l = layout(
+            (800, 400),
+            (400.0, 400.0),
+            Anchor::Gravity(Gravity::East),
+            (50, 50),
+        );
+        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        assert_eq!((out.width(), out.height()), (50, 50));
+        assert!(close(&pixel(&out, 25, 5), &[0, 255, 0], 2));
+        assert!(close(&pixel(&out, 25, 45), &[255, 255, 255], 2));
+    }
+
+    #[test]
+    fn crop_copies_the_window_at_a_point() {
+        let l = layout((400, 200), (20.0, 10.0), Anchor::Point { x: 390, y: 5 }, (20, 10));
+        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        assert_eq!((out.width(), out.height()), (20, 10));
+        // Clamped to x = 380: all green.
+        assert_eq!(pixel(&out, 0, 0), vec![0, 255, 0]);
+        assert_eq!(pixel(&out, 19, 9), vec![0, 255, 0]);
+    }
+
+    #[test]
+    fn crop_by_gravity_south_west() {
+        let l = layout(
+            (400, 200),
+            (100.0, 50.0),
+            Anchor::Gravity(Gravity::SouthWest),
+            (100, 50),
+        );
+        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        assert_eq!(pixel(&out, 50, 25), vec![0, 0, 255]);
+    }
+
+    #[test]
+    fn identity_is_untouched() {
+        let img = quadrants(40, 20);
+        let l = layout((40, 20), (40.0, 20.0), Anchor::Gravity(Gravity::Center), (40, 20));
+        assert_eq!(apply_in(img.clone(), &l, ResampleSpace::Linear).unwrap(), img);
+    }
+
+    #[test]
+    fn linear_light_checkerboard_is_light_grey() {
+        let (w, h) = (64u32, 64u32);
+        let data = (0..h)
+            .flat_map(|y| (0..w).flat_map(move |x| [if (x + y) % 2 == 0 { 0u8 } else { 255 }; 3]))
+            .collect();
+        let img = Image::still(w, h, Channels::Rgb, data);
+        let l = layout((w, h), (64.0, 64.0), Anchor::Gravity(Gravity::Center), (8, 8));
+        let linear = apply_in(img.clone(), &l, ResampleSpace::Linear).unwrap();
+        let gamma = apply_in(img, &l, ResampleSpace::Gamma).unwrap();
+        let lin = pixel(&linear, 4, 4);
+        let gam = pixel(&gamma, 4, 4);
+        assert!(close(&lin, &[188, 188, 188], 4), "linear {lin:?}");
+        assert!(close(&gam, &[128, 128, 128], 4), "gamma {gam:?}");
+    }
+
+    #[test]
+    fn premultiplied_alpha_does_not_bleed_colour() {
+        // Left half opaque-ish red (alpha 128), right half transparent blue.
+        let (w, h) = (64u32, 8u32);
+        let data = (0..h)
+            .flat_map(|_| {
+                (0..w).flat_map(|x| {
+                    if x < w / 2 {
+                        [255, 0, 0, 128]
+                    } else {
+                        [0, 0, 255, 0]
+                    }
+                })
+            })
+            .collect();
+        let img = Image::still(w, h, Channels::Rgba, data);
+        let l = layout((w, h), (64.0, 8.0), Anchor::Gravity(Gravity::Center), (16, 2));
+        for space in [ResampleSpace::Linear, ResampleSpace::Gamma] {
+            let out = apply_in(img.clone(), &l, space).unwrap();
+            for x in 0..16 {
+                let p = pixel(&out, x, 1);
+                if p[3] > 8 {
+                    // Visible pixels stay red: no blue mixed in.
+                    assert!(p[2] < 16 && p[0] > 200, "{space:?} x={x}: {p:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_frame_is_resized() {
+        let mut img = quadrants(40, 20);
+        let mut second = img.frames[0].clone();
+        second.delay_ms = 70;
+        img.frames.push(second);
+        let l = layout((40, 20), (40.0, 20.0), Anchor::Gravity(Gravity::Center), (20, 10));
+        let out = apply_in(img, &l, ResampleSpace::Linear).unwrap();
+        assert_eq!(out.frames.len(), 2);
+        assert!(
+            out.frames
+                .iter()
+                .all(|f| (f.width, f.height) == (20, 10) && f.data.len() == 600)
+        );
+        assert_eq!(out.frames[1].delay_ms, 70);
+    }
+
+    #[test]
+    fn fractional_region_is_resampled() {
+        let l = layout(
+            (400, 200),
+            (199.5, 99.7),
+            Anchor::Gravity(Gravity::NorthWest),
+            (40, 20),
+        );
+        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        assert!(close(&pixel(&out, 20, 10), &[255, 0, 0], 2));
+    }
+
+    fn pad_layout(canvas: (u32, u32), gravity: Gravity) -> Layout {
+        let mut l = layout((10, 10), (10.0, 10.0), Anchor::Gravity(Gravity::Center), (10, 10));
+        l.canvas = Some(Canvas {
+            width: canvas.0,
+            height: canvas.1,
+            gravity,
+        });
+        l
+    }
+
+    #[test]
+    fn pad_places_by_gravity_on_the_background() {
+        let img = Image::still(10, 10, Channels::Rgb, vec![0; 300]);
+        let plan = Plan {
+            background: Rgba([0, 0, 255, 255]),
+            ..Plan::default()
+        };
+        let out = finish(
+            img.clone(),
+            &pad_layout((30, 20), Gravity::East),
+            &plan,
+            ImageFormat::Png,
+        );
+        assert_eq!((out.width(), out.height(), out.channels), (30, 20, Channels::Rgb));
+        assert_eq!(pixel(&out, 0, 0), vec![0, 0, 255]);
+        assert_eq!(pixel(&out, 29, 19), vec![0, 0, 255]);
+        assert_eq!(pixel(&out, 25, 10), vec![0, 0, 0]);
+        assert_eq!(pixel(&out, 19, 10), vec![0, 0, 255]);
+        assert_eq!(pixel(&out, 20, 4), vec![0, 0, 255]);
+        assert_eq!(pixel(&out, 20, 5), vec![0, 0, 0]);
+
+        let out = finish(
+            img,
+            &pad_layout((30, 20), Gravity::NorthWest),
+            &plan,
+            ImageFormat::Png,
+        );
+        assert_eq!(pixel(&out, 0, 0), vec![0, 0, 0]);
+        assert_eq!(pixel(&out, 29, 19), vec![0, 0, 255]);
+        assert_eq!(pixel(&out, 10, 0), vec![0, 0, 255]);
+    }
+
+    #[test]
+    fn transparent_pad_keeps_alpha() {
+        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
+        let plan = Plan {
+            background: Rgba([0, 0, 0, 0]),
+            ..Plan::default()
+        };
+        let out = finish(
+            img,
+            &pad_layout((20, 10), Gravity::Center),
+            &plan,
+            ImageFormat::Png,
+        );
+        assert_eq!(out.channels, Channels::Rgba);
+        assert_eq!(pixel(&out, 0, 0)[3], 0);
+        assert_eq!(pixel(&out, 10, 5), vec![9, 9, 9, 255]);
+    }
+
+    #[test]
+    fn flatten_uses_the_background_where_transparent() {
+        let data = [[10, 20, 30, 0], [10, 20, 30, 255], [255, 0, 0, 128]].concat();
+        let img = Image::still(3, 1, Channels::Rgba, data);
+        let l = layout((3, 1), (3.0, 1.0), Anchor::Gravity(Gravity::Center), (3, 1));
+        let plan = Plan {
+            background: Rgba([0, 255, 0, 255]),
+            ..Plan::default()
+        };
+        let out = finish(img.clone(), &l, &plan, ImageFormat::Jpeg);
+        assert_eq!(out.channels, Channels::Rgb);
+        assert_eq!(pixel(&out, 0, 0), vec![0, 255, 0]);
+        assert_eq!(pixel(&out, 1, 0), vec![10, 20, 30]);
+        assert!(close(&pixel(&out, 2, 0), &[128, 127, 0], 1));
+        // Default background: white.
+        let out = finish(img.clone(), &l, &Plan::default(), ImageFormat::Jpeg);
+        assert_eq!(pixel(&out, 0, 0), vec![255, 255, 255]);
+        // PNG keeps the alpha channel.
+        let out = finish(img, &l, &plan, ImageFormat::Png);
+        assert_eq!(out.channels, Channels::Rgba);
+    }
+
+    #[test]
+    fn opaque_alpha_is_dropped() {
+        let img = Image::still(2, 1, Channels::Rgba, vec![1, 2, 3, 255, 4, 5, 6, 255]);
+        let l = layout((2, 1), (2.0, 1.0), Anchor::Gravity(Gravity::Center), (2, 1));
+        let out = finish(img, &l, &Plan::default(), ImageFormat::Webp);
+        assert_eq!(out.channels, Channels::Rgb);
+        assert_eq!(out.frames[0].data, vec![1, 2, 3, 4, 5, 6]);
+    }
 }

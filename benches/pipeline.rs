@@ -1,0 +1,96 @@
+//! Benchmarks of the pipeline's costly stages: resampling a 12-megapixel
+//! photo to a 300 px thumbnail (linear light vs gamma space), and each
+//! encoder on a 300x225 thumbnail.
+//!
+//! Run with `cargo bench --bench pipeline`.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use resizer::format::ImageFormat;
+use resizer::options::{Gravity, Quality};
+use resizer::pipeline::geometry::{Anchor, Dim, Layout, Region};
+use resizer::pipeline::resize::{ResampleSpace, apply_in};
+use resizer::pipeline::{Channels, Image, encode};
+
+/// A deterministic photo-like RGB image: smooth gradients, soft shapes and
+/// fine noise, so that resamplers and encoders see realistic detail.
+fn photo(width: u32, height: u32) -> Image {
+    let mut data = Vec::with_capacity(width as usize * height as usize * 3);
+    let mut seed = 0x2545_f491_u32;
+    for y in 0..height {
+        for x in 0..width {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            let noise = (seed & 15) as f32 - 7.5;
+            let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
+            let ring = ((fx - 0.6).hypot(fy - 0.4) * 40.0).sin() * 40.0;
+            let r = 60.0 + 150.0 * fx + ring + noise;
+            let g = 80.0 + 120.0 * fy - ring * 0.5 + noise;
+            let b = 140.0 + 80.0 * (fx * fy * 12.0).sin() + noise;
+            data.extend([r, g, b].map(|v| v.clamp(0.0, 255.0) as u8));
+        }
+    }
+    Image::still(width, height, Channels::Rgb, data)
+}
+
+fn scale_layout(source: (u32, u32), target: (u32, u32)) -> Layout {
+    Layout {
+        source: Dim {
+            width: source.0,
+            height: source.1,
+        },
+        region: Region {
+            width: f64::from(source.0),
+            height: f64::from(source.1),
+            anchor: Anchor::Gravity(Gravity::Center),
+        },
+        resize: Dim {
+            width: target.0,
+            height: target.1,
+        },
+        canvas: None,
+    }
+}
+
+fn resize(c: &mut Criterion) {
+    let mut group = c.benchmark_group("resize");
+    group.sample_size(10);
+    for (name, source) in [("12mp", (4000, 3000)), ("1000x750", (1000, 750))] {
+        let image = photo(source.0, source.1);
+        let layout = scale_layout(source, (300, 225));
+        for space in [ResampleSpace::Linear, ResampleSpace::Gamma] {
+            group.bench_function(format!("{name}_to_300/{space:?}"), |b| {
+                // The clone that feeds each run is not measured.
+                b.iter_batched(
+                    || image.clone(),
+                    |image| apply_in(black_box(image), &layout, space),
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
+fn encoders(c: &mut Criterion) {
+    let thumb = photo(300, 225);
+    let mut group = c.benchmark_group("encode_300x225");
+    group.sample_size(20);
+    for format in [
+        ImageFormat::Jpeg,
+        ImageFormat::Png,
+        ImageFormat::Webp,
+        ImageFormat::Gif,
+        ImageFormat::Avif,
+    ] {
+        group.bench_function(format.name(), |b| {
+            b.iter(|| encode::encode(black_box(&thumb), format, Quality::Default))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, resize, encoders);
+criterion_main!(benches);
