@@ -45,16 +45,17 @@ pub fn quality_for(format: ImageFormat, quality: Quality) -> u8 {
 /// smear visibly at 4:2:0. Below it 4:2:0 halves the chroma bytes.
 const JPEG_FULL_CHROMA_FROM: u8 = 90;
 
-/// rav1e speed 1 (slow) ..= 10 (fast). 9 encodes a 300 px thumbnail in tens
-/// of milliseconds on one core, with files only a few percent larger than
-/// the slow presets; a request must not spend a second on AVIF.
-const AVIF_SPEED: u8 = 9;
+/// rav1e speed 1 (slow) ..= 10 (fast). The fastest preset: without its
+/// assembly (which needs nasm, not part of the default build) rav1e takes
+/// about 90 ms for a 300x225 thumbnail even at 10, and a request must not
+/// spend seconds on AVIF; the slow presets save only a few percent of bytes.
+const AVIF_SPEED: u8 = 10;
 
 /// NeuQuant learns from one pixel in `samplefac` (1 = every pixel ..= 30).
 /// It needs a few tens of thousands of samples for a good palette, so small
 /// frames use every pixel and large ones are sampled, capping the cost of
 /// learning at a few milliseconds per frame.
-const GIF_QUANT_SAMPLES: usize = 30_000;
+const GIF_QUANT_SAMPLES: usize = 10_000;
 
 /// The sparsest NeuQuant sampling used: 10 is the usual quality/speed trade.
 const GIF_QUANT_MAX_SAMPLEFAC: usize = 10;

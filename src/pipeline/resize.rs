@@ -104,8 +104,18 @@ fn region_window(image: &Image, layout: &Layout) -> Window {
     let (iw, ih) = (f64::from(image.width()), f64::from(image.height()));
     let sx = iw / f64::from(layout.source.width);
     let sy = ih / f64::from(layout.source.height);
-    let width = (layout.region.width * sx).clamp(f64::MIN_POSITIVE, iw);
-    let height = (layout.region.height * sy).clamp(f64::MIN_POSITIVE, ih);
+    // A region that is not a finite positive size (never produced by the
+    // geometry) falls back to the whole image rather than poisoning the
+    // resampler's coordinates.
+    let finite_or = |v: f64, full: f64| {
+        if v.is_finite() {
+            v.clamp(f64::MIN_POSITIVE, full)
+        } else {
+            full
+        }
+    };
+    let width = finite_or(layout.region.width * sx, iw);
+    let height = finite_or(layout.region.height * sy, ih);
     // Snap sizes that are whole pixels up to float noise, so that the
     // identity and plain-crop shortcuts recognise them.
     let width = snap(width);
@@ -115,6 +125,8 @@ fn region_window(image: &Image, layout: &Layout) -> Window {
         Anchor::Gravity(gravity) => place((iw, ih), (width, height), gravity),
         Anchor::Point { x, y } => (f64::from(x) * sx, f64::from(y) * sy),
     };
+    let left = if left.is_finite() { left } else { 0.0 };
+    let top = if top.is_finite() { top } else { 0.0 };
     Window {
         left: snap(left.clamp(0.0, iw - width)),
         top: snap(top.clamp(0.0, ih - height)),
@@ -608,6 +620,25 @@ mod tests {
         );
         let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
         assert!(close(&pixel(&out, 20, 10), &[255, 0, 0], 2));
+    }
+
+    #[test]
+    fn non_finite_region_is_the_whole_image() {
+        let l = layout(
+            (40, 20),
+            (f64::NAN, f64::INFINITY),
+            Anchor::Gravity(Gravity::Center),
+            (20, 10),
+        );
+        let out = apply_in(quadrants(40, 20), &l, ResampleSpace::Linear).unwrap();
+        assert_eq!((out.width(), out.height()), (20, 10));
+        assert!(
+            close(&pixel(&out, 2, 2), &[255, 0, 0], 16),
+            "{:?} {}x{}",
+            pixel(&out, 2, 2),
+            out.width(),
+            out.height()
+        );
     }
 
     fn pad_layout(canvas: (u32, u32), gravity: Gravity) -> Layout {
