@@ -15,7 +15,7 @@ use fast_image_resize::{
     FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
 };
 
-use super::geometry::{Anchor, Layout};
+use super::geometry::{Anchor, Layout, place};
 use super::{Channels, Frame, Image, PipelineError, saliency};
 use crate::format::ImageFormat;
 use crate::options::{Gravity, Plan, Rgba};
@@ -153,23 +153,6 @@ fn auto_anchor(image: &Image, width: f64, height: f64) -> (f64, f64) {
         }
         None => (0.0, 0.0),
     }
-}
-
-/// The top-left corner of an `inner` box placed in an `outer` box by gravity.
-/// `Auto` has no meaning for a box without content and is centred.
-fn place(outer: (f64, f64), inner: (f64, f64), gravity: Gravity) -> (f64, f64) {
-    let (fx, fy) = match gravity {
-        Gravity::Center | Gravity::Auto => (0.5, 0.5),
-        Gravity::North => (0.5, 0.0),
-        Gravity::South => (0.5, 1.0),
-        Gravity::East => (1.0, 0.5),
-        Gravity::West => (0.0, 0.5),
-        Gravity::NorthEast => (1.0, 0.0),
-        Gravity::NorthWest => (0.0, 0.0),
-        Gravity::SouthEast => (1.0, 1.0),
-        Gravity::SouthWest => (0.0, 1.0),
-    };
-    ((outer.0 - inner.0) * fx, (outer.1 - inner.1) * fy)
 }
 
 /// `c_crop`: the window is copied pixel for pixel, no resampling.
