@@ -8,7 +8,8 @@
 # $BENCH_KIT (default ~/resizer-bench). If that folder does not exist it is copied from
 # $BENCH_SRC (default ../shared/bench next to this repository) and set up once (apt packages,
 # Python venvs, test photos). Everything listens on and talks to 127.0.0.1 only; every workload
-# is bounded in requests or seconds.
+# is bounded in requests or seconds. The kit's folder and its parents must be readable by
+# nginx's worker user (www-data): a kit under a 0700 home folder answers 404 for every photo.
 #
 # Env: RESIZER_PORT (8080), RESIZER_BIN (target/release/resizer, built if missing),
 # WORKLOADS ("ab wrk distinct"), and the knobs of the kit's run.sh (WRK_DURATION, ...).
