@@ -4,5 +4,6 @@
 mod api;
 mod errors;
 mod formats;
+mod pipeline;
 mod serving;
 mod support;
