@@ -153,21 +153,7 @@ async fn sources_over_the_byte_limit_are_413() {
 async fn decompression_bombs_are_422_without_decoding() {
     let (server, origin) = setup().await;
     // A 20000x20000 PNG of zeros: 400 megapixels claimed by a small file.
-    let bomb = {
-        let mut out = Vec::new();
-        {
-            let mut encoder = png::Encoder::new(&mut out, 20_000, 20_000);
-            encoder.set_color(png::ColorType::Grayscale);
-            let mut writer = encoder.write_header().unwrap();
-            let mut stream = writer.stream_writer().unwrap();
-            let row = vec![0u8; 20_000];
-            for _ in 0..20_000 {
-                std::io::Write::write_all(&mut stream, &row).unwrap();
-            }
-            stream.finish().unwrap();
-        }
-        out
-    };
+    let bomb = pixel_bomb_png();
     assert!(
         bomb.len() < 2_000_000,
         "the bomb is small on the wire: {}",

@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod errors;
 mod formats;
+mod hostile;
 mod pipeline;
 mod serving;
 mod support;

@@ -115,6 +115,7 @@ impl Origin {
             .route("/drip", get(serve_drip))
             .route("/endless", get(serve_endless))
             .route("/redirect/{n}", get(serve_redirect))
+            .route("/goto", get(serve_goto))
             .with_state(origin.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         origin
@@ -213,7 +214,40 @@ async fn serve_redirect(State(origin): State<Origin>, Path(n): Path<u32>) -> Res
         .unwrap()
 }
 
+#[derive(serde::Deserialize)]
+struct GotoQuery {
+    to: String,
+}
+
+/// Redirects once to the URL in `?to=`, wherever it points.
+async fn serve_goto(State(origin): State<Origin>, Query(query): Query<GotoQuery>) -> Response {
+    origin.count("/goto".into());
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(header::LOCATION, query.to)
+        .body(Body::empty())
+        .unwrap()
+}
+
 // ---------------------------------------------------------------- images
+
+/// A 20000x20000 grey PNG of zeros: 400 megapixels claimed by a file of
+/// about 400 kB, a decompression bomb.
+pub fn pixel_bomb_png() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, 20_000, 20_000);
+        encoder.set_color(png::ColorType::Grayscale);
+        let mut writer = encoder.write_header().unwrap();
+        let mut stream = writer.stream_writer().unwrap();
+        let row = vec![0u8; 20_000];
+        for _ in 0..20_000 {
+            std::io::Write::write_all(&mut stream, &row).unwrap();
+        }
+        stream.finish().unwrap();
+    }
+    out
+}
 
 pub const RED: [u8; 3] = [255, 0, 0];
 pub const GREEN: [u8; 3] = [0, 255, 0];

@@ -1,0 +1,414 @@
+//! Hostile input: URLs written to slip past the outbound guard, redirects to
+//! refused destinations, decompression and animation bombs, absurd effect
+//! strengths and damaged files. Each is refused (or bounded) with its status
+//! from SPEC §4, and a refused destination is never contacted.
+
+use std::time::{Duration, Instant};
+
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::support::*;
+
+/// `/w_10?url=<src>` with the source percent-encoded, so that `#`, `\` and
+/// `@` reach the server's URL parser exactly as written.
+fn request(transformation: &str, src: &str) -> String {
+    format!(
+        "/{transformation}?url={}",
+        utf8_percent_encode(src, NON_ALPHANUMERIC)
+    )
+}
+
+async fn four_png_origin() -> Origin {
+    let origin = Origin::start().await;
+    origin.add(
+        "four.png",
+        "image/png",
+        encode_png(200, 100, false, &quadrants(200, 100)),
+    );
+    origin
+}
+
+#[tokio::test]
+async fn url_tricks_are_refused_without_contact() {
+    let origin = four_png_origin().await;
+    let server = Server::start_exact(resizer::Config::defaults()).await;
+    let port = origin.addr.unwrap().port();
+    // Every one of these, if the guard misread it, would reach the origin
+    // listening on 127.0.0.1:<port>.
+    let tricks = [
+        format!("http://user@127.0.0.1:{port}/img/four.png"),
+        format!("http://user:pass@127.0.0.1:{port}/img/four.png"),
+        format!("http://127.0.0.1:{port}#@example.com/img/four.png"),
+        format!("http://127.0.0.1:{port}?@example.com/img/four.png"),
+        format!("http://example.com@127.0.0.1:{port}/img/four.png"),
+        format!("http://example.com:80@127.0.0.1:{port}/img/four.png"),
+        format!("http:\\\\127.0.0.1:{port}\\img\\four.png"),
+        format!("http://127.0.0.1:{port}\\@example.com/img/four.png"),
+        format!("http:/127.0.0.1:{port}/img/four.png"),
+        format!("http:127.0.0.1:{port}/img/four.png"),
+        format!("HTTP://127.0.0.1:{port}/img/four.png"),
+        format!("  http://127.0.0.1:{port}/img/four.png  "),
+        format!("http://[::ffff:7f00:1]:{port}/img/four.png"),
+        format!("http://[::ffff:127.0.0.1]:{port}/img/four.png"),
+        format!("http://[::127.0.0.1]:{port}/img/four.png"),
+        format!("http://[::1]:{port}/img/four.png"),
+        format!("http://[0:0:0:0:0:0:0:1]:{port}/img/four.png"),
+        format!("http://[64:ff9b::7f00:1]:{port}/img/four.png"),
+        format!("http://[2002:7f00:1::]:{port}/img/four.png"),
+        format!("http://0:{port}/img/four.png"),
+        format!("http://0.0.0.0:{port}/img/four.png"),
+        format!("http://[::]:{port}/img/four.png"),
+        // 127.0.0.1 as one decimal number, in octal, in hex, and mixed.
+        format!("http://2130706433:{port}/img/four.png"),
+        format!("http://017700000001:{port}/img/four.png"),
+        format!("http://0177.0.0.1:{port}/img/four.png"),
+        format!("http://0177.0000.0000.0001:{port}/img/four.png"),
+        format!("http://0x7f000001:{port}/img/four.png"),
+        format!("http://0x7f.0x0.0x0.0x1:{port}/img/four.png"),
+        format!("http://0x7F.1:{port}/img/four.png"),
+        format!("http://127.1:{port}/img/four.png"),
+        format!("http://127.0.1:{port}/img/four.png"),
+        format!("http://127.000.000.001:{port}/img/four.png"),
+        format!("http://%31%32%37.0.0.1:{port}/img/four.png"),
+        format!("http://localhost:{port}/img/four.png"),
+        format!("http://LOCALHOST.:{port}/img/four.png"),
+        format!("http://127.0.0.1.:{port}/img/four.png"),
+    ];
+    for src in &tricks {
+        let response = server.get(&request("w_10", src)).await;
+        let status = response.status().as_u16();
+        assert!(
+            status == 400 || status == 403,
+            "`{src}` answered {status}, expected a refusal (400 or 403)"
+        );
+    }
+    assert_eq!(origin.total_hits(), 0, "a refused source is never contacted");
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_refused_destination_is_not_followed() {
+    let origin = four_png_origin().await;
+    let mut config = config();
+    config.allowed_sources = vec!["127.0.0.1".into()];
+    let server = Server::start(config).await;
+    let port = origin.addr.unwrap().port();
+
+    // The allowed origin itself is served.
+    let direct = origin.url("/img/four.png");
+    assert_eq!(server.get(&request("w_10", &direct)).await.status(), 200);
+    assert_eq!(origin.total_hits(), 1);
+
+    // The same file behind a redirect to a host outside allowed_sources.
+    let elsewhere = format!("http://localhost:{port}/img/four.png?via=redirect");
+    let src = origin.url(&format!(
+        "/goto?to={}",
+        utf8_percent_encode(&elsewhere, NON_ALPHANUMERIC)
+    ));
+    assert_error(
+        server.get(&request("w_10", &src)).await,
+        403,
+        "source_not_allowed",
+    )
+    .await;
+    assert_eq!(origin.hits("/goto"), 1, "the first request is made");
+    assert_eq!(
+        origin.total_hits(),
+        2,
+        "the redirect's destination is never requested"
+    );
+}
+
+#[tokio::test]
+async fn ports_outside_allowed_ports_are_403() {
+    let server = Server::start_exact(resizer::Config::defaults()).await;
+    for src in [
+        "http://93.184.216.34:8080/a.png",
+        "http://93.184.216.34:22/a.png",
+        "https://example.com:6379/a.png",
+        "http://example.com:0/a.png",
+        "http://[2606:2800:220:1:248:1893:25c8:1946]:25/a.png",
+    ] {
+        let started = Instant::now();
+        let response = server.get(&request("w_10", src)).await;
+        assert_eq!(response.status(), 403, "{src}");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{src} refused before any connection, in {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+/// Set in the child process that measures memory alone.
+const BOMB_CHILD: &str = "RESIZER_TEST_BOMB_MEMORY_CHILD";
+
+/// The peak resident set of this process so far, in kB.
+fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
+
+/// Runs [`pixel_bombs_memory_child`] in a process of its own: the peak
+/// resident set is per process, and other tests running beside it in this
+/// one would blur (or hide) what the bombs cost.
+#[test]
+fn concurrent_pixel_bombs_are_refused_in_bounded_memory() {
+    if !std::path::Path::new("/proc/self/status").exists() {
+        eprintln!("no /proc/self/status: peak memory cannot be measured here");
+        return;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "hostile::pixel_bombs_memory_child",
+            "--exact",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(BOMB_CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran the measurement: {stdout}"
+    );
+}
+
+/// 40 pixel bombs at once: every one is 422 and the peak memory of the
+/// process (server and origin included) grows by less than 100 MB, where
+/// decoding even one would take 400 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pixel_bombs_memory_child() {
+    if std::env::var_os(BOMB_CHILD).is_none() {
+        return;
+    }
+    const BOMBS: usize = 40;
+    let origin = Origin::start().await;
+    origin.add("bomb.png", "image/png", pixel_bomb_png());
+    let server = Server::start(config()).await;
+    // Warm up the server and origin once, so that the baseline includes
+    // their fixed costs (thread stacks, pools, first allocations).
+    let warm = origin.url("/img/bomb.png?n=warm");
+    assert_error(
+        server.get(&request("w_10", &warm)).await,
+        422,
+        "source_too_many_pixels",
+    )
+    .await;
+    let before = peak_rss_kb();
+    let started = Instant::now();
+    let requests = (0..BOMBS).map(|n| {
+        // Distinct sources, so that nothing is shared or cached between them.
+        let src = origin.url(&format!("/img/bomb.png?n={n}"));
+        let path = request("w_10", &src);
+        let server = &server;
+        async move { server.get(&path).await }
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    for response in responses {
+        assert_error(response, 422, "source_too_many_pixels").await;
+    }
+    let after = peak_rss_kb();
+    let grown_mb = after.saturating_sub(before) / 1024;
+    println!(
+        "{BOMBS} pixel bombs refused in {:?}; peak RSS {before} kB -> {after} kB (+{grown_mb} MB)",
+        started.elapsed()
+    );
+    assert_eq!(origin.hits("/img/bomb.png"), BOMBS + 1);
+    assert!(
+        grown_mb < 100,
+        "peak memory grew by {grown_mb} MB across {BOMBS} bombs"
+    );
+}
+
+/// 200 frames on a 2000x2000 canvas, each frame a single pixel: a few
+/// kilobytes that claim 800 million composited pixels.
+fn animation_bomb() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let palette = [0u8, 0, 0, 255, 0, 0];
+        let mut encoder = gif::Encoder::new(&mut out, 2000, 2000, &palette).unwrap();
+        encoder.set_repeat(gif::Repeat::Infinite).unwrap();
+        for n in 0..200u16 {
+            let frame = gif::Frame {
+                width: 1,
+                height: 1,
+                left: n % 2000,
+                top: n % 2000,
+                delay: 2,
+                buffer: std::borrow::Cow::Owned(vec![1]),
+                ..gif::Frame::default()
+            };
+            encoder.write_frame(&frame).unwrap();
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn animation_bombs_are_cut_to_the_frame_limit() {
+    let bomb = animation_bomb();
+    assert!(bomb.len() < 10_000, "the bomb is small: {} bytes", bomb.len());
+    let origin = Origin::start().await;
+    origin.add("frames.gif", "image/gif", bomb);
+    let mut config = config();
+    // Each composited frame of this canvas is 16 MB of RGBA; a low limit
+    // keeps the test light while exercising the same cut.
+    config.max_animation_frames = 8;
+    let server = Server::start(config).await;
+    let started = Instant::now();
+    let response = server.get(&request("w_64", &origin.url("/img/frames.gif"))).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 200);
+    let output = decode(&response.bytes().await.unwrap());
+    assert_eq!(output.format, "gif");
+    assert_eq!((output.width, output.height), (64, 64));
+    assert!(
+        (2..=8).contains(&output.frames),
+        "{} frames, expected at most max_animation_frames (8)",
+        output.frames
+    );
+    assert!(elapsed < Duration::from_secs(20), "answered in {elapsed:?}");
+}
+
+#[tokio::test]
+async fn absurd_effect_strengths_are_400_before_any_fetch() {
+    let origin = four_png_origin().await;
+    let server = Server::start(config()).await;
+    let src = origin.url("/img/four.png");
+    for transformation in [
+        "e_blur:5000",
+        "e_blur:2001",
+        "e_blur:0",
+        "e_blur:-1",
+        "e_blur:1e9",
+        "e_blur:99999999999999999999",
+        "e_sharpen:5000",
+    ] {
+        let response = server.get(&request(transformation, &src)).await;
+        assert_eq!(response.status(), 400, "{transformation}");
+    }
+    assert_eq!(origin.total_hits(), 0);
+}
+
+/// A WebP of the quadrants image, lossy or lossless.
+fn encode_webp(width: u32, height: u32, lossless: bool) -> Vec<u8> {
+    let data = quadrants(width, height);
+    let encoder = webp::Encoder::from_rgb(&data, width, height);
+    let encoded = if lossless {
+        encoder.encode_lossless()
+    } else {
+        encoder.encode(80.0)
+    };
+    encoded.to_vec()
+}
+
+/// The first `fraction` of a file.
+fn cut(mut bytes: Vec<u8>, keep_num: usize, keep_den: usize) -> Vec<u8> {
+    bytes.truncate(bytes.len() * keep_num / keep_den);
+    bytes
+}
+
+/// Where the first frame's LZW data starts in a GIF written by
+/// [`encode_gif`]: after the first image descriptor (`0x2C` and 9 bytes),
+/// its local colour table, and the code size byte.
+fn first_frame_data(gif: &[u8]) -> usize {
+    // Header (6), screen descriptor (7), the global table; then extensions.
+    let table_size = |flags: u8| {
+        if flags & 0x80 != 0 {
+            3 << ((flags & 7) + 1)
+        } else {
+            0
+        }
+    };
+    let mut at = 13 + table_size(gif[10]);
+    while gif[at] == 0x21 {
+        at += 2;
+        while gif[at] != 0 {
+            at += usize::from(gif[at]) + 1;
+        }
+        at += 1;
+    }
+    assert_eq!(gif[at], 0x2C, "an image descriptor");
+    at + 10 + table_size(gif[at + 9]) + 1
+}
+
+/// The same file with `len` bytes from `at` overwritten.
+fn garble(mut bytes: Vec<u8>, at: usize, len: usize) -> Vec<u8> {
+    let end = (at + len).min(bytes.len());
+    bytes[at..end].fill(0xA5);
+    bytes
+}
+
+#[tokio::test]
+async fn damaged_files_of_every_format_are_422_corrupt() {
+    let origin = Origin::start().await;
+    let jpeg = encode_jpeg(64, 64, &quadrants(64, 64));
+    let png = encode_png(64, 64, false, &quadrants(64, 64));
+    let gif = encode_gif(64, 64, &[RED, GREEN, BLUE]);
+    let webp = encode_webp(64, 64, false);
+    let webp_lossless = encode_webp(64, 64, true);
+    let damaged: Vec<(&str, Vec<u8>)> = vec![
+        ("jpeg-third.jpg", cut(jpeg.clone(), 1, 3)),
+        ("jpeg-header-only.jpg", cut(jpeg.clone(), 1, 8)),
+        ("jpeg-sof.jpg", cut(jpeg.clone(), 0, 1)),
+        ("png-half.png", cut(png.clone(), 1, 2)),
+        ("png-ihdr.png", cut(png.clone(), 0, 1)),
+        ("png-garbled.png", garble(png.clone(), 40, 24)),
+        // Cut inside the first frame's image data (a damaged tail after
+        // good frames keeps the good frames, by design).
+        (
+            "gif-first-frame.gif",
+            gif.get(..first_frame_data(&gif) + 4).unwrap().to_vec(),
+        ),
+        (
+            "gif-no-frames.gif",
+            gif.get(..800.min(gif.len() / 4)).unwrap().to_vec(),
+        ),
+        ("gif-garbled.gif", garble(gif.clone(), 30, 400)),
+        ("webp-half.webp", cut(webp.clone(), 1, 2)),
+        ("webp-garbled.webp", garble(webp.clone(), 20, 16)),
+        ("webp-lossless-half.webp", cut(webp_lossless.clone(), 1, 2)),
+    ];
+    for (name, bytes) in damaged {
+        // `cut(_, 0, 1)` keeps nothing: keep the signature instead, so the
+        // file is still sniffed as its format.
+        let bytes = if bytes.is_empty() {
+            match name {
+                "jpeg-sof.jpg" => jpeg.get(..40).unwrap().to_vec(),
+                _ => png.get(..20).unwrap().to_vec(),
+            }
+        } else {
+            bytes
+        };
+        origin.add(name, "application/octet-stream", bytes);
+    }
+    let server = Server::start(config()).await;
+    for name in [
+        "jpeg-third.jpg",
+        "jpeg-header-only.jpg",
+        "jpeg-sof.jpg",
+        "png-half.png",
+        "png-ihdr.png",
+        "png-garbled.png",
+        "gif-first-frame.gif",
+        "gif-no-frames.gif",
+        "gif-garbled.gif",
+        "webp-half.webp",
+        "webp-garbled.webp",
+        "webp-lossless-half.webp",
+    ] {
+        let src = origin.url(&format!("/img/{name}"));
+        let response = server.get(&request("w_10", &src)).await;
+        let status = response.status().as_u16();
+        assert_eq!(status, 422, "{name} answered {status}");
+        assert_error(response, 422, "corrupt_image").await;
+    }
+    assert_eq!(server.get("/health").await.status(), 200);
+}
