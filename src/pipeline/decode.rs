@@ -42,8 +42,22 @@ pub fn decode(
     animate: bool,
     limits: &Limits,
 ) -> Result<Image, PipelineError> {
+    decode_with_margin(bytes, probe, min_scale, SHRINK_MARGIN, animate, limits)
+}
+
+/// [`decode`] with an explicit shrink-on-load margin instead of
+/// [`SHRINK_MARGIN`] (see [`shrink_denominator_with`]), so that the margin
+/// can be tuned by measurement without editing a constant.
+pub fn decode_with_margin(
+    bytes: &[u8],
+    probe: &Probe,
+    min_scale: f64,
+    margin: f64,
+    animate: bool,
+    limits: &Limits,
+) -> Result<Image, PipelineError> {
     match probe.format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, probe, min_scale, limits),
+        ImageFormat::Jpeg => decode_jpeg(bytes, probe, min_scale, margin, limits),
         ImageFormat::Png => decode_png(bytes, limits),
         ImageFormat::Gif => decode_gif(bytes, animate, limits),
         ImageFormat::Webp => decode_webp(bytes, animate, limits),
@@ -87,17 +101,33 @@ fn frame_fits(index: usize, canvas_pixels: u64, limits: &Limits) -> bool {
 /// that will be shown at `min_scale` of its size: the largest one whose
 /// output still has [`SHRINK_MARGIN`] times the needed pixels on both axes.
 pub fn shrink_denominator(width: u32, height: u32, min_scale: f64) -> u32 {
-    let need_w = f64::from(width) * min_scale * SHRINK_MARGIN;
-    let need_h = f64::from(height) * min_scale * SHRINK_MARGIN;
+    shrink_denominator_with(width, height, min_scale, SHRINK_MARGIN)
+}
+
+/// [`shrink_denominator`] with an explicit `margin` (the decoded size over
+/// the needed size, per axis). A margin that is not a finite number of at
+/// least 1 leaves no room to shrink: the JPEG is decoded at full size.
+pub fn shrink_denominator_with(width: u32, height: u32, min_scale: f64, margin: f64) -> u32 {
+    if !(margin.is_finite() && margin >= 1.0) {
+        return 1;
+    }
+    let need_w = f64::from(width) * min_scale * margin;
+    let need_h = f64::from(height) * min_scale * margin;
     [8, 4, 2]
         .into_iter()
         .find(|&d| f64::from(width.div_ceil(d)) >= need_w && f64::from(height.div_ceil(d)) >= need_h)
         .unwrap_or(1)
 }
 
-fn decode_jpeg(bytes: &[u8], probe: &Probe, min_scale: f64, limits: &Limits) -> Result<Image, PipelineError> {
+fn decode_jpeg(
+    bytes: &[u8],
+    probe: &Probe,
+    min_scale: f64,
+    margin: f64,
+    limits: &Limits,
+) -> Result<Image, PipelineError> {
     let header = probe::jpeg_header(bytes, |_, _| {})?;
-    let denominator = shrink_denominator(probe.width, probe.height, min_scale);
+    let denominator = shrink_denominator_with(probe.width, probe.height, min_scale, margin);
     match decode_jpeg_at(bytes, &header, probe, denominator, limits)? {
         Some(image) => Ok(image),
         // The decoder chose a smaller size than asked: decode at full size.
