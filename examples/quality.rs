@@ -39,9 +39,24 @@ const MARGINS: [f64; 5] = [1.0, 1.5, 2.0, 3.0, f64::INFINITY];
 /// The jobs timed: name, image, transformation, output format.
 const JOBS: [(&str, &str, &str, ImageFormat); 4] = [
     ("jpeg_12mp_300", "photo_12mp.jpg", "w_300", ImageFormat::Jpeg),
-    ("jpeg_1000_150x500", "photo_1000.jpg", "w_150,h_500", ImageFormat::Jpeg),
-    ("jpeg_12mp_prog_300", "photo_12mp_prog.jpg", "w_300", ImageFormat::Jpeg),
-    ("png_alpha_400_webp", "photo_1600_alpha.png", "w_400,f_webp", ImageFormat::Webp),
+    (
+        "jpeg_1000_150x500",
+        "photo_1000.jpg",
+        "w_150,h_500",
+        ImageFormat::Jpeg,
+    ),
+    (
+        "jpeg_12mp_prog_300",
+        "photo_12mp_prog.jpg",
+        "w_300",
+        ImageFormat::Jpeg,
+    ),
+    (
+        "png_alpha_400_webp",
+        "photo_1600_alpha.png",
+        "w_400,f_webp",
+        ImageFormat::Webp,
+    ),
 ];
 
 type Failure = Box<dyn std::error::Error>;
@@ -72,8 +87,14 @@ fn main() -> Result<(), Failure> {
         .collect::<Result<_, Failure>>()?;
 
     let limits = Limits::default();
-    println!("{} cases ({PHOTOS:?} x {FACTORS:?}), {runs} timed runs per job, median ms", cases.len());
-    print!("{:>8} {:>7} {:>7} {:>7} {:>7}", "margin", "space", "mean", "min", ">=8x");
+    println!(
+        "{} cases ({PHOTOS:?} x {FACTORS:?}), {runs} timed runs per job, median ms",
+        cases.len()
+    );
+    print!(
+        "{:>8} {:>7} {:>7} {:>7} {:>7}",
+        "margin", "space", "mean", "min", ">=8x"
+    );
     for (name, ..) in &jobs {
         print!(" {name:>19}");
     }
@@ -201,7 +222,13 @@ fn linear_from_png(bytes: &[u8]) -> Result<LinearRgb, Failure> {
     let table: Vec<f32> = (0..=255u8).map(srgb_to_linear).collect();
     let data = buf[..info.buffer_size()]
         .chunks_exact(3)
-        .map(|p| [table[usize::from(p[0])], table[usize::from(p[1])], table[usize::from(p[2])]])
+        .map(|p| {
+            [
+                table[usize::from(p[0])],
+                table[usize::from(p[1])],
+                table[usize::from(p[2])],
+            ]
+        })
         .collect();
     Ok(LinearRgb::new(data, info.width as usize, info.height as usize)?)
 }

@@ -6,5 +6,6 @@ mod cli;
 mod errors;
 mod formats;
 mod pipeline;
+mod quality;
 mod serving;
 mod support;
