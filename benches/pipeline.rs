@@ -1,17 +1,67 @@
-//! Benchmarks of the pipeline's costly stages: resampling a 12-megapixel
-//! photo to a 300 px thumbnail (linear light vs gamma space), and each
-//! encoder on a 300x225 thumbnail.
+//! Benchmarks of the pipeline: the whole job (`process`, bytes in, bytes
+//! out) on the photos of `bench/make_images.py`, the same four jobs that
+//! `bench/vips_job.py` times for libvips; and the costly stages alone:
+//! resampling a 12-megapixel photo to a 300 px thumbnail (linear light vs
+//! gamma space), and each encoder on a 300x225 thumbnail.
 //!
-//! Run with `cargo bench --bench pipeline`.
+//! Run with `cargo bench --bench pipeline` (`-- job` for the whole jobs only).
 
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use resizer::format::ImageFormat;
-use resizer::options::{Gravity, Quality};
+use resizer::options::{GrammarLimits, Gravity, Plan, Quality};
 use resizer::pipeline::geometry::{Anchor, Dim, Layout, Region};
 use resizer::pipeline::resize::{ResampleSpace, apply_in};
-use resizer::pipeline::{Channels, Image, encode};
+use resizer::pipeline::{Channels, Image, Limits, OutputChoice, encode, process};
+
+/// The jobs of `bench/vips_job.py`: name, image in `bench/images`,
+/// transformation, output format.
+const JOBS: [(&str, &str, &str, ImageFormat); 4] = [
+    ("jpeg_12mp_300", "photo_12mp.jpg", "w_300", ImageFormat::Jpeg),
+    (
+        "jpeg_1000_150x500",
+        "photo_1000.jpg",
+        "w_150,h_500",
+        ImageFormat::Jpeg,
+    ),
+    (
+        "jpeg_12mp_prog_300",
+        "photo_12mp_prog.jpg",
+        "w_300",
+        ImageFormat::Jpeg,
+    ),
+    (
+        "png_alpha_400_webp",
+        "photo_1600_alpha.png",
+        "w_400,f_webp",
+        ImageFormat::Webp,
+    ),
+];
+
+/// The whole pipeline, single-threaded, from the source bytes in memory to
+/// the encoded output, as a request runs it.
+fn job(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/images");
+    let mut group = c.benchmark_group("job");
+    group.sample_size(20);
+    for (name, file, transformation, format) in JOBS {
+        let path = format!("{dir}/{file}");
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!(
+                "job/{name}: skipped, {path} is missing (run `python bench/make_images.py` to create the benchmark images)"
+            );
+            continue;
+        };
+        let plan = Plan::parse(transformation, &GrammarLimits::default()).expect("the job's plan parses");
+        let output = OutputChoice::Fixed(format);
+        let limits = Limits::default();
+        group.bench_function(name, |b| {
+            b.iter(|| process(black_box(&bytes), &plan, output, &limits, None).expect("the job runs"))
+        });
+    }
+    group.finish();
+}
 
 /// A deterministic photo-like RGB image: smooth gradients, soft shapes and
 /// fine noise, so that resamplers and encoders see realistic detail.
@@ -99,5 +149,5 @@ fn encoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, resize, encoders);
+criterion_group!(benches, job, resize, encoders);
 criterion_main!(benches);

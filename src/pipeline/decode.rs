@@ -16,12 +16,16 @@ use super::{Channels, Frame, Image, Limits, PipelineError, colour};
 use crate::format::ImageFormat;
 
 /// How much resolution above the final output a shrunk JPEG must keep, per
-/// axis. DCT scaling is a box filter of sorts; keeping at least twice the
-/// output's pixels leaves the Lanczos resampler real detail to work with, so
-/// shrink-on-load costs no visible sharpness while still cutting decode time
-/// by up to 64x for thumbnails. A starting point, to be tuned by measuring
-/// quality (SSIMULACRA2) against decode time.
-pub const SHRINK_MARGIN: f64 = 2.0;
+/// axis. DCT scaling is a box filter of sorts that aliases and blurs; the
+/// Lanczos resampler needs real detail beyond the output's to work with.
+/// Chosen by measurement (`examples/quality.rs`, table in BENCHMARKS.md): on
+/// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
+/// linear-light reference averages 85.5 at margin 1, 90.7 at 1.5, 93.1 at 2,
+/// 94.3 at 3 and 95.1 without shrinking; the 12 MP -> 300 px job costs
+/// 24 ms at margin 1-1.5 (1/8 scale) and 29 ms at 2-3 (1/4 scale) against
+/// 125 ms at full size. 3 keeps most of the quality of a full decode while
+/// still decoding thumbnails at 1/4 or 1/8 scale.
+pub const SHRINK_MARGIN: f64 = 3.0;
 
 /// Bytes per pixel the decoders may need beyond our own output buffer
 /// (16-bit RGBA before narrowing), used for the crates' own memory limits.
@@ -42,8 +46,22 @@ pub fn decode(
     animate: bool,
     limits: &Limits,
 ) -> Result<Image, PipelineError> {
+    decode_with_margin(bytes, probe, min_scale, SHRINK_MARGIN, animate, limits)
+}
+
+/// [`decode`] with an explicit shrink-on-load margin instead of
+/// [`SHRINK_MARGIN`] (see [`shrink_denominator_with`]), so that the margin
+/// can be tuned by measurement without editing a constant.
+pub fn decode_with_margin(
+    bytes: &[u8],
+    probe: &Probe,
+    min_scale: f64,
+    margin: f64,
+    animate: bool,
+    limits: &Limits,
+) -> Result<Image, PipelineError> {
     match probe.format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, probe, min_scale, limits),
+        ImageFormat::Jpeg => decode_jpeg(bytes, probe, min_scale, margin, limits),
         ImageFormat::Png => decode_png(bytes, limits),
         ImageFormat::Gif => decode_gif(bytes, animate, limits),
         ImageFormat::Webp => decode_webp(bytes, animate, limits),
@@ -87,17 +105,33 @@ fn frame_fits(index: usize, canvas_pixels: u64, limits: &Limits) -> bool {
 /// that will be shown at `min_scale` of its size: the largest one whose
 /// output still has [`SHRINK_MARGIN`] times the needed pixels on both axes.
 pub fn shrink_denominator(width: u32, height: u32, min_scale: f64) -> u32 {
-    let need_w = f64::from(width) * min_scale * SHRINK_MARGIN;
-    let need_h = f64::from(height) * min_scale * SHRINK_MARGIN;
+    shrink_denominator_with(width, height, min_scale, SHRINK_MARGIN)
+}
+
+/// [`shrink_denominator`] with an explicit `margin` (the decoded size over
+/// the needed size, per axis). A margin that is not a finite number of at
+/// least 1 leaves no room to shrink: the JPEG is decoded at full size.
+pub fn shrink_denominator_with(width: u32, height: u32, min_scale: f64, margin: f64) -> u32 {
+    if !(margin.is_finite() && margin >= 1.0) {
+        return 1;
+    }
+    let need_w = f64::from(width) * min_scale * margin;
+    let need_h = f64::from(height) * min_scale * margin;
     [8, 4, 2]
         .into_iter()
         .find(|&d| f64::from(width.div_ceil(d)) >= need_w && f64::from(height.div_ceil(d)) >= need_h)
         .unwrap_or(1)
 }
 
-fn decode_jpeg(bytes: &[u8], probe: &Probe, min_scale: f64, limits: &Limits) -> Result<Image, PipelineError> {
+fn decode_jpeg(
+    bytes: &[u8],
+    probe: &Probe,
+    min_scale: f64,
+    margin: f64,
+    limits: &Limits,
+) -> Result<Image, PipelineError> {
     let header = probe::jpeg_header(bytes, |_, _| {})?;
-    let denominator = shrink_denominator(probe.width, probe.height, min_scale);
+    let denominator = shrink_denominator_with(probe.width, probe.height, min_scale, margin);
     match decode_jpeg_at(bytes, &header, probe, denominator, limits)? {
         Some(image) => Ok(image),
         // The decoder chose a smaller size than asked: decode at full size.
@@ -431,19 +465,40 @@ mod tests {
                 .all(|(a, e)| a.abs_diff(*e) <= tolerance)
     }
 
+    /// The rule at a margin of 2.
+    fn shrink2(width: u32, height: u32, min_scale: f64) -> u32 {
+        shrink_denominator_with(width, height, min_scale, 2.0)
+    }
+
     #[test]
     fn shrink_rule() {
         // 4000x3000 to 250 px wide: 1/8 leaves 500 px = 2x the output.
-        assert_eq!(shrink_denominator(4000, 3000, 250.0 / 4000.0), 8);
+        assert_eq!(shrink2(4000, 3000, 250.0 / 4000.0), 8);
         // To 300 px: 1/8 would leave only 500 < 600 px, so 1/4.
-        assert_eq!(shrink_denominator(4000, 3000, 300.0 / 4000.0), 4);
-        assert_eq!(shrink_denominator(4000, 3000, 0.25), 2);
+        assert_eq!(shrink2(4000, 3000, 300.0 / 4000.0), 4);
+        assert_eq!(shrink2(4000, 3000, 0.25), 2);
         // Small reductions decode at full size.
-        assert_eq!(shrink_denominator(4000, 3000, 0.8), 1);
-        assert_eq!(shrink_denominator(4000, 3000, 1.0), 1);
+        assert_eq!(shrink2(4000, 3000, 0.8), 1);
+        assert_eq!(shrink2(4000, 3000, 1.0), 1);
         // Both axes must keep the margin (rounding up helps odd sizes).
-        assert_eq!(shrink_denominator(17, 9, 1.0 / 16.0), 8);
-        assert_eq!(shrink_denominator(100, 100, f64::NAN), 1);
+        assert_eq!(shrink2(17, 9, 1.0 / 16.0), 8);
+        assert_eq!(shrink2(100, 100, f64::NAN), 1);
+    }
+
+    #[test]
+    fn shrink_rule_follows_the_margin() {
+        // The default margin (3): 250 px needs 750, so 1/4 (1000 px).
+        assert_eq!(SHRINK_MARGIN, 3.0);
+        assert_eq!(shrink_denominator(4000, 3000, 250.0 / 4000.0), 4);
+        assert_eq!(shrink_denominator(4000, 3000, 160.0 / 4000.0), 8);
+        assert_eq!(shrink_denominator(4000, 3000, 300.0 / 4000.0), 4);
+        assert_eq!(shrink_denominator(4000, 3000, 0.25), 1);
+        // Margin 1: as small as the output allows.
+        assert_eq!(shrink_denominator_with(4000, 3000, 300.0 / 4000.0, 1.0), 8);
+        // No usable margin: never shrink.
+        for margin in [f64::INFINITY, f64::NAN, 0.5, -1.0] {
+            assert_eq!(shrink_denominator_with(4000, 3000, 0.01, margin), 1, "{margin}");
+        }
     }
 
     #[test]
@@ -453,9 +508,15 @@ mod tests {
             .flat_map(|i| [(i % 251) as u8, 90, 160])
             .collect();
         let bytes = jpeg(w, h, &data, jpeg_encoder::ColorType::Rgb);
-        let image = decode_all(&bytes, 250.0 / 4000.0, false, &Limits::default()).unwrap();
+        let p = probe(&bytes).unwrap();
+        let at_margin_2 =
+            |min_scale| decode_with_margin(&bytes, &p, min_scale, 2.0, false, &Limits::default());
+        let image = at_margin_2(250.0 / 4000.0).unwrap();
         assert_eq!((image.width(), image.height()), (500, 375));
-        let image = decode_all(&bytes, 300.0 / 4000.0, false, &Limits::default()).unwrap();
+        let image = at_margin_2(300.0 / 4000.0).unwrap();
+        assert_eq!((image.width(), image.height()), (1000, 750));
+        // The default margin keeps 3x: 250 px wide decodes at 1/4.
+        let image = decode_all(&bytes, 250.0 / 4000.0, false, &Limits::default()).unwrap();
         assert_eq!((image.width(), image.height()), (1000, 750));
         let image = decode_all(&bytes, 0.9, false, &Limits::default()).unwrap();
         assert_eq!((image.width(), image.height()), (4000, 3000));
@@ -468,10 +529,17 @@ mod tests {
         let data = vec![128u8; w as usize * h as usize * 3];
         let bytes = jpeg(w, h, &data, jpeg_encoder::ColorType::Rgb);
         let min_scale = 0.06;
+        let margin = 2.0;
+        let p = probe(&bytes).unwrap();
+        let image = decode_with_margin(&bytes, &p, min_scale, margin, false, &Limits::default()).unwrap();
+        assert!(f64::from(image.width()) >= f64::from(w) * min_scale * margin);
+        assert!(f64::from(image.height()) >= f64::from(h) * min_scale * margin);
+        assert_eq!((image.width(), image.height()), (126, 42));
+        // The default margin covers both axes too.
         let image = decode_all(&bytes, min_scale, false, &Limits::default()).unwrap();
         assert!(f64::from(image.width()) >= f64::from(w) * min_scale * SHRINK_MARGIN);
         assert!(f64::from(image.height()) >= f64::from(h) * min_scale * SHRINK_MARGIN);
-        assert_eq!((image.width(), image.height()), (126, 42));
+        assert_eq!((image.width(), image.height()), (251, 84));
     }
 
     #[test]

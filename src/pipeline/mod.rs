@@ -25,6 +25,30 @@ use crate::options::Plan;
 
 pub use image::{Channels, Frame, Image};
 pub use probe::Probe;
+pub use resize::ResampleSpace;
+
+/// The knobs that trade speed for quality, gathered so that benchmarks and
+/// the quality measurement (`examples/quality.rs`) can try other settings
+/// through [`process_with`] without editing constants. The service always
+/// uses [`Tuning::default`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tuning {
+    /// How much resolution above the output a shrunk-on-load JPEG keeps, per
+    /// axis ([`decode::SHRINK_MARGIN`] by default; 1.0 decodes as small as
+    /// the output allows, a very large value disables shrink-on-load).
+    pub shrink_margin: f64,
+    /// Which values the resampler averages ([`ResampleSpace::DEFAULT`]).
+    pub resample_space: ResampleSpace,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            shrink_margin: decode::SHRINK_MARGIN,
+            resample_space: ResampleSpace::DEFAULT,
+        }
+    }
+}
 
 /// Limits on what one image may cost.
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +145,19 @@ pub fn process(
     limits: &Limits,
     deadline: Option<Instant>,
 ) -> Result<(Encoded, Timings), PipelineError> {
+    process_with(bytes, plan, output, limits, deadline, &Tuning::default())
+}
+
+/// [`process`] with explicit [`Tuning`], for benchmarks and quality
+/// measurements.
+pub fn process_with(
+    bytes: &[u8],
+    plan: &Plan,
+    output: OutputChoice,
+    limits: &Limits,
+    deadline: Option<Instant>,
+    tuning: &Tuning,
+) -> Result<(Encoded, Timings), PipelineError> {
     let check_deadline = || match deadline {
         Some(d) if Instant::now() > d => Err(PipelineError::DeadlineExceeded),
         _ => Ok(()),
@@ -138,7 +175,14 @@ pub fn process(
     let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
     let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
     let animate = format.supports_animation();
-    let image = decode::decode(bytes, &probe, layout.decode_hint(), animate, limits)?;
+    let image = decode::decode_with_margin(
+        bytes,
+        &probe,
+        layout.decode_hint(),
+        tuning.shrink_margin,
+        animate,
+        limits,
+    )?;
     timings.decode = started.elapsed();
     check_deadline()?;
 
@@ -146,7 +190,7 @@ pub fn process(
     let image = orient::apply(image, probe.orientation, plan.rotation);
     let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
     check_deadline()?;
-    let image = resize::apply(image, &layout, plan)?;
+    let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
     check_deadline()?;
     let image = effects::apply(image, plan);
     let image = resize::finish(image, &layout, plan, format);

@@ -56,8 +56,18 @@ static SRGB_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(create_srgb_m
 /// Crops the region of `layout` (resolving gravity or saliency) and
 /// resamples it to `layout.resize`, in [`ResampleSpace::DEFAULT`].
 pub fn apply(image: Image, layout: &Layout, plan: &Plan) -> Result<Image, PipelineError> {
+    apply_with(image, layout, plan, ResampleSpace::DEFAULT)
+}
+
+/// [`apply`] in an explicit resampling space (the pipeline's [`super::Tuning`]).
+pub fn apply_with(
+    image: Image,
+    layout: &Layout,
+    plan: &Plan,
+    space: ResampleSpace,
+) -> Result<Image, PipelineError> {
     let _ = plan;
-    apply_in(image, layout, ResampleSpace::DEFAULT)
+    apply_in(image, layout, space)
 }
 
 /// [`apply`] with an explicit resampling space (for benchmarks and tests).

@@ -7,5 +7,6 @@ mod errors;
 mod formats;
 mod hostile;
 mod pipeline;
+mod quality;
 mod serving;
 mod support;
