@@ -18,16 +18,18 @@ use ssimulacra2::{LinearRgb, compute_frame_ssimulacra2};
 const PHOTO: &str = "photo-coffee.jpg";
 
 /// Reductions tested: a mild one (full-size decode), a middle one and one
-/// large enough for shrink-on-load (1/2 scale at the default margin).
+/// large enough for shrink-on-load (1/4 scale at the default margin 1.5).
 const FACTORS: [u32; 3] = [2, 5, 10];
 
 /// The lowest score accepted for any single reduction: a few points under
-/// the scores measured when the floor was set (95.4, 95.9, 91.6 for 2x, 5x,
-/// 10x).
-const FLOOR_EACH: f64 = 88.0;
+/// the scores measured at the default shrink-on-load margin 1.5 (95.4, 90.8,
+/// 78.4 for 2x, 5x, 10x; at margin 3 they were 95.4, 95.9, 91.6: the 10x
+/// case is where the speed-for-quality trade of BENCHMARKS.md shows).
+const FLOOR_EACH: f64 = 75.0;
 
-/// The lowest mean accepted (94.3 when set).
-const FLOOR_MEAN: f64 = 91.5;
+/// The lowest mean accepted (88.2 when set; gamma-space resampling scores
+/// 77.9, see the test below).
+const FLOOR_MEAN: f64 = 85.5;
 
 fn srgb_to_linear(v: u8) -> f32 {
     let c = f32::from(v) / 255.0;
