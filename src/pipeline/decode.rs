@@ -20,8 +20,12 @@ use crate::format::ImageFormat;
 /// Lanczos resampler needs real detail beyond the output's to work with.
 /// Chosen by measurement (`examples/quality.rs`, table in BENCHMARKS.md): on
 /// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
-/// linear-light reference averages 85.5 at margin 1, 90.7 at 1.5, 93.1 at 2,
-/// 94.3 at 3 and 95.1 without shrinking (libvips scores 88.3, Pillow 89.0).
+/// linear-light reference averages 85.5 at margin 1, 88.6 at 1.25, 90.7 at
+/// 1.5, 93.1 at 2, 94.3 at 3 and 95.1 without shrinking (libvips scores 88.3,
+/// Pillow 89.0); the 12 MP -> 300 px job costs 24 ms up to margin 1.5, 29 ms
+/// at 2 and 3 (1/4 instead of 1/8 scale), 128 ms without shrinking. Only the
+/// full-size decode reaches 95, at 5x the time, so no margin meets both the
+/// quality and the speed targets; speed and memory decide.
 /// Under the load benchmark (distinct sizes 100-600 px of a 12 MP JPEG, two
 /// cores) margin 3 served 45 requests/s at 169 MB peak, margin 1.5 served 63
 /// at 90 MB. 1.5 keeps a clear quality lead over libvips while matching its
