@@ -1,0 +1,19 @@
+//! The `url`/`s` query reader on arbitrary text: it never panics, and what it
+//! returns was in the query (a decoded value is never longer than its input).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use resizer::http::query;
+
+fuzz_target!(|text: &str| {
+    let parsed = query::parse(Some(text));
+    for value in [parsed.url.as_deref(), parsed.signature.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        // Percent-decoding shrinks; lossy UTF-8 may turn one invalid byte
+        // into a three-byte replacement character.
+        assert!(value.len() <= text.len() * 3, "`{text}` gave `{value}`");
+    }
+    assert_eq!(query::parse(None), query::SourceQuery::default());
+});
