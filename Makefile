@@ -5,10 +5,10 @@ COMPOSE ?= docker compose
 # Arguments for `make run`, e.g. make run ARGS="--allow-private-networks --cache-bytes 0"
 ARGS    ?=
 
-.PHONY: help fmt lint test bench run up down nginx-check load hadolint
+.PHONY: help fmt lint test bench run up down nginx-check load hadolint deny fuzz
 
 help:
-	@echo "targets: fmt lint test bench run up down nginx-check load hadolint"
+	@echo "targets: fmt lint test bench run up down nginx-check load hadolint deny fuzz"
 
 fmt:
 	$(CARGO) fmt --all
@@ -43,3 +43,14 @@ load:
 
 hadolint:
 	hadolint Dockerfile
+
+# Dependency policy (deny.toml): licenses, crates.io only, duplicate versions.
+# Needs `cargo install cargo-deny --locked`; `cargo deny check advisories` also
+# needs GitHub for the RustSec database.
+deny:
+	$(CARGO) deny check licenses sources bans
+
+# One fuzz target for a minute (fuzz/README.md), e.g. make fuzz TARGET=probe_decode
+TARGET  ?= grammar
+fuzz:
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $(TARGET) -- -max_total_time=60
