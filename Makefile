@@ -44,11 +44,12 @@ load:
 hadolint:
 	hadolint Dockerfile
 
-# Dependency policy (deny.toml): licenses, crates.io only, duplicate versions.
-# Needs `cargo install cargo-deny --locked`; `cargo deny check advisories` also
-# needs GitHub for the RustSec database.
+# Dependency policy (deny.toml): licenses, crates.io only, duplicate versions, and
+# RustSec advisories (the database is cloned from GitHub). Needs
+# `cargo install cargo-deny --locked`.
 deny:
 	$(CARGO) deny check licenses sources bans
+	$(CARGO) deny check advisories
 
 # One fuzz target for a minute (fuzz/README.md), e.g. make fuzz TARGET=probe_decode
 TARGET  ?= grammar
