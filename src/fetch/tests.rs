@@ -556,6 +556,50 @@ async fn an_origin_that_never_answers_is_cut_off_at_the_deadline() {
     );
 }
 
+/// A listener whose accept queue is full: the kernel drops further SYNs, so a
+/// connection attempt hangs in the handshake, as it does towards a blackholed
+/// address. Returns the listener and the connections that fill its queue (both
+/// must stay alive for the test).
+fn blackhole() -> (tokio::net::TcpListener, Vec<std::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut filling = Vec::new();
+    // Never accepted: each completed handshake takes a place in the queue until
+    // one attempt no longer completes.
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            Ok(stream) => filling.push(stream),
+            Err(_) => return (listener, filling),
+        }
+    }
+    panic!("the accept queue of {address} never filled");
+}
+
+#[tokio::test]
+async fn a_handshake_that_never_completes_is_cut_off_at_the_connect_timeout() {
+    let (listener, _filling) = blackhole();
+    let address = listener.local_addr().unwrap();
+    let limits = FetchLimits {
+        connect_timeout: Duration::from_millis(300),
+        download_timeout: Duration::from_secs(5),
+        ..limits()
+    };
+    let started = Instant::now();
+    let err = fetch_with(open(), limits, &format!("http://{address}/a.jpg"))
+        .await
+        .unwrap_err();
+    let elapsed = started.elapsed();
+    match &err {
+        FetchError::Timeout(message) => assert!(message.contains("no connection"), "{message}"),
+        other => panic!("expected a connect timeout, got {other:?}"),
+    }
+    // Cut off by the connect timeout, long before the download deadline.
+    assert!(elapsed >= Duration::from_millis(250), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+}
+
 #[tokio::test]
 async fn statuses_map_to_errors() {
     let origin = Origin::start(|path, _| match path {
