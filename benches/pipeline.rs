@@ -1,10 +1,12 @@
 //! Benchmarks of the pipeline: the whole job (`process`, bytes in, bytes
 //! out) on the photos of `bench/make_images.py`, the same four jobs that
 //! `bench/vips_job.py` times for libvips; and the costly stages alone:
-//! resampling a 12-megapixel photo to a 300 px thumbnail (linear light vs
-//! gamma space), and each encoder on a 300x225 thumbnail.
+//! decoding each format (JPEG at full size and shrunk on load, baseline and
+//! progressive), resampling a 12-megapixel photo to a 300 px thumbnail
+//! (linear light vs gamma space), and each encoder on a 300x225 thumbnail.
 //!
-//! Run with `cargo bench --bench pipeline` (`-- job` for the whole jobs only).
+//! Run with `cargo bench --bench pipeline` (`-- job` for the whole jobs only,
+//! `-- decode` for the decoders).
 
 use std::hint::black_box;
 
@@ -13,7 +15,7 @@ use resizer::format::ImageFormat;
 use resizer::options::{GrammarLimits, Gravity, Plan, Quality};
 use resizer::pipeline::geometry::{Anchor, Dim, Layout, Region};
 use resizer::pipeline::resize::{ResampleSpace, apply_in};
-use resizer::pipeline::{Channels, Image, Limits, OutputChoice, encode, process};
+use resizer::pipeline::{Channels, Image, Limits, OutputChoice, decode, encode, probe, process};
 
 /// The jobs of `bench/vips_job.py`: name, image in `bench/images`,
 /// transformation, output format.
@@ -104,6 +106,48 @@ fn scale_layout(source: (u32, u32), target: (u32, u32)) -> Layout {
     }
 }
 
+/// Probe + decode alone, per format: the benchmark photos from
+/// `bench/images` (JPEG at full size and at the scale a 300 px thumbnail
+/// decodes at), and a 1200x900 photo encoded by resizer itself as PNG, WebP
+/// and GIF.
+fn decoders(c: &mut Criterion) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/images");
+    let limits = Limits::default();
+    let mut sources: Vec<(String, Vec<u8>, f64)> = Vec::new();
+    for (name, file) in [
+        ("jpeg_12mp", "photo_12mp.jpg"),
+        ("jpeg_12mp_prog", "photo_12mp_prog.jpg"),
+        ("png_1600_alpha", "photo_1600_alpha.png"),
+    ] {
+        let path = format!("{dir}/{file}");
+        let Ok(bytes) = std::fs::read(&path) else {
+            println!("decode/{name}: skipped, {path} is missing (run `python bench/make_images.py`)");
+            continue;
+        };
+        if name.starts_with("jpeg") {
+            // 300 px out of 4000: the scale a `w_300` request asks the decoder for.
+            sources.push((format!("{name}/for_300px"), bytes.clone(), 300.0 / 4000.0));
+        }
+        sources.push((format!("{name}/full"), bytes, 1.0));
+    }
+    let still = photo(1200, 900);
+    for format in [ImageFormat::Png, ImageFormat::Webp, ImageFormat::Gif] {
+        let encoded = encode::encode(&still, format, Quality::Default).expect("the benchmark photo encodes");
+        sources.push((format!("{}_1200x900/full", format.name()), encoded.bytes, 1.0));
+    }
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(10);
+    for (name, bytes, min_scale) in &sources {
+        group.bench_function(name.as_str(), |b| {
+            b.iter(|| {
+                let probed = probe::probe(black_box(bytes)).expect("the source probes");
+                decode::decode(bytes, &probed, *min_scale, false, &limits).expect("the source decodes")
+            })
+        });
+    }
+    group.finish();
+}
+
 fn resize(c: &mut Criterion) {
     let mut group = c.benchmark_group("resize");
     group.sample_size(10);
@@ -149,5 +193,5 @@ fn encoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, job, resize, encoders);
+criterion_group!(benches, job, decoders, resize, encoders);
 criterion_main!(benches);
