@@ -12,7 +12,7 @@ use std::io::Cursor;
 use std::num::NonZeroU64;
 
 use super::probe::{self, Probe};
-use super::{Channels, Frame, Image, Limits, PipelineError, colour};
+use super::{Channels, Frame, Image, Limits, PipelineError, colour, jpeg_scans};
 use crate::format::ImageFormat;
 
 /// How much resolution above the final output a shrunk JPEG must keep, per
@@ -154,7 +154,13 @@ fn decode_jpeg_at(
     denominator: u32,
     limits: &Limits,
 ) -> Result<Option<Image>, PipelineError> {
-    let mut decoder = jpeg_decoder::Decoder::new(bytes);
+    // At 1/8 scale a progressive JPEG's AC scans are never used: skip them.
+    let dc_only = if denominator == 8 {
+        jpeg_scans::dc_only(bytes)
+    } else {
+        None
+    };
+    let mut decoder = jpeg_decoder::Decoder::new(dc_only.as_deref().unwrap_or(bytes));
     decoder.set_max_decoding_buffer_size(budget_usize(limits));
     let want_w = probe.width.div_ceil(denominator);
     let want_h = probe.height.div_ceil(denominator);

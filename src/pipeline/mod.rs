@@ -13,6 +13,7 @@ pub mod effects;
 pub mod encode;
 pub mod geometry;
 pub mod image;
+mod jpeg_scans;
 pub mod orient;
 pub mod probe;
 pub mod resize;
