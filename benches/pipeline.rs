@@ -133,6 +133,10 @@ fn decoders(c: &mut Criterion) {
     let still = photo(1200, 900);
     for format in [ImageFormat::Png, ImageFormat::Webp, ImageFormat::Gif] {
         let encoded = encode::encode(&still, format, Quality::Default).expect("the benchmark photo encodes");
+        if format == ImageFormat::Webp {
+            // Shrunk on load only with the `turbo` feature (libwebp).
+            sources.push(("webp_1200x900/for_300px".to_string(), encoded.bytes.clone(), 0.25));
+        }
         sources.push((format!("{}_1200x900/full", format.name()), encoded.bytes, 1.0));
     }
     let mut group = c.benchmark_group("decode");

@@ -20,7 +20,10 @@
 //! | [`http`] | routes, handlers, headers, and the one error-to-status map |
 //! | [`convert`] | the `resizer convert` and `resizer sign` commands |
 
-#![forbid(unsafe_code)]
+// No unsafe code in the default build. The `turbo` feature calls libwebp's
+// decoder directly, in one module that allows it (`pipeline::libwebp`).
+#![cfg_attr(not(feature = "turbo"), forbid(unsafe_code))]
+#![cfg_attr(feature = "turbo", deny(unsafe_code))]
 
 pub mod cache;
 pub mod config;

@@ -69,7 +69,7 @@ pub fn decode_with_margin(
         ImageFormat::Jpeg => decode_jpeg(bytes, probe, min_scale, margin, limits),
         ImageFormat::Png => decode_png(bytes, limits),
         ImageFormat::Gif => decode_gif(bytes, animate, limits),
-        ImageFormat::Webp => decode_webp(bytes, animate, limits),
+        ImageFormat::Webp => decode_webp(bytes, min_scale, margin, animate, limits),
         ImageFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
 }
@@ -392,7 +392,19 @@ fn drop_opaque_alpha(image: Image) -> Image {
 
 // ---------------------------------------------------------------- WebP
 
-fn decode_webp(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, PipelineError> {
+fn decode_webp(
+    bytes: &[u8],
+    min_scale: f64,
+    margin: f64,
+    animate: bool,
+    limits: &Limits,
+) -> Result<Image, PipelineError> {
+    #[cfg(feature = "turbo")]
+    if let Some(image) = super::libwebp::decode_still(bytes, min_scale, margin)? {
+        return Ok(image);
+    }
+    #[cfg(not(feature = "turbo"))]
+    let _ = (min_scale, margin);
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
     decoder.set_memory_limit(budget_usize(limits));
     let (width, height) = decoder.dimensions();

@@ -14,6 +14,9 @@ pub mod encode;
 pub mod geometry;
 pub mod image;
 mod jpeg_scans;
+#[cfg(feature = "turbo")]
+#[allow(unsafe_code)]
+mod libwebp;
 pub mod orient;
 pub mod probe;
 pub mod resize;
