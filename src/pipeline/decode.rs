@@ -74,6 +74,41 @@ pub fn decode_with_margin(
     }
 }
 
+/// Receives the frames of an animation one at a time, each fully composited
+/// on the canvas, with its channels; an error stops the decoding and is
+/// returned as it is.
+pub type FrameSink<'a> = dyn FnMut(Frame, Channels) -> Result<(), PipelineError> + 'a;
+
+/// Decodes every frame of an animation (within the limits), handing each to
+/// `each` as soon as it is composited instead of keeping it: the decoder
+/// holds one canvas (and the frame being handed over), so what the frames
+/// cost afterwards is whatever `each` keeps. Returns the loop count (0 =
+/// forever). A source that is not an animated GIF or WebP is decoded as
+/// [`decode`] would and handed over as its one frame.
+///
+/// The frames are the ones [`decode`] returns with `animate`, in order,
+/// except that each comes with its own channels: RGB when that frame is
+/// opaque everywhere (see [`Image::assemble`]).
+pub fn decode_animation(
+    bytes: &[u8],
+    probe: &Probe,
+    limits: &Limits,
+    each: &mut FrameSink<'_>,
+) -> Result<u16, PipelineError> {
+    match probe.format {
+        ImageFormat::Gif => gif_frames(bytes, true, limits, each),
+        ImageFormat::Webp => webp_frames(bytes, limits, each),
+        _ => {
+            let image = decode(bytes, probe, 1.0, true, limits)?;
+            let channels = image.channels;
+            for frame in image.frames {
+                each(frame, channels)?;
+            }
+            Ok(image.loops)
+        }
+    }
+}
+
 fn corrupt(error: impl std::fmt::Display) -> PipelineError {
     PipelineError::Corrupt(error.to_string())
 }
@@ -243,6 +278,24 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Image, PipelineError> {
 // ---------------------------------------------------------------- GIF
 
 fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, PipelineError> {
+    let mut frames = Vec::new();
+    let loops = gif_frames(bytes, animate, limits, &mut |frame, channels| {
+        frames.push((channels, frame));
+        Ok(())
+    })?;
+    Image::assemble(frames, loops).ok_or_else(|| corrupt("the GIF has no image"))
+}
+
+/// Decodes a GIF frame by frame (only the first unless `animate`),
+/// compositing onto one RGBA canvas and handing each composited frame to
+/// `each`: RGB when the canvas is opaque everywhere, so that a GIF without
+/// transparency travels as cheaply as a JPEG would, else RGBA.
+fn gif_frames(
+    bytes: &[u8],
+    animate: bool,
+    limits: &Limits,
+    each: &mut FrameSink<'_>,
+) -> Result<u16, PipelineError> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
     if let Some(limit) = NonZeroU64::new(decoder_budget(limits)) {
@@ -261,10 +314,9 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
 
     // Disposal "restore to background" clears to transparent, as browsers do.
     let mut canvas = vec![0u8; width * height * 4];
-    let mut frames: Vec<Frame> = Vec::new();
+    let mut index = 0;
     let mut indices = Vec::new();
     loop {
-        let index = frames.len();
         if index > 0 && !animate {
             break;
         }
@@ -322,12 +374,22 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
                 }
             }
         }
-        frames.push(Frame {
-            width: width as u32,
-            height: height as u32,
-            data: canvas.clone(),
-            delay_ms: u32::from(frame.delay) * 10,
-        });
+        let (channels, data) = if canvas.chunks_exact(4).all(|p| p[3] == u8::MAX) {
+            let rgb = canvas.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+            (Channels::Rgb, rgb)
+        } else {
+            (Channels::Rgba, canvas.clone())
+        };
+        each(
+            Frame {
+                width: width as u32,
+                height: height as u32,
+                data,
+                delay_ms: u32::from(frame.delay) * 10,
+            },
+            channels,
+        )?;
+        index += 1;
         match frame.dispose {
             gif::DisposalMethod::Background => {
                 for y in top..(top + usize::from(frame.height)).min(height) {
@@ -346,50 +408,38 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
             gif::DisposalMethod::Keep | gif::DisposalMethod::Any => {}
         }
     }
-    if frames.is_empty() {
+    if index == 0 {
         return Err(corrupt("the GIF has no image"));
     }
-    if let [only] = frames.as_mut_slice() {
-        only.delay_ms = 0;
-    }
-    Ok(drop_opaque_alpha(Image {
-        channels: Channels::Rgba,
-        frames,
-        loops,
-    }))
-}
-
-/// Turns RGBA into RGB when every pixel of every frame is opaque, so that a
-/// GIF without transparency travels as cheaply as a JPEG would.
-fn drop_opaque_alpha(image: Image) -> Image {
-    if image.channels != Channels::Rgba
-        || image
-            .frames
-            .iter()
-            .any(|f| f.data.chunks_exact(4).any(|p| p[3] != 255))
-    {
-        return image;
-    }
-    Image {
-        channels: Channels::Rgb,
-        frames: image
-            .frames
-            .into_iter()
-            .map(|f| Frame {
-                data: f.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
-                ..f
-            })
-            .collect(),
-        loops: image.loops,
-    }
+    Ok(loops)
 }
 
 // ---------------------------------------------------------------- WebP
 
 fn decode_webp(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, PipelineError> {
+    let mut frames = Vec::new();
+    let mut keep = |frame, channels| {
+        frames.push((channels, frame));
+        Ok(())
+    };
+    let loops = if animate {
+        webp_frames(bytes, limits, &mut keep)?
+    } else {
+        let (decoder, channels, size) = webp_decoder(bytes, limits)?;
+        keep(webp_first_frame(decoder, size)?, channels)?;
+        0
+    };
+    Image::assemble(frames, loops).ok_or_else(|| corrupt("the WebP has no image"))
+}
+
+/// A WebP decoder under the memory budget, with the channels and the byte
+/// size of one frame.
+fn webp_decoder<'b>(
+    bytes: &'b [u8],
+    limits: &Limits,
+) -> Result<(image_webp::WebPDecoder<Cursor<&'b [u8]>>, Channels, usize), PipelineError> {
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
     decoder.set_memory_limit(budget_usize(limits));
-    let (width, height) = decoder.dimensions();
     let channels = if decoder.has_alpha() {
         Channels::Rgba
     } else {
@@ -398,39 +448,60 @@ fn decode_webp(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pi
     let size = decoder
         .output_buffer_size()
         .ok_or_else(|| corrupt("the WebP is too large for this machine"))?;
-    if !(animate && decoder.is_animated() && decoder.num_frames() > 1) {
-        let mut data = vec![0u8; size];
-        decoder.read_image(&mut data).map_err(corrupt)?;
-        return Ok(Image::still(width, height, channels, data));
+    Ok((decoder, channels, size))
+}
+
+/// The still image, or the first frame of an animation.
+fn webp_first_frame(
+    mut decoder: image_webp::WebPDecoder<Cursor<&[u8]>>,
+    size: usize,
+) -> Result<Frame, PipelineError> {
+    let (width, height) = decoder.dimensions();
+    let mut data = vec![0u8; size];
+    decoder.read_image(&mut data).map_err(corrupt)?;
+    Ok(Frame {
+        width,
+        height,
+        data,
+        delay_ms: 0,
+    })
+}
+
+/// Decodes a WebP frame by frame (within the limits), handing each frame,
+/// composited by the decoder on its canvas, to `each`.
+fn webp_frames(bytes: &[u8], limits: &Limits, each: &mut FrameSink<'_>) -> Result<u16, PipelineError> {
+    let (mut decoder, channels, size) = webp_decoder(bytes, limits)?;
+    if !(decoder.is_animated() && decoder.num_frames() > 1) {
+        each(webp_first_frame(decoder, size)?, channels)?;
+        return Ok(0);
     }
+    let (width, height) = decoder.dimensions();
     let loops = match decoder.loop_count() {
         image_webp::LoopCount::Forever => 0,
         image_webp::LoopCount::Times(n) => n.get(),
     };
     let canvas_pixels = u64::from(width) * u64::from(height);
-    let mut frames = Vec::new();
     for index in 0..decoder.num_frames() as usize {
         if !frame_fits(index, canvas_pixels, limits) {
             break;
         }
         let mut data = vec![0u8; size];
         match decoder.read_frame(&mut data) {
-            Ok(delay_ms) => frames.push(Frame {
-                width,
-                height,
-                data,
-                delay_ms,
-            }),
+            Ok(delay_ms) => each(
+                Frame {
+                    width,
+                    height,
+                    data,
+                    delay_ms,
+                },
+                channels,
+            )?,
             Err(error) if index == 0 => return Err(corrupt(error)),
             // Keep the frames decoded before a damaged one.
             Err(_) => break,
         }
     }
-    Ok(Image {
-        channels,
-        frames,
-        loops,
-    })
+    Ok(loops)
 }
 
 #[cfg(test)]
