@@ -175,32 +175,109 @@ pub fn process_with(
     let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
     let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
     let animate = format.supports_animation();
-    let image = decode::decode_with_margin(
-        bytes,
-        &probe,
-        layout.decode_hint(),
-        tuning.shrink_margin,
-        animate,
-        limits,
-    )?;
-    timings.decode = started.elapsed();
-    check_deadline()?;
+    let image = if animate && probe.animated {
+        let (image, decode_time, transform_time) =
+            stream_animation(bytes, &probe, plan, &layout, limits, tuning, &check_deadline)?;
+        timings.decode = decode_time;
+        timings.transform = transform_time;
+        image
+    } else {
+        let image = decode::decode_with_margin(
+            bytes,
+            &probe,
+            layout.decode_hint(),
+            tuning.shrink_margin,
+            animate,
+            limits,
+        )?;
+        timings.decode = started.elapsed();
+        check_deadline()?;
 
+        let started = Instant::now();
+        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
+        check_deadline()?;
+        let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
+        check_deadline()?;
+        let image = effects::apply(image, plan);
+        timings.transform = started.elapsed();
+        image
+    };
     let started = Instant::now();
-    let image = orient::apply(image, probe.orientation, plan.rotation);
-    let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
-    check_deadline()?;
-    let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
-    check_deadline()?;
-    let image = effects::apply(image, plan);
     let image = resize::finish(image, &layout, plan, format);
-    timings.transform = started.elapsed();
+    timings.transform += started.elapsed();
     check_deadline()?;
 
     let started = Instant::now();
     let encoded = encode::encode(&image, format, plan.quality)?;
     timings.encode = started.elapsed();
     Ok((encoded, timings))
+}
+
+/// Decodes and transforms an animation frame by frame: each frame, as soon
+/// as the decoder has composited it, is oriented, converted to sRGB,
+/// resampled to the layout and given its effects, and only that
+/// output-sized frame is kept. Memory is then one source canvas and its
+/// working copies plus the kept frames, instead of every frame at the
+/// source's size. Returns the image (not yet padded or flattened) and the
+/// time spent decoding and transforming.
+fn stream_animation(
+    bytes: &[u8],
+    probe: &Probe,
+    plan: &Plan,
+    layout: &geometry::Layout,
+    limits: &Limits,
+    tuning: &Tuning,
+    check_deadline: &dyn Fn() -> Result<(), PipelineError>,
+) -> Result<(Image, Duration, Duration), PipelineError> {
+    let started = Instant::now();
+    let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
+    let mut resampler = resize::Resampler::new(layout, tuning.resample_space);
+    let mut kept: Vec<(Channels, Frame)> = Vec::new();
+    let mut transform = Duration::ZERO;
+    let loops = decode::decode_animation(
+        bytes,
+        probe,
+        &animation_limits(limits, layout.output()),
+        &mut |frame, channels| {
+            check_deadline()?;
+            let started = Instant::now();
+            let image = Image {
+                channels,
+                frames: vec![frame],
+                loops: 0,
+            };
+            let image = orient::apply(image, probe.orientation, plan.rotation);
+            let image = to_srgb.apply(image);
+            let image = resampler.run(image)?;
+            let image = effects::apply(image, plan);
+            let channels = image.channels;
+            kept.extend(image.frames.into_iter().map(|f| (channels, f)));
+            transform += started.elapsed();
+            Ok(())
+        },
+    )?;
+    check_deadline()?;
+    let image = Image::assemble(kept, loops)
+        .ok_or_else(|| PipelineError::Corrupt("the animation has no frames".into()))?;
+    Ok((image, started.elapsed().saturating_sub(transform), transform))
+}
+
+/// The limits an animation is decoded under when its frames are kept at
+/// `output` size: `max_animation_pixels` bounds frames x source pixels (the
+/// decoding work, checked by the decoder) and also frames x output pixels
+/// (what is kept until encoding, which may be larger than the source when
+/// enlarging), by lowering the frame limit. The first frame always fits:
+/// it is the still image, bounded by `max_src_pixels` and `max_dimension`.
+pub fn animation_limits(limits: &Limits, output: geometry::Dim) -> Limits {
+    let output_pixels = (u64::from(output.width) * u64::from(output.height)).max(1);
+    let by_output = limits.max_animation_pixels / output_pixels;
+    Limits {
+        max_animation_frames: limits
+            .max_animation_frames
+            .min(u32::try_from(by_output).unwrap_or(u32::MAX)),
+        ..*limits
+    }
 }
 
 /// Chooses the output format (SPEC §2, `f_`).
