@@ -432,12 +432,14 @@ fn decode_webp(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pi
     Image::assemble(frames, loops).ok_or_else(|| corrupt("the WebP has no image"))
 }
 
+type WebpDecoder<'b> = image_webp::WebPDecoder<Cursor<&'b [u8]>>;
+
 /// A WebP decoder under the memory budget, with the channels and the byte
 /// size of one frame.
 fn webp_decoder<'b>(
     bytes: &'b [u8],
     limits: &Limits,
-) -> Result<(image_webp::WebPDecoder<Cursor<&'b [u8]>>, Channels, usize), PipelineError> {
+) -> Result<(WebpDecoder<'b>, Channels, usize), PipelineError> {
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
     decoder.set_memory_limit(budget_usize(limits));
     let channels = if decoder.has_alpha() {
@@ -452,10 +454,7 @@ fn webp_decoder<'b>(
 }
 
 /// The still image, or the first frame of an animation.
-fn webp_first_frame(
-    mut decoder: image_webp::WebPDecoder<Cursor<&[u8]>>,
-    size: usize,
-) -> Result<Frame, PipelineError> {
+fn webp_first_frame(mut decoder: WebpDecoder<'_>, size: usize) -> Result<Frame, PipelineError> {
     let (width, height) = decoder.dimensions();
     let mut data = vec![0u8; size];
     decoder.read_image(&mut data).map_err(corrupt)?;
