@@ -796,6 +796,107 @@ mod tests {
         assert_eq!(still.frames[0].delay_ms, 0);
     }
 
+    /// Streams `bytes` through [`decode_animation`], keeping what the sink
+    /// is given.
+    fn stream(bytes: &[u8], limits: &Limits) -> Result<(Vec<(Channels, Frame)>, u16), PipelineError> {
+        let p = probe(bytes)?;
+        let mut frames = Vec::new();
+        let loops = decode_animation(bytes, &p, limits, &mut |frame, channels| {
+            frames.push((channels, frame));
+            Ok(())
+        })?;
+        Ok((frames, loops))
+    }
+
+    fn at(frame: &Frame, channels: Channels, x: u32, y: u32) -> Vec<u8> {
+        let n = channels.count();
+        let i = (y as usize * frame.width as usize + x as usize) * n;
+        frame.data[i..i + n].to_vec()
+    }
+
+    #[test]
+    fn gif_frames_stream_one_at_a_time() {
+        let bytes = animated_gif();
+        let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
+        assert_eq!(loops, 0);
+        assert_eq!(frames.len(), 3);
+        for (_, frame) in &frames {
+            assert_eq!((frame.width, frame.height), (4, 4));
+        }
+        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms).collect();
+        assert_eq!(delays, [100, 200, 300]);
+        // Each frame has the channels it needs: the first two are opaque,
+        // the third shows the square disposed to transparent.
+        let channels: Vec<Channels> = frames.iter().map(|(c, _)| *c).collect();
+        assert_eq!(channels, [Channels::Rgb, Channels::Rgb, Channels::Rgba]);
+        let (c, second) = (frames[1].0, &frames[1].1);
+        assert_eq!(at(second, c, 1, 1), [0, 0, 255]);
+        assert_eq!(at(second, c, 2, 2), [255, 0, 0]);
+        let (c, third) = (frames[2].0, &frames[2].1);
+        assert_eq!(at(third, c, 1, 1), [0, 0, 0, 0]);
+        assert_eq!(at(third, c, 0, 0), [0, 255, 0, 255]);
+        assert_eq!(at(third, c, 3, 3), [255, 0, 0, 255]);
+        // Gathered, they are exactly what `decode` returns.
+        let whole = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        assert_eq!(Image::assemble(frames, loops).unwrap(), whole);
+    }
+
+    #[test]
+    fn streamed_animations_are_cut_to_the_limits() {
+        let bytes = animated_gif();
+        let frames = Limits {
+            max_animation_frames: 2,
+            ..Limits::default()
+        };
+        assert_eq!(stream(&bytes, &frames).unwrap().0.len(), 2);
+        let pixels = Limits {
+            max_animation_pixels: 16 * 2 + 1,
+            ..Limits::default()
+        };
+        assert_eq!(stream(&bytes, &pixels).unwrap().0.len(), 2);
+        let webp = animated_webp(
+            &[(0, 0, 2, 2, [1, 2, 3, 255], 10), (0, 0, 2, 2, [4, 5, 6, 255], 10)],
+            (2, 2),
+        );
+        let one = Limits {
+            max_animation_frames: 1,
+            ..Limits::default()
+        };
+        assert_eq!(stream(&webp, &one).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn a_sink_error_stops_the_decoding() {
+        let bytes = animated_gif();
+        let p = probe(&bytes).unwrap();
+        let mut seen = 0;
+        let result = decode_animation(&bytes, &p, &Limits::default(), &mut |_, _| {
+            seen += 1;
+            if seen == 2 {
+                Err(PipelineError::DeadlineExceeded)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(result, Err(PipelineError::DeadlineExceeded));
+        assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn stills_stream_as_one_frame() {
+        let bytes = png_bytes(
+            2,
+            1,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            &[1, 2, 3, 4, 5, 6],
+        );
+        let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
+        assert_eq!((frames.len(), loops), (1, 0));
+        assert_eq!(frames[0].0, Channels::Rgb);
+        assert_eq!(frames[0].1.data, [1, 2, 3, 4, 5, 6]);
+    }
+
     #[test]
     fn animations_are_cut_to_the_limits() {
         let bytes = animated_gif();
@@ -903,6 +1004,32 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(decode_all(&bytes, 1.0, true, &limited).unwrap().frames.len(), 1);
+    }
+
+    #[test]
+    fn webp_frames_stream_one_at_a_time() {
+        let bytes = animated_webp(
+            &[
+                (0, 0, 4, 4, [255, 0, 0, 255], 50),
+                (2, 2, 2, 2, [0, 0, 255, 255], 70),
+                (0, 0, 2, 2, [0, 255, 0, 255], 90),
+            ],
+            (4, 4),
+        );
+        let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
+        assert_eq!(loops, 0);
+        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms).collect();
+        assert_eq!(delays, [50, 70, 90]);
+        for (channels, frame) in &frames {
+            assert_eq!((frame.width, frame.height, *channels), (4, 4, Channels::Rgba));
+        }
+        // The last frame is composited over the earlier ones.
+        let (c, last) = (frames[2].0, &frames[2].1);
+        assert!(near(&at(last, c, 0, 0), &[0, 255, 0, 255], 1));
+        assert!(near(&at(last, c, 3, 3), &[0, 0, 255, 255], 1));
+        assert!(near(&at(last, c, 3, 0), &[255, 0, 0, 255], 1));
+        let whole = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        assert_eq!(Image::assemble(frames, loops).unwrap(), whole);
     }
 
     #[test]

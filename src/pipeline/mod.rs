@@ -305,6 +305,166 @@ pub fn resolve_format(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::GrammarLimits;
+
+    fn plan(text: &str) -> Plan {
+        Plan::parse(text, &GrammarLimits::default()).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// An 8x8 GIF playing three times: frame 1 fills it red (10 cs), frame 2
+    /// draws a blue 4x4 square in the top-right corner (20 cs) and disposes
+    /// it to transparent, frame 3 draws one green pixel at the bottom-left
+    /// (30 cs).
+    fn disposal_gif() -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let palette = [255, 0, 0, 0, 0, 255, 0, 255, 0];
+            let mut encoder = gif::Encoder::new(&mut out, 8, 8, &palette).unwrap();
+            encoder.set_repeat(gif::Repeat::Finite(2)).unwrap();
+            let mut first = gif::Frame::from_indexed_pixels(8, 8, vec![0u8; 64], None);
+            first.delay = 10;
+            encoder.write_frame(&first).unwrap();
+            let mut second = gif::Frame::from_indexed_pixels(4, 4, vec![1u8; 16], None);
+            (second.left, second.top, second.delay) = (4, 0, 20);
+            second.dispose = gif::DisposalMethod::Background;
+            encoder.write_frame(&second).unwrap();
+            let mut third = gif::Frame::from_indexed_pixels(1, 1, vec![2], None);
+            (third.left, third.top, third.delay) = (0, 7, 30);
+            encoder.write_frame(&third).unwrap();
+        }
+        out
+    }
+
+    /// The animation path: decoded and transformed frame by frame, finished.
+    fn streamed(bytes: &[u8], text: &str, limits: &Limits) -> Image {
+        let plan = plan(text);
+        let probe = probe::probe(bytes).unwrap();
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
+        let (image, _, _) =
+            stream_animation(bytes, &probe, &plan, &layout, limits, &Tuning::default(), &|| {
+                Ok(())
+            })
+            .unwrap();
+        resize::finish(image, &layout, &plan, ImageFormat::Gif)
+    }
+
+    /// The same stages run on the whole decoded animation at once.
+    fn whole(bytes: &[u8], text: &str) -> Image {
+        let plan = plan(text);
+        let limits = Limits::default();
+        let probe = probe::probe(bytes).unwrap();
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
+        let image = decode::decode(bytes, &probe, 1.0, true, &limits).unwrap();
+        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref()).unwrap();
+        let image = resize::apply(image, &layout, &plan).unwrap();
+        let image = effects::apply(image, &plan);
+        resize::finish(image, &layout, &plan, ImageFormat::Gif)
+    }
+
+    fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {
+        let n = image.channels.count();
+        let f = &image.frames[frame];
+        let i = (y as usize * f.width as usize + x as usize) * n;
+        f.data[i..i + n].to_vec()
+    }
+
+    #[test]
+    fn streamed_animation_keeps_frames_timing_and_disposal() {
+        let bytes = disposal_gif();
+        // Rotated a quarter turn clockwise, the blue square is at the
+        // bottom right: cut it out of every frame.
+        let image = streamed(&bytes, "a_90,c_crop,w_4,h_4,g_south_east", &Limits::default());
+        assert_eq!(image.frames.len(), 3);
+        assert_eq!(image.loops, 3);
+        let delays: Vec<u32> = image.frames.iter().map(|f| f.delay_ms).collect();
+        assert_eq!(delays, [100, 200, 300]);
+        for frame in &image.frames {
+            assert_eq!((frame.width, frame.height), (4, 4));
+        }
+        // The third frame shows the square disposed to transparent, so every
+        // frame is RGBA; the earlier two are opaque.
+        assert_eq!(image.channels, Channels::Rgba);
+        for (x, y) in [(0, 0), (3, 3), (1, 2)] {
+            assert_eq!(pixel(&image, 0, x, y), [255, 0, 0, 255]);
+            assert_eq!(pixel(&image, 1, x, y), [0, 0, 255, 255]);
+            assert_eq!(pixel(&image, 2, x, y)[3], 0);
+        }
+        // The green pixel (bottom left before the turn) is now top left.
+        let image = streamed(&bytes, "a_90", &Limits::default());
+        assert_eq!(pixel(&image, 2, 0, 0), [0, 255, 0, 255]);
+        assert_eq!(pixel(&image, 2, 7, 7)[3], 0);
+        assert_eq!(pixel(&image, 2, 0, 7), [255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn streamed_animation_matches_the_whole_image_path() {
+        let bytes = disposal_gif();
+        for text in [
+            "w_16",
+            "w_3",
+            "a_270,w_5,h_3,c_fill",
+            "c_pad,w_10,h_6,b_black",
+            "w_6,e_blur,e_grayscale",
+        ] {
+            let a = streamed(&bytes, text, &Limits::default());
+            let b = whole(&bytes, text);
+            assert_eq!(
+                (a.channels, a.loops, a.frames.len()),
+                (b.channels, b.loops, b.frames.len()),
+                "{text}"
+            );
+            for (fa, fb) in a.frames.iter().zip(&b.frames) {
+                assert_eq!(
+                    (fa.width, fa.height, fa.delay_ms),
+                    (fb.width, fb.height, fb.delay_ms),
+                    "{text}"
+                );
+                // Opaque frames are resampled as RGB, not RGBA: one step of
+                // rounding apart at most.
+                assert!(
+                    fa.data.iter().zip(&fb.data).all(|(x, y)| x.abs_diff(*y) <= 1),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kept_frames_are_bounded_by_output_pixels_too() {
+        let bytes = disposal_gif();
+        // 3 frames of 8x8 source fit easily; at 64x64 only 2 fit in 8200 pixels.
+        let limits = Limits {
+            max_animation_pixels: 64 * 64 * 2 + 8,
+            ..Limits::default()
+        };
+        assert_eq!(streamed(&bytes, "w_8", &limits).frames.len(), 3);
+        assert_eq!(streamed(&bytes, "w_64", &limits).frames.len(), 2);
+        // The first frame is always kept.
+        let tiny = Limits {
+            max_animation_pixels: 10,
+            ..Limits::default()
+        };
+        assert_eq!(streamed(&bytes, "w_64", &tiny).frames.len(), 1);
+        let bounded = animation_limits(
+            &Limits::default(),
+            geometry::Dim {
+                width: 8192,
+                height: 8192,
+            },
+        );
+        assert_eq!(bounded.max_animation_frames, 7);
+        let unchanged = animation_limits(
+            &Limits::default(),
+            geometry::Dim {
+                width: 200,
+                height: 200,
+            },
+        );
+        assert_eq!(unchanged.max_animation_frames, 100);
+    }
 
     #[test]
     fn auto_format_prefers_webp_for_animations() {
