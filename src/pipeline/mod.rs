@@ -50,6 +50,14 @@ impl Default for Tuning {
     }
 }
 
+/// The default of [`Limits::max_animation_pixels`]: 100 frames of 1 MP. An
+/// animation streams through the pipeline, so its kept frames are what grows
+/// with it: 3-4 bytes per kept output pixel, plus 4 more while a WebP is
+/// encoded (the encoder takes every frame before it starts), so at most
+/// about 800 MB for one request at this default, and far less for
+/// thumbnails (README, Security).
+pub const MAX_ANIMATION_PIXELS: u64 = 100_000_000;
+
 /// Limits on what one image may cost.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -59,7 +67,10 @@ pub struct Limits {
     pub max_dimension: u32,
     /// Most frames of an animation that are decoded.
     pub max_animation_frames: u32,
-    /// Most pixels of all decoded frames together.
+    /// Most pixels of all frames of an animation together, counted both at
+    /// the source's size (the decoding work) and at the output's size (the
+    /// frames kept until encoding): frames x max(source, output) pixels.
+    /// Frames past it are dropped; the first frame always stays.
     pub max_animation_pixels: u64,
 }
 
@@ -69,7 +80,7 @@ impl Default for Limits {
             max_src_pixels: 50_000_000,
             max_dimension: 8192,
             max_animation_frames: 100,
-            max_animation_pixels: 500_000_000,
+            max_animation_pixels: MAX_ANIMATION_PIXELS,
         }
     }
 }
@@ -455,7 +466,7 @@ mod tests {
                 height: 8192,
             },
         );
-        assert_eq!(bounded.max_animation_frames, 7);
+        assert_eq!(bounded.max_animation_frames, 1);
         let unchanged = animation_limits(
             &Limits::default(),
             geometry::Dim {
