@@ -5,8 +5,10 @@
 //! decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
 //! (shrink-on-load), which is most of the speed of thumbnailing. Animations
 //! are composited onto full-canvas frames, so later stages never see GIF
-//! disposal or WebP blending. Frame and memory limits are checked before the
-//! memory for each frame is allocated.
+//! disposal or WebP blending; [`decode_animation`] hands each frame over as
+//! soon as it is composited, so that the pipeline can shrink it before the
+//! next one exists. Frame and memory limits are checked before the memory
+//! for each frame is allocated.
 
 use std::io::Cursor;
 use std::num::NonZeroU64;
