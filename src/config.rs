@@ -78,11 +78,12 @@ pub struct Settings {
     )]
     pub max_animation_frames: u32,
 
-    /// Most pixels of all frames of an animation together.
+    /// Most pixels of all frames of an animation together: frames x the
+    /// larger of source and output pixels (frames past it are dropped).
     #[arg(
         long,
         env = "RESIZER_MAX_ANIMATION_PIXELS",
-        default_value_t = 500_000_000,
+        default_value_t = crate::pipeline::MAX_ANIMATION_PIXELS,
         global = true
     )]
     pub max_animation_pixels: u64,

@@ -6,7 +6,9 @@
 //! to sRGB costs nothing: the pixels are passed through unchanged. A broken
 //! profile never loses the image; it only loses the colour correction.
 
-use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+use std::sync::Arc;
+
+use moxcms::{ColorProfile, DataColorSpace, Layout, Transform8BitExecutor, TransformOptions};
 
 use super::{Channels, Image, PipelineError};
 
@@ -17,40 +19,72 @@ use super::{Channels, Image, PipelineError};
 const SRGB_TOLERANCE: u8 = 1;
 
 /// Converts pixels described by `icc_profile` to sRGB, in place.
-pub fn to_srgb(mut image: Image, icc_profile: Option<&[u8]>) -> Result<Image, PipelineError> {
-    let Some(profile) = icc_profile.and_then(|icc| ColorProfile::new_from_slice(icc).ok()) else {
-        return Ok(image);
-    };
-    // Grey and CMYK sources were already turned into RGB by the decoder
-    // (CMYK through its profile); only an RGB profile describes our pixels.
-    if profile.color_space != DataColorSpace::Rgb {
-        return Ok(image);
-    }
-    let layout = match image.channels {
-        Channels::Rgb => Layout::Rgb,
-        Channels::Rgba => Layout::Rgba,
-    };
-    let srgb = ColorProfile::new_srgb();
-    let Ok(transform) = profile.create_transform_8bit(layout, &srgb, layout, TransformOptions::default())
-    else {
-        return Ok(image);
-    };
-    if is_identity(transform.as_ref(), layout) {
-        return Ok(image);
-    }
-    for frame in &mut image.frames {
-        let mut out = vec![0u8; frame.data.len()];
-        if transform.transform(&frame.data, &mut out).is_ok() {
-            frame.data = out;
+pub fn to_srgb(image: Image, icc_profile: Option<&[u8]>) -> Result<Image, PipelineError> {
+    Ok(ToSrgb::new(icc_profile).apply(image))
+}
+
+/// The conversion of one source's pixels to sRGB, prepared once and applied
+/// to each frame as it comes (an animation is converted frame by frame while
+/// it is decoded). The profile is parsed once, and each transform is built
+/// on first use for the channel layout that needs it.
+pub struct ToSrgb {
+    profile: Option<ColorProfile>,
+    /// Per layout (RGB, RGBA): not yet built, or built (`None` when the
+    /// profile needs no conversion or none could be built).
+    transforms: [Option<Option<Arc<Transform8BitExecutor>>>; 2],
+}
+
+impl ToSrgb {
+    /// A missing, unparsable or non-RGB profile converts nothing. Grey and
+    /// CMYK sources were already turned into RGB by the decoder (CMYK
+    /// through its profile); only an RGB profile describes our pixels.
+    pub fn new(icc_profile: Option<&[u8]>) -> ToSrgb {
+        let profile = icc_profile
+            .and_then(|icc| ColorProfile::new_from_slice(icc).ok())
+            .filter(|profile| profile.color_space == DataColorSpace::Rgb);
+        ToSrgb {
+            profile,
+            transforms: [None, None],
         }
     }
-    Ok(image)
+
+    fn transform(&mut self, channels: Channels) -> Option<Arc<Transform8BitExecutor>> {
+        let (slot, layout) = match channels {
+            Channels::Rgb => (0, Layout::Rgb),
+            Channels::Rgba => (1, Layout::Rgba),
+        };
+        let profile = self.profile.as_ref()?;
+        self.transforms[slot]
+            .get_or_insert_with(|| {
+                let srgb = ColorProfile::new_srgb();
+                profile
+                    .create_transform_8bit(layout, &srgb, layout, TransformOptions::default())
+                    .ok()
+                    .filter(|transform| !is_identity(transform.as_ref(), layout))
+            })
+            .clone()
+    }
+
+    /// Converts every frame of `image` in place. A frame the transform
+    /// rejects keeps its pixels: a broken profile never loses the image.
+    pub fn apply(&mut self, mut image: Image) -> Image {
+        let Some(transform) = self.transform(image.channels) else {
+            return image;
+        };
+        for frame in &mut image.frames {
+            let mut out = vec![0u8; frame.data.len()];
+            if transform.transform(&frame.data, &mut out).is_ok() {
+                frame.data = out;
+            }
+        }
+        image
+    }
 }
 
 /// Whether the transform leaves a grid of colours (every combination of
 /// 0, 32, ..., 255 per channel) within [`SRGB_TOLERANCE`]: then the profile
 /// is sRGB in all but name and converting would only add rounding.
-fn is_identity(transform: &moxcms::Transform8BitExecutor, layout: Layout) -> bool {
+fn is_identity(transform: &Transform8BitExecutor, layout: Layout) -> bool {
     let levels: Vec<u8> = (0..=8u16).map(|i| (i * 32).min(255) as u8).collect();
     let channels = if layout == Layout::Rgba { 4 } else { 3 };
     let mut probe = Vec::with_capacity(levels.len().pow(3) * channels);

@@ -5,8 +5,10 @@
 //! decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
 //! (shrink-on-load), which is most of the speed of thumbnailing. Animations
 //! are composited onto full-canvas frames, so later stages never see GIF
-//! disposal or WebP blending. Frame and memory limits are checked before the
-//! memory for each frame is allocated.
+//! disposal or WebP blending; [`decode_animation`] hands each frame over as
+//! soon as it is composited, so that the pipeline can shrink it before the
+//! next one exists. Frame and memory limits are checked before the memory
+//! for each frame is allocated.
 
 use std::io::Cursor;
 use std::num::NonZeroU64;
@@ -71,6 +73,41 @@ pub fn decode_with_margin(
         ImageFormat::Gif => decode_gif(bytes, animate, limits),
         ImageFormat::Webp => decode_webp(bytes, min_scale, margin, animate, limits),
         ImageFormat::Avif => Err(PipelineError::UnsupportedFormat),
+    }
+}
+
+/// Receives the frames of an animation one at a time, each fully composited
+/// on the canvas, with its channels; an error stops the decoding and is
+/// returned as it is.
+pub type FrameSink<'a> = dyn FnMut(Frame, Channels) -> Result<(), PipelineError> + 'a;
+
+/// Decodes every frame of an animation (within the limits), handing each to
+/// `each` as soon as it is composited instead of keeping it: the decoder
+/// holds one canvas (and the frame being handed over), so what the frames
+/// cost afterwards is whatever `each` keeps. Returns the loop count (0 =
+/// forever). A source that is not an animated GIF or WebP is decoded as
+/// [`decode`] would and handed over as its one frame.
+///
+/// The frames are the ones [`decode`] returns with `animate`, in order,
+/// except that each comes with its own channels: RGB when that frame is
+/// opaque everywhere (see [`Image::assemble`]).
+pub fn decode_animation(
+    bytes: &[u8],
+    probe: &Probe,
+    limits: &Limits,
+    each: &mut FrameSink<'_>,
+) -> Result<u16, PipelineError> {
+    match probe.format {
+        ImageFormat::Gif => gif_frames(bytes, true, limits, each),
+        ImageFormat::Webp => webp_frames(bytes, limits, each),
+        _ => {
+            let image = decode(bytes, probe, 1.0, true, limits)?;
+            let channels = image.channels;
+            for frame in image.frames {
+                each(frame, channels)?;
+            }
+            Ok(image.loops)
+        }
     }
 }
 
@@ -249,6 +286,24 @@ fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Image, PipelineError> {
 // ---------------------------------------------------------------- GIF
 
 fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, PipelineError> {
+    let mut frames = Vec::new();
+    let loops = gif_frames(bytes, animate, limits, &mut |frame, channels| {
+        frames.push((channels, frame));
+        Ok(())
+    })?;
+    Image::assemble(frames, loops).ok_or_else(|| corrupt("the GIF has no image"))
+}
+
+/// Decodes a GIF frame by frame (only the first unless `animate`),
+/// compositing onto one RGBA canvas and handing each composited frame to
+/// `each`: RGB when the canvas is opaque everywhere, so that a GIF without
+/// transparency travels as cheaply as a JPEG would, else RGBA.
+fn gif_frames(
+    bytes: &[u8],
+    animate: bool,
+    limits: &Limits,
+    each: &mut FrameSink<'_>,
+) -> Result<u16, PipelineError> {
     let mut options = gif::DecodeOptions::new();
     options.set_color_output(gif::ColorOutput::Indexed);
     if let Some(limit) = NonZeroU64::new(decoder_budget(limits)) {
@@ -267,10 +322,9 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
 
     // Disposal "restore to background" clears to transparent, as browsers do.
     let mut canvas = vec![0u8; width * height * 4];
-    let mut frames: Vec<Frame> = Vec::new();
+    let mut index = 0;
     let mut indices = Vec::new();
     loop {
-        let index = frames.len();
         if index > 0 && !animate {
             break;
         }
@@ -328,12 +382,22 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
                 }
             }
         }
-        frames.push(Frame {
-            width: width as u32,
-            height: height as u32,
-            data: canvas.clone(),
-            delay_ms: u32::from(frame.delay) * 10,
-        });
+        let (channels, data) = if canvas.chunks_exact(4).all(|p| p[3] == u8::MAX) {
+            let rgb = canvas.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+            (Channels::Rgb, rgb)
+        } else {
+            (Channels::Rgba, canvas.clone())
+        };
+        each(
+            Frame {
+                width: width as u32,
+                height: height as u32,
+                data,
+                delay_ms: u32::from(frame.delay) * 10,
+            },
+            channels,
+        )?;
+        index += 1;
         match frame.dispose {
             gif::DisposalMethod::Background => {
                 for y in top..(top + usize::from(frame.height)).min(height) {
@@ -352,42 +416,10 @@ fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, Pip
             gif::DisposalMethod::Keep | gif::DisposalMethod::Any => {}
         }
     }
-    if frames.is_empty() {
+    if index == 0 {
         return Err(corrupt("the GIF has no image"));
     }
-    if let [only] = frames.as_mut_slice() {
-        only.delay_ms = 0;
-    }
-    Ok(drop_opaque_alpha(Image {
-        channels: Channels::Rgba,
-        frames,
-        loops,
-    }))
-}
-
-/// Turns RGBA into RGB when every pixel of every frame is opaque, so that a
-/// GIF without transparency travels as cheaply as a JPEG would.
-fn drop_opaque_alpha(image: Image) -> Image {
-    if image.channels != Channels::Rgba
-        || image
-            .frames
-            .iter()
-            .any(|f| f.data.chunks_exact(4).any(|p| p[3] != 255))
-    {
-        return image;
-    }
-    Image {
-        channels: Channels::Rgb,
-        frames: image
-            .frames
-            .into_iter()
-            .map(|f| Frame {
-                data: f.data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
-                ..f
-            })
-            .collect(),
-        loops: image.loops,
-    }
+    Ok(loops)
 }
 
 // ---------------------------------------------------------------- WebP
@@ -399,15 +431,38 @@ fn decode_webp(
     animate: bool,
     limits: &Limits,
 ) -> Result<Image, PipelineError> {
+    // The `turbo` feature: libwebp decodes a still at the size needed.
     #[cfg(feature = "turbo")]
     if let Some(image) = super::libwebp::decode_still(bytes, min_scale, margin)? {
         return Ok(image);
     }
     #[cfg(not(feature = "turbo"))]
     let _ = (min_scale, margin);
+    let mut frames = Vec::new();
+    let mut keep = |frame, channels| {
+        frames.push((channels, frame));
+        Ok(())
+    };
+    let loops = if animate {
+        webp_frames(bytes, limits, &mut keep)?
+    } else {
+        let (decoder, channels, size) = webp_decoder(bytes, limits)?;
+        keep(webp_first_frame(decoder, size)?, channels)?;
+        0
+    };
+    Image::assemble(frames, loops).ok_or_else(|| corrupt("the WebP has no image"))
+}
+
+type WebpDecoder<'b> = image_webp::WebPDecoder<Cursor<&'b [u8]>>;
+
+/// A WebP decoder under the memory budget, with the channels and the byte
+/// size of one frame.
+fn webp_decoder<'b>(
+    bytes: &'b [u8],
+    limits: &Limits,
+) -> Result<(WebpDecoder<'b>, Channels, usize), PipelineError> {
     let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
     decoder.set_memory_limit(budget_usize(limits));
-    let (width, height) = decoder.dimensions();
     let channels = if decoder.has_alpha() {
         Channels::Rgba
     } else {
@@ -416,39 +471,57 @@ fn decode_webp(
     let size = decoder
         .output_buffer_size()
         .ok_or_else(|| corrupt("the WebP is too large for this machine"))?;
-    if !(animate && decoder.is_animated() && decoder.num_frames() > 1) {
-        let mut data = vec![0u8; size];
-        decoder.read_image(&mut data).map_err(corrupt)?;
-        return Ok(Image::still(width, height, channels, data));
+    Ok((decoder, channels, size))
+}
+
+/// The still image, or the first frame of an animation.
+fn webp_first_frame(mut decoder: WebpDecoder<'_>, size: usize) -> Result<Frame, PipelineError> {
+    let (width, height) = decoder.dimensions();
+    let mut data = vec![0u8; size];
+    decoder.read_image(&mut data).map_err(corrupt)?;
+    Ok(Frame {
+        width,
+        height,
+        data,
+        delay_ms: 0,
+    })
+}
+
+/// Decodes a WebP frame by frame (within the limits), handing each frame,
+/// composited by the decoder on its canvas, to `each`.
+fn webp_frames(bytes: &[u8], limits: &Limits, each: &mut FrameSink<'_>) -> Result<u16, PipelineError> {
+    let (mut decoder, channels, size) = webp_decoder(bytes, limits)?;
+    if !(decoder.is_animated() && decoder.num_frames() > 1) {
+        each(webp_first_frame(decoder, size)?, channels)?;
+        return Ok(0);
     }
+    let (width, height) = decoder.dimensions();
     let loops = match decoder.loop_count() {
         image_webp::LoopCount::Forever => 0,
         image_webp::LoopCount::Times(n) => n.get(),
     };
     let canvas_pixels = u64::from(width) * u64::from(height);
-    let mut frames = Vec::new();
     for index in 0..decoder.num_frames() as usize {
         if !frame_fits(index, canvas_pixels, limits) {
             break;
         }
         let mut data = vec![0u8; size];
         match decoder.read_frame(&mut data) {
-            Ok(delay_ms) => frames.push(Frame {
-                width,
-                height,
-                data,
-                delay_ms,
-            }),
+            Ok(delay_ms) => each(
+                Frame {
+                    width,
+                    height,
+                    data,
+                    delay_ms,
+                },
+                channels,
+            )?,
             Err(error) if index == 0 => return Err(corrupt(error)),
             // Keep the frames decoded before a damaged one.
             Err(_) => break,
         }
     }
-    Ok(Image {
-        channels,
-        frames,
-        loops,
-    })
+    Ok(loops)
 }
 
 #[cfg(test)]
@@ -744,6 +817,107 @@ mod tests {
         assert_eq!(still.frames[0].delay_ms, 0);
     }
 
+    /// Streams `bytes` through [`decode_animation`], keeping what the sink
+    /// is given.
+    fn stream(bytes: &[u8], limits: &Limits) -> Result<(Vec<(Channels, Frame)>, u16), PipelineError> {
+        let p = probe(bytes)?;
+        let mut frames = Vec::new();
+        let loops = decode_animation(bytes, &p, limits, &mut |frame, channels| {
+            frames.push((channels, frame));
+            Ok(())
+        })?;
+        Ok((frames, loops))
+    }
+
+    fn at(frame: &Frame, channels: Channels, x: u32, y: u32) -> Vec<u8> {
+        let n = channels.count();
+        let i = (y as usize * frame.width as usize + x as usize) * n;
+        frame.data[i..i + n].to_vec()
+    }
+
+    #[test]
+    fn gif_frames_stream_one_at_a_time() {
+        let bytes = animated_gif();
+        let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
+        assert_eq!(loops, 0);
+        assert_eq!(frames.len(), 3);
+        for (_, frame) in &frames {
+            assert_eq!((frame.width, frame.height), (4, 4));
+        }
+        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms).collect();
+        assert_eq!(delays, [100, 200, 300]);
+        // Each frame has the channels it needs: the first two are opaque,
+        // the third shows the square disposed to transparent.
+        let channels: Vec<Channels> = frames.iter().map(|(c, _)| *c).collect();
+        assert_eq!(channels, [Channels::Rgb, Channels::Rgb, Channels::Rgba]);
+        let (c, second) = (frames[1].0, &frames[1].1);
+        assert_eq!(at(second, c, 1, 1), [0, 0, 255]);
+        assert_eq!(at(second, c, 2, 2), [255, 0, 0]);
+        let (c, third) = (frames[2].0, &frames[2].1);
+        assert_eq!(at(third, c, 1, 1), [0, 0, 0, 0]);
+        assert_eq!(at(third, c, 0, 0), [0, 255, 0, 255]);
+        assert_eq!(at(third, c, 3, 3), [255, 0, 0, 255]);
+        // Gathered, they are exactly what `decode` returns.
+        let whole = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        assert_eq!(Image::assemble(frames, loops).unwrap(), whole);
+    }
+
+    #[test]
+    fn streamed_animations_are_cut_to_the_limits() {
+        let bytes = animated_gif();
+        let frames = Limits {
+            max_animation_frames: 2,
+            ..Limits::default()
+        };
+        assert_eq!(stream(&bytes, &frames).unwrap().0.len(), 2);
+        let pixels = Limits {
+            max_animation_pixels: 16 * 2 + 1,
+            ..Limits::default()
+        };
+        assert_eq!(stream(&bytes, &pixels).unwrap().0.len(), 2);
+        let webp = animated_webp(
+            &[(0, 0, 2, 2, [1, 2, 3, 255], 10), (0, 0, 2, 2, [4, 5, 6, 255], 10)],
+            (2, 2),
+        );
+        let one = Limits {
+            max_animation_frames: 1,
+            ..Limits::default()
+        };
+        assert_eq!(stream(&webp, &one).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn a_sink_error_stops_the_decoding() {
+        let bytes = animated_gif();
+        let p = probe(&bytes).unwrap();
+        let mut seen = 0;
+        let result = decode_animation(&bytes, &p, &Limits::default(), &mut |_, _| {
+            seen += 1;
+            if seen == 2 {
+                Err(PipelineError::DeadlineExceeded)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(result, Err(PipelineError::DeadlineExceeded));
+        assert_eq!(seen, 2);
+    }
+
+    #[test]
+    fn stills_stream_as_one_frame() {
+        let bytes = png_bytes(
+            2,
+            1,
+            png::ColorType::Rgb,
+            png::BitDepth::Eight,
+            &[1, 2, 3, 4, 5, 6],
+        );
+        let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
+        assert_eq!((frames.len(), loops), (1, 0));
+        assert_eq!(frames[0].0, Channels::Rgb);
+        assert_eq!(frames[0].1.data, [1, 2, 3, 4, 5, 6]);
+    }
+
     #[test]
     fn animations_are_cut_to_the_limits() {
         let bytes = animated_gif();
@@ -851,6 +1025,32 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(decode_all(&bytes, 1.0, true, &limited).unwrap().frames.len(), 1);
+    }
+
+    #[test]
+    fn webp_frames_stream_one_at_a_time() {
+        let bytes = animated_webp(
+            &[
+                (0, 0, 4, 4, [255, 0, 0, 255], 50),
+                (2, 2, 2, 2, [0, 0, 255, 255], 70),
+                (0, 0, 2, 2, [0, 255, 0, 255], 90),
+            ],
+            (4, 4),
+        );
+        let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
+        assert_eq!(loops, 0);
+        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms).collect();
+        assert_eq!(delays, [50, 70, 90]);
+        for (channels, frame) in &frames {
+            assert_eq!((frame.width, frame.height, *channels), (4, 4, Channels::Rgba));
+        }
+        // The last frame is composited over the earlier ones.
+        let (c, last) = (frames[2].0, &frames[2].1);
+        assert!(near(&at(last, c, 0, 0), &[0, 255, 0, 255], 1));
+        assert!(near(&at(last, c, 3, 3), &[0, 0, 255, 255], 1));
+        assert!(near(&at(last, c, 3, 0), &[255, 0, 0, 255], 1));
+        let whole = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        assert_eq!(Image::assemble(frames, loops).unwrap(), whole);
     }
 
     #[test]

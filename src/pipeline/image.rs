@@ -3,7 +3,9 @@
 //! Pixels are 8-bit sRGB, interleaved, straight (not premultiplied) alpha.
 //! Opaque sources stay three-channel so that JPEG-to-JPEG work moves 25% fewer
 //! bytes than RGBA would. An animation is a list of fully composited frames of
-//! one size.
+//! one size. While an animation streams through the pipeline (decoded,
+//! transformed and kept one frame at a time), each frame travels with its own
+//! [`Channels`]; [`Image::assemble`] gives the kept frames one layout.
 
 /// Samples per pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,5 +68,84 @@ impl Image {
 
     pub fn is_animated(&self) -> bool {
         self.frames.len() > 1
+    }
+
+    /// Gathers frames that were produced one at a time, each with its own
+    /// channels, into one image: RGB when every frame is RGB, else RGBA, the
+    /// RGB frames gaining an opaque alpha channel. A single frame is a still
+    /// (no delay). `None` when there are no frames.
+    pub fn assemble(frames: Vec<(Channels, Frame)>, loops: u16) -> Option<Image> {
+        if frames.is_empty() {
+            return None;
+        }
+        let channels = if frames.iter().all(|(c, _)| *c == Channels::Rgb) {
+            Channels::Rgb
+        } else {
+            Channels::Rgba
+        };
+        let mut frames: Vec<Frame> = frames
+            .into_iter()
+            .map(|(c, frame)| match (c, channels) {
+                (Channels::Rgb, Channels::Rgba) => Frame {
+                    data: frame
+                        .data
+                        .chunks_exact(3)
+                        .flat_map(|p| [p[0], p[1], p[2], u8::MAX])
+                        .collect(),
+                    ..frame
+                },
+                _ => frame,
+            })
+            .collect();
+        if let [only] = frames.as_mut_slice() {
+            only.delay_ms = 0;
+        }
+        Some(Image {
+            channels,
+            frames,
+            loops,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(data: Vec<u8>, delay_ms: u32) -> Frame {
+        Frame {
+            width: 1,
+            height: 1,
+            data,
+            delay_ms,
+        }
+    }
+
+    #[test]
+    fn assemble_gives_frames_one_layout() {
+        let rgb = Image::assemble(
+            vec![
+                (Channels::Rgb, frame(vec![1, 2, 3], 10)),
+                (Channels::Rgb, frame(vec![4, 5, 6], 20)),
+            ],
+            3,
+        )
+        .unwrap();
+        assert_eq!((rgb.channels, rgb.loops, rgb.frames.len()), (Channels::Rgb, 3, 2));
+        let mixed = Image::assemble(
+            vec![
+                (Channels::Rgb, frame(vec![1, 2, 3], 10)),
+                (Channels::Rgba, frame(vec![4, 5, 6, 7], 20)),
+            ],
+            0,
+        )
+        .unwrap();
+        assert_eq!(mixed.channels, Channels::Rgba);
+        assert_eq!(mixed.frames[0].data, [1, 2, 3, 255]);
+        assert_eq!(mixed.frames[1].data, [4, 5, 6, 7]);
+        assert_eq!(mixed.frames[1].delay_ms, 20);
+        let one = Image::assemble(vec![(Channels::Rgba, frame(vec![0; 4], 50))], 0).unwrap();
+        assert_eq!(one.frames[0].delay_ms, 0);
+        assert!(Image::assemble(Vec::new(), 0).is_none());
     }
 }

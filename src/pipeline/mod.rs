@@ -54,6 +54,16 @@ impl Default for Tuning {
     }
 }
 
+/// The default of [`Limits::max_animation_pixels`]: 500 megapixels, the
+/// contract's default (100 frames of 5 MP). An animation streams through the
+/// pipeline, so its kept frames are what grows with it: 3-4 bytes per kept
+/// output pixel, plus 4 more while a WebP is encoded (the encoder takes every
+/// frame before it starts). A thumbnail costs little whatever the frame
+/// count; an animation re-encoded at a large size may keep up to ~2 GB (GIF)
+/// or ~3.5 GB (WebP) at this default, which small machines should lower
+/// (README, Security).
+pub const MAX_ANIMATION_PIXELS: u64 = 500_000_000;
+
 /// Limits on what one image may cost.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -63,7 +73,10 @@ pub struct Limits {
     pub max_dimension: u32,
     /// Most frames of an animation that are decoded.
     pub max_animation_frames: u32,
-    /// Most pixels of all decoded frames together.
+    /// Most pixels of all frames of an animation together, counted both at
+    /// the source's size (the decoding work) and at the output's size (the
+    /// frames kept until encoding): frames x max(source, output) pixels.
+    /// Frames past it are dropped; the first frame always stays.
     pub max_animation_pixels: u64,
 }
 
@@ -73,7 +86,7 @@ impl Default for Limits {
             max_src_pixels: 50_000_000,
             max_dimension: 8192,
             max_animation_frames: 100,
-            max_animation_pixels: 500_000_000,
+            max_animation_pixels: MAX_ANIMATION_PIXELS,
         }
     }
 }
@@ -179,32 +192,109 @@ pub fn process_with(
     let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
     let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
     let animate = format.supports_animation();
-    let image = decode::decode_with_margin(
-        bytes,
-        &probe,
-        layout.decode_hint(),
-        tuning.shrink_margin,
-        animate,
-        limits,
-    )?;
-    timings.decode = started.elapsed();
-    check_deadline()?;
+    let image = if animate && probe.animated {
+        let (image, decode_time, transform_time) =
+            stream_animation(bytes, &probe, plan, &layout, limits, tuning, &check_deadline)?;
+        timings.decode = decode_time;
+        timings.transform = transform_time;
+        image
+    } else {
+        let image = decode::decode_with_margin(
+            bytes,
+            &probe,
+            layout.decode_hint(),
+            tuning.shrink_margin,
+            animate,
+            limits,
+        )?;
+        timings.decode = started.elapsed();
+        check_deadline()?;
 
+        let started = Instant::now();
+        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
+        check_deadline()?;
+        let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
+        check_deadline()?;
+        let image = effects::apply(image, plan);
+        timings.transform = started.elapsed();
+        image
+    };
     let started = Instant::now();
-    let image = orient::apply(image, probe.orientation, plan.rotation);
-    let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
-    check_deadline()?;
-    let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
-    check_deadline()?;
-    let image = effects::apply(image, plan);
     let image = resize::finish(image, &layout, plan, format);
-    timings.transform = started.elapsed();
+    timings.transform += started.elapsed();
     check_deadline()?;
 
     let started = Instant::now();
     let encoded = encode::encode(&image, format, plan.quality)?;
     timings.encode = started.elapsed();
     Ok((encoded, timings))
+}
+
+/// Decodes and transforms an animation frame by frame: each frame, as soon
+/// as the decoder has composited it, is oriented, converted to sRGB,
+/// resampled to the layout and given its effects, and only that
+/// output-sized frame is kept. Memory is then one source canvas and its
+/// working copies plus the kept frames, instead of every frame at the
+/// source's size. Returns the image (not yet padded or flattened) and the
+/// time spent decoding and transforming.
+fn stream_animation(
+    bytes: &[u8],
+    probe: &Probe,
+    plan: &Plan,
+    layout: &geometry::Layout,
+    limits: &Limits,
+    tuning: &Tuning,
+    check_deadline: &dyn Fn() -> Result<(), PipelineError>,
+) -> Result<(Image, Duration, Duration), PipelineError> {
+    let started = Instant::now();
+    let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
+    let mut resampler = resize::Resampler::new(layout, tuning.resample_space);
+    let mut kept: Vec<(Channels, Frame)> = Vec::new();
+    let mut transform = Duration::ZERO;
+    let loops = decode::decode_animation(
+        bytes,
+        probe,
+        &animation_limits(limits, layout.output()),
+        &mut |frame, channels| {
+            check_deadline()?;
+            let started = Instant::now();
+            let image = Image {
+                channels,
+                frames: vec![frame],
+                loops: 0,
+            };
+            let image = orient::apply(image, probe.orientation, plan.rotation);
+            let image = to_srgb.apply(image);
+            let image = resampler.run(image)?;
+            let image = effects::apply(image, plan);
+            let channels = image.channels;
+            kept.extend(image.frames.into_iter().map(|f| (channels, f)));
+            transform += started.elapsed();
+            Ok(())
+        },
+    )?;
+    check_deadline()?;
+    let image = Image::assemble(kept, loops)
+        .ok_or_else(|| PipelineError::Corrupt("the animation has no frames".into()))?;
+    Ok((image, started.elapsed().saturating_sub(transform), transform))
+}
+
+/// The limits an animation is decoded under when its frames are kept at
+/// `output` size: `max_animation_pixels` bounds frames x source pixels (the
+/// decoding work, checked by the decoder) and also frames x output pixels
+/// (what is kept until encoding, which may be larger than the source when
+/// enlarging), by lowering the frame limit. The first frame always fits:
+/// it is the still image, bounded by `max_src_pixels` and `max_dimension`.
+pub fn animation_limits(limits: &Limits, output: geometry::Dim) -> Limits {
+    let output_pixels = (u64::from(output.width) * u64::from(output.height)).max(1);
+    let by_output = limits.max_animation_pixels / output_pixels;
+    Limits {
+        max_animation_frames: limits
+            .max_animation_frames
+            .min(u32::try_from(by_output).unwrap_or(u32::MAX)),
+        ..*limits
+    }
 }
 
 /// Chooses the output format (SPEC §2, `f_`).
@@ -232,6 +322,167 @@ pub fn resolve_format(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::GrammarLimits;
+
+    fn plan(text: &str) -> Plan {
+        Plan::parse(text, &GrammarLimits::default()).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// An 8x8 GIF playing three times: frame 1 fills it red (10 cs), frame 2
+    /// draws a blue 4x4 square in the top-right corner (20 cs) and disposes
+    /// it to transparent, frame 3 draws one green pixel at the bottom-left
+    /// (30 cs).
+    fn disposal_gif() -> Vec<u8> {
+        let mut out = Vec::new();
+        {
+            let palette = [255, 0, 0, 0, 0, 255, 0, 255, 0];
+            let mut encoder = gif::Encoder::new(&mut out, 8, 8, &palette).unwrap();
+            encoder.set_repeat(gif::Repeat::Finite(2)).unwrap();
+            let mut first = gif::Frame::from_indexed_pixels(8, 8, vec![0u8; 64], None);
+            first.delay = 10;
+            encoder.write_frame(&first).unwrap();
+            let mut second = gif::Frame::from_indexed_pixels(4, 4, vec![1u8; 16], None);
+            (second.left, second.top, second.delay) = (4, 0, 20);
+            second.dispose = gif::DisposalMethod::Background;
+            encoder.write_frame(&second).unwrap();
+            let mut third = gif::Frame::from_indexed_pixels(1, 1, vec![2], None);
+            (third.left, third.top, third.delay) = (0, 7, 30);
+            encoder.write_frame(&third).unwrap();
+        }
+        out
+    }
+
+    /// The animation path: decoded and transformed frame by frame, finished.
+    fn streamed(bytes: &[u8], text: &str, limits: &Limits) -> Image {
+        let plan = plan(text);
+        let probe = probe::probe(bytes).unwrap();
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
+        let (image, _, _) =
+            stream_animation(bytes, &probe, &plan, &layout, limits, &Tuning::default(), &|| {
+                Ok(())
+            })
+            .unwrap();
+        resize::finish(image, &layout, &plan, ImageFormat::Gif)
+    }
+
+    /// The same stages run on the whole decoded animation at once.
+    fn whole(bytes: &[u8], text: &str) -> Image {
+        let plan = plan(text);
+        let limits = Limits::default();
+        let probe = probe::probe(bytes).unwrap();
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
+        let image = decode::decode(bytes, &probe, 1.0, true, &limits).unwrap();
+        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref()).unwrap();
+        let image = resize::apply(image, &layout, &plan).unwrap();
+        let image = effects::apply(image, &plan);
+        resize::finish(image, &layout, &plan, ImageFormat::Gif)
+    }
+
+    fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {
+        let n = image.channels.count();
+        let f = &image.frames[frame];
+        let i = (y as usize * f.width as usize + x as usize) * n;
+        f.data[i..i + n].to_vec()
+    }
+
+    #[test]
+    fn streamed_animation_keeps_frames_timing_and_disposal() {
+        let bytes = disposal_gif();
+        // Rotated a quarter turn clockwise, the blue square is at the
+        // bottom right: cut it out of every frame.
+        let image = streamed(&bytes, "a_90,c_crop,w_4,h_4,g_south_east", &Limits::default());
+        assert_eq!(image.frames.len(), 3);
+        assert_eq!(image.loops, 3);
+        let delays: Vec<u32> = image.frames.iter().map(|f| f.delay_ms).collect();
+        assert_eq!(delays, [100, 200, 300]);
+        for frame in &image.frames {
+            assert_eq!((frame.width, frame.height), (4, 4));
+        }
+        // The third frame shows the square disposed to transparent, so every
+        // frame is RGBA; the earlier two are opaque.
+        assert_eq!(image.channels, Channels::Rgba);
+        for (x, y) in [(0, 0), (3, 3), (1, 2)] {
+            assert_eq!(pixel(&image, 0, x, y), [255, 0, 0, 255]);
+            assert_eq!(pixel(&image, 1, x, y), [0, 0, 255, 255]);
+            assert_eq!(pixel(&image, 2, x, y)[3], 0);
+        }
+        // The green pixel (bottom left before the turn) is now top left.
+        let image = streamed(&bytes, "a_90", &Limits::default());
+        assert_eq!(pixel(&image, 2, 0, 0), [0, 255, 0, 255]);
+        assert_eq!(pixel(&image, 2, 7, 7)[3], 0);
+        assert_eq!(pixel(&image, 2, 0, 7), [255, 0, 0, 255]);
+    }
+
+    #[test]
+    fn streamed_animation_matches_the_whole_image_path() {
+        let bytes = disposal_gif();
+        for text in [
+            "w_16",
+            "w_3",
+            "a_270,w_5,h_3,c_fill",
+            "c_pad,w_10,h_6,b_black",
+            "w_6,e_blur,e_grayscale",
+        ] {
+            let a = streamed(&bytes, text, &Limits::default());
+            let b = whole(&bytes, text);
+            assert_eq!(
+                (a.channels, a.loops, a.frames.len()),
+                (b.channels, b.loops, b.frames.len()),
+                "{text}"
+            );
+            for (fa, fb) in a.frames.iter().zip(&b.frames) {
+                assert_eq!(
+                    (fa.width, fa.height, fa.delay_ms),
+                    (fb.width, fb.height, fb.delay_ms),
+                    "{text}"
+                );
+                // Opaque frames are resampled as RGB, not RGBA: one step of
+                // rounding apart at most.
+                assert!(
+                    fa.data.iter().zip(&fb.data).all(|(x, y)| x.abs_diff(*y) <= 1),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kept_frames_are_bounded_by_output_pixels_too() {
+        let bytes = disposal_gif();
+        // 3 frames of 8x8 source fit easily; at 64x64 only 2 fit in 8200 pixels.
+        let limits = Limits {
+            max_animation_pixels: 64 * 64 * 2 + 8,
+            ..Limits::default()
+        };
+        assert_eq!(streamed(&bytes, "w_8", &limits).frames.len(), 3);
+        assert_eq!(streamed(&bytes, "w_64", &limits).frames.len(), 2);
+        // The first frame is always kept.
+        let tiny = Limits {
+            max_animation_pixels: 10,
+            ..Limits::default()
+        };
+        assert_eq!(streamed(&bytes, "w_64", &tiny).frames.len(), 1);
+        let bounded = animation_limits(
+            &Limits::default(),
+            geometry::Dim {
+                width: 8192,
+                height: 8192,
+            },
+        );
+        // 500 MP of 8192x8192 (67 MP) output frames: 7 of them.
+        assert_eq!(bounded.max_animation_frames, 7);
+        let unchanged = animation_limits(
+            &Limits::default(),
+            geometry::Dim {
+                width: 200,
+                height: 200,
+            },
+        );
+        assert_eq!(unchanged.max_animation_frames, 100);
+    }
 
     #[test]
     fn auto_format_prefers_webp_for_animations() {

@@ -72,31 +72,73 @@ pub fn apply_with(
 
 /// [`apply`] with an explicit resampling space (for benchmarks and tests).
 pub fn apply_in(image: Image, layout: &Layout, space: ResampleSpace) -> Result<Image, PipelineError> {
-    let (iw, ih) = (image.width(), image.height());
-    if iw == 0 || ih == 0 || layout.source.width == 0 || layout.source.height == 0 {
-        return Err(PipelineError::Unprocessable("the image has no pixels".into()));
-    }
-    let (tw, th) = (layout.resize.width, layout.resize.height);
-    if tw == 0 || th == 0 {
-        return Err(PipelineError::Unprocessable(
-            "the output would have no pixels".into(),
-        ));
-    }
-    let window = region_window(&image, layout);
+    Resampler::new(layout, space).run(image)
+}
 
-    let whole = window.left == 0.0
-        && window.top == 0.0
-        && window.width == f64::from(iw)
-        && window.height == f64::from(ih);
-    if whole && tw == iw && th == ih {
-        return Ok(image);
+/// The crop and resample of one layout, applied to one image or to the
+/// frames of an animation one at a time as they are decoded. The window is
+/// fixed on the first image it is given (a `g_auto` anchor is found on that
+/// first frame), so that every frame is cut at the same place; the
+/// resampler and its working buffers are reused from frame to frame.
+pub struct Resampler {
+    layout: Layout,
+    space: ResampleSpace,
+    /// The decoded size and window, fixed by the first image.
+    window: Option<((u32, u32), Window)>,
+    resizer: Resizer,
+    /// Linear-light working buffers (region, output) for the channel layout
+    /// last used.
+    linear: Option<(Channels, FirImage<'static>, FirImage<'static>)>,
+}
+
+impl Resampler {
+    pub fn new(layout: &Layout, space: ResampleSpace) -> Resampler {
+        Resampler {
+            layout: *layout,
+            space,
+            window: None,
+            resizer: Resizer::new(),
+            linear: None,
+        }
     }
-    if (window.width - f64::from(tw)).abs() < SAME_SIZE_EPSILON
-        && (window.height - f64::from(th)).abs() < SAME_SIZE_EPSILON
-    {
-        return Ok(copy_window(image, &window, tw, th));
+
+    /// Crops and resamples every frame of `image`. Every image given to one
+    /// resampler must have the size of the first.
+    pub fn run(&mut self, image: Image) -> Result<Image, PipelineError> {
+        let layout = self.layout;
+        let (iw, ih) = (image.width(), image.height());
+        if iw == 0 || ih == 0 || layout.source.width == 0 || layout.source.height == 0 {
+            return Err(PipelineError::Unprocessable("the image has no pixels".into()));
+        }
+        let (tw, th) = (layout.resize.width, layout.resize.height);
+        if tw == 0 || th == 0 {
+            return Err(PipelineError::Unprocessable(
+                "the output would have no pixels".into(),
+            ));
+        }
+        let &mut (size, window) = self
+            .window
+            .get_or_insert_with(|| ((iw, ih), region_window(&image, &layout)));
+        if size != (iw, ih) {
+            return Err(PipelineError::Unprocessable(
+                "the frames of the animation differ in size".into(),
+            ));
+        }
+
+        let whole = window.left == 0.0
+            && window.top == 0.0
+            && window.width == f64::from(iw)
+            && window.height == f64::from(ih);
+        if whole && tw == iw && th == ih {
+            return Ok(image);
+        }
+        if (window.width - f64::from(tw)).abs() < SAME_SIZE_EPSILON
+            && (window.height - f64::from(th)).abs() < SAME_SIZE_EPSILON
+        {
+            return Ok(copy_window(image, &window, tw, th));
+        }
+        self.resample(image, &window, tw, th)
     }
-    resample(image, &window, tw, th, space)
 }
 
 /// The region in decoded-image pixels (top-left corner and size).
@@ -197,74 +239,76 @@ fn resize_error(e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Unprocessable(format!("the image could not be resized: {e}"))
 }
 
-/// Resamples the window of every frame to `tw x th`.
-fn resample(
-    image: Image,
-    window: &Window,
-    tw: u32,
-    th: u32,
-    space: ResampleSpace,
-) -> Result<Image, PipelineError> {
-    let (iw, ih) = (image.width(), image.height());
-    let alpha = image.channels == Channels::Rgba;
-    let (u8_type, u16_type) = if alpha {
-        (PixelType::U8x4, PixelType::U16x4)
-    } else {
-        (PixelType::U8x3, PixelType::U16x3)
-    };
-    // `mul_div_alpha` premultiplies before and divides after convolution.
-    let options = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FILTER))
-        .use_alpha(alpha);
-    let mut resizer = Resizer::new();
-    let mut frames = Vec::with_capacity(image.frames.len());
+impl Resampler {
+    /// Resamples the window of every frame to `tw x th`.
+    fn resample(&mut self, image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, PipelineError> {
+        let (iw, ih) = (image.width(), image.height());
+        let alpha = image.channels == Channels::Rgba;
+        let (u8_type, u16_type) = if alpha {
+            (PixelType::U8x4, PixelType::U16x4)
+        } else {
+            (PixelType::U8x3, PixelType::U16x3)
+        };
+        // `mul_div_alpha` premultiplies before and divides after convolution.
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FILTER))
+            .use_alpha(alpha);
+        let resizer = &mut self.resizer;
+        let mut frames = Vec::with_capacity(image.frames.len());
 
-    match space {
-        ResampleSpace::Gamma => {
-            let options = options.crop(window.left, window.top, window.width, window.height);
-            for frame in &image.frames {
-                let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
-                let mut dst = FirImage::new(tw, th, u8_type);
-                resizer.resize(&src, &mut dst, &options).map_err(resize_error)?;
-                frames.push(out_frame(frame, dst.into_vec(), tw, th));
+        match self.space {
+            ResampleSpace::Gamma => {
+                let options = options.crop(window.left, window.top, window.width, window.height);
+                for frame in &image.frames {
+                    let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+                    let mut dst = FirImage::new(tw, th, u8_type);
+                    resizer.resize(&src, &mut dst, &options).map_err(resize_error)?;
+                    frames.push(out_frame(frame, dst.into_vec(), tw, th));
+                }
+            }
+            ResampleSpace::Linear => {
+                // Only the pixels the kernel can reach are converted to linear
+                // light: a crop of a large image does not pay for the whole.
+                let bounds = kernel_bounds(window, (iw, ih), (tw, th));
+                let options = options.crop(
+                    window.left - f64::from(bounds.0),
+                    window.top - f64::from(bounds.1),
+                    window.width,
+                    window.height,
+                );
+                // Working buffers shared by all frames (and, for an
+                // animation decoded frame by frame, by all calls).
+                let linear = match self.linear.take() {
+                    Some(buffers) if buffers.0 == image.channels => buffers,
+                    _ => (
+                        image.channels,
+                        FirImage::new(bounds.2, bounds.3, u16_type),
+                        FirImage::new(tw, th, u16_type),
+                    ),
+                };
+                let (_, linear_src, linear_dst) = self.linear.insert(linear);
+                for frame in &image.frames {
+                    let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+                    let part = CroppedImage::new(&src, bounds.0, bounds.1, bounds.2, bounds.3)
+                        .map_err(resize_error)?;
+                    SRGB_MAPPER.forward_map(&part, linear_src).map_err(resize_error)?;
+                    resizer
+                        .resize(&*linear_src, linear_dst, &options)
+                        .map_err(resize_error)?;
+                    let mut dst = FirImage::new(tw, th, u8_type);
+                    SRGB_MAPPER
+                        .backward_map(&*linear_dst, &mut dst)
+                        .map_err(resize_error)?;
+                    frames.push(out_frame(frame, dst.into_vec(), tw, th));
+                }
             }
         }
-        ResampleSpace::Linear => {
-            // Only the pixels the kernel can reach are converted to linear
-            // light: a crop of a large image does not pay for the whole.
-            let bounds = kernel_bounds(window, (iw, ih), (tw, th));
-            let options = options.crop(
-                window.left - f64::from(bounds.0),
-                window.top - f64::from(bounds.1),
-                window.width,
-                window.height,
-            );
-            // Working buffers shared by all frames.
-            let mut linear_src = FirImage::new(bounds.2, bounds.3, u16_type);
-            let mut linear_dst = FirImage::new(tw, th, u16_type);
-            for frame in &image.frames {
-                let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
-                let part =
-                    CroppedImage::new(&src, bounds.0, bounds.1, bounds.2, bounds.3).map_err(resize_error)?;
-                SRGB_MAPPER
-                    .forward_map(&part, &mut linear_src)
-                    .map_err(resize_error)?;
-                resizer
-                    .resize(&linear_src, &mut linear_dst, &options)
-                    .map_err(resize_error)?;
-                let mut dst = FirImage::new(tw, th, u8_type);
-                SRGB_MAPPER
-                    .backward_map(&linear_dst, &mut dst)
-                    .map_err(resize_error)?;
-                frames.push(out_frame(frame, dst.into_vec(), tw, th));
-            }
-        }
+        Ok(Image {
+            channels: image.channels,
+            frames,
+            loops: image.loops,
+        })
     }
-    Ok(Image {
-        channels: image.channels,
-        frames,
-        loops: image.loops,
-    })
 }
 
 fn out_frame(frame: &Frame, data: Vec<u8>, width: u32, height: u32) -> Frame {

@@ -152,22 +152,16 @@ fn peak_rss_kb() -> u64 {
         .expect("VmHWM in /proc/self/status")
 }
 
-/// Runs [`pixel_bombs_memory_child`] in a process of its own: the peak
-/// resident set is per process, and other tests running beside it in this
-/// one would blur (or hide) what the bombs cost.
-#[test]
-fn concurrent_pixel_bombs_are_refused_in_bounded_memory() {
+/// Runs the test `name` (a `*_memory_child`) in a process of its own: the
+/// peak resident set is per process, and other tests running beside it in
+/// this one would blur (or hide) what it measures.
+fn run_memory_child(name: &str) {
     if !std::path::Path::new("/proc/self/status").exists() {
         eprintln!("no /proc/self/status: peak memory cannot be measured here");
         return;
     }
     let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "hostile::pixel_bombs_memory_child",
-            "--exact",
-            "--test-threads=1",
-            "--nocapture",
-        ])
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
         .env(BOMB_CHILD, "1")
         .output()
         .unwrap();
@@ -178,6 +172,12 @@ fn concurrent_pixel_bombs_are_refused_in_bounded_memory() {
         stdout.contains("1 passed"),
         "the child ran the measurement: {stdout}"
     );
+}
+
+/// Runs [`pixel_bombs_memory_child`] in a process of its own.
+#[test]
+fn concurrent_pixel_bombs_are_refused_in_bounded_memory() {
+    run_memory_child("hostile::pixel_bombs_memory_child");
 }
 
 /// 40 pixel bombs at once: every one is 422 and the peak memory of the
@@ -258,8 +258,8 @@ async fn animation_bombs_are_cut_to_the_frame_limit() {
     let origin = Origin::start().await;
     origin.add("frames.gif", "image/gif", bomb);
     let mut config = config();
-    // Each composited frame of this canvas is 16 MB of RGBA; a low limit
-    // keeps the test light while exercising the same cut.
+    // Each composited frame of this canvas is 16 MB of RGBA to resize; a
+    // low limit keeps the test light while exercising the same cut.
     config.max_animation_frames = 8;
     let server = Server::start(config).await;
     let started = Instant::now();
@@ -275,6 +275,75 @@ async fn animation_bombs_are_cut_to_the_frame_limit() {
         output.frames
     );
     assert!(elapsed < Duration::from_secs(20), "answered in {elapsed:?}");
+}
+
+/// 100 frames on a 2000x2000 canvas (4 MP), each a 200x200 square that
+/// moves: 160 kB that composite to 100 full frames, 1.6 GB of RGBA if they
+/// were all kept at the source's size.
+fn large_frames_gif() -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let palette = [0u8, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255];
+        let mut encoder = gif::Encoder::new(&mut out, 2000, 2000, &palette).unwrap();
+        encoder.set_repeat(gif::Repeat::Infinite).unwrap();
+        for n in 0..100u16 {
+            let frame = gif::Frame {
+                width: 200,
+                height: 200,
+                left: (n * 181) % 1800,
+                top: (n * 97) % 1800,
+                delay: 4,
+                buffer: std::borrow::Cow::Owned(vec![(n % 3 + 1) as u8; 200 * 200]),
+                ..gif::Frame::default()
+            };
+            encoder.write_frame(&frame).unwrap();
+        }
+    }
+    out
+}
+
+/// Runs [`large_frames_memory_child`] in a process of its own.
+#[test]
+fn an_animation_of_large_frames_is_processed_in_bounded_memory() {
+    run_memory_child("hostile::large_frames_memory_child");
+}
+
+/// An animation of 100 large frames, within the default limits
+/// (`max_animation_pixels` 500 MP), is thumbnailed with every frame
+/// while the process's peak memory grows by less than 150 MB: frames are
+/// composited on one canvas and resized one at a time, so the request costs
+/// about 20 bytes per canvas pixel (80 MB here) plus its small output frames,
+/// where keeping the composited frames took 1.6 GB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_frames_memory_child() {
+    if std::env::var_os(BOMB_CHILD).is_none() {
+        return;
+    }
+    let origin = Origin::start().await;
+    origin.add("large.gif", "image/gif", large_frames_gif());
+    origin.add("small.gif", "image/gif", encode_gif(40, 20, &[RED, GREEN, BLUE]));
+    let mut config = config();
+    config.max_animation_pixels = 500_000_000;
+    config.processing_timeout = Duration::from_secs(120);
+    let server = Server::start(config).await;
+    // Warm up with a small animation, so that the baseline includes the
+    // server's fixed costs.
+    let warm = server.get(&request("w_64", &origin.url("/img/small.gif"))).await;
+    assert_eq!(warm.status(), 200);
+    let before = peak_rss_kb();
+    let started = Instant::now();
+    let response = server.get(&request("w_64", &origin.url("/img/large.gif"))).await;
+    assert_eq!(response.status(), 200);
+    let output = decode(&response.bytes().await.unwrap());
+    let after = peak_rss_kb();
+    let grown_mb = after.saturating_sub(before) / 1024;
+    println!(
+        "100 frames of 2000x2000 -> w_64 in {:?}; peak RSS {before} kB -> {after} kB (+{grown_mb} MB)",
+        started.elapsed()
+    );
+    assert_eq!((output.format, output.width, output.height), ("gif", 64, 64));
+    assert_eq!(output.frames, 100);
+    assert!(grown_mb < 150, "peak memory grew by {grown_mb} MB");
 }
 
 #[tokio::test]
