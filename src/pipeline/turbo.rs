@@ -64,6 +64,13 @@ pub(crate) fn decode_jpeg(
     if header.precision != 8 {
         return Ok(None);
     }
+    // At 1/8 scale a progressive file need not be entropy-decoded whole.
+    let reduced = if denominator == 8 {
+        eighth_scale_scans(bytes)
+    } else {
+        None
+    };
+    let bytes = reduced.as_deref().unwrap_or(bytes);
     let mut decoder = Decompressor::new().map_err(corrupt)?;
     decoder.set_scan_limit(MAX_SCANS).map_err(corrupt)?;
     let info = decoder.read_header(bytes).map_err(corrupt)?;
@@ -125,6 +132,163 @@ pub(crate) fn decode_jpeg(
         return Err(corrupt("the JPEG decoded to fewer pixels than its size"));
     }
     Ok(Some(Image::still(width, height, Channels::Rgb, rgb)))
+}
+
+/// One marker segment of a JPEG, with the entropy-coded data that follows
+/// it when it is a scan header: `bytes[start..end]`.
+struct Segment {
+    start: usize,
+    end: usize,
+    /// For an AC scan of a progressive JPEG (Ss >= 1, one component): the
+    /// component id, Ss and Ah.
+    ac_scan: Option<(u8, u8, u8)>,
+}
+
+/// The scans of a progressive JPEG that a 1/8-scale decode needs, as a
+/// complete JPEG; `None` when every scan is needed or the file is not a
+/// well-formed progressive (SOF2) JPEG ending in EOI (then the original is
+/// decoded, and its damage reported).
+///
+/// At 1/8 scale libjpeg-turbo gives every component whose blocks are not
+/// stretched by chroma upsampling a 1x1 IDCT, which reads the DC
+/// coefficient alone (its `jdmaster.c` sets the IDCT size; `jidctred.c`'s
+/// 1x1 IDCT uses `coef[0]` only). The AC scans of such a component are
+/// decoded for nothing, and they are most of the file: dropping them makes
+/// the progressive 12 MP -> 300 px job about twice as fast. One AC scan per
+/// such component is kept, a first scan (Ah = 0) covering part of the
+/// coefficients 1-9: a component without any AC data would have its DC
+/// values smoothed by block smoothing (`jdcoefct.c`, `change_dc`); with
+/// it, smoothing only guesses AC coefficients the 1x1 IDCT ignores. The
+/// pixels are therefore exactly those of decoding the whole file (a test
+/// checks it), except that damage inside a dropped scan goes unseen.
+fn eighth_scale_scans(bytes: &[u8]) -> Option<Vec<u8>> {
+    if bytes.get(..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let be16 = |at: usize| {
+        Some(usize::from(u16::from_be_bytes([
+            *bytes.get(at)?,
+            *bytes.get(at + 1)?,
+        ])))
+    };
+    let mut segments = Vec::new();
+    // (id, h, v) of each component, from SOF2.
+    let mut components: Vec<(u8, u8, u8)> = Vec::new();
+    let mut at = 2;
+    loop {
+        let start = at;
+        if *bytes.get(at)? != 0xFF {
+            return None;
+        }
+        while *bytes.get(at)? == 0xFF {
+            at += 1;
+        }
+        let marker = bytes[at];
+        at += 1;
+        match marker {
+            0xD9 => {
+                segments.push(Segment {
+                    start,
+                    end: at,
+                    ac_scan: None,
+                });
+                break;
+            }
+            0x01 | 0xD0..=0xD8 => {
+                segments.push(Segment {
+                    start,
+                    end: at,
+                    ac_scan: None,
+                });
+                continue;
+            }
+            _ => {}
+        }
+        let length = be16(at)?;
+        let payload = bytes.get(at + 2..at.checked_add(length)?)?;
+        at += length;
+        match marker {
+            0xC2 => {
+                let count = usize::from(*payload.get(5)?);
+                components = (0..count)
+                    .map(|i| {
+                        let c = payload.get(6 + 3 * i..9 + 3 * i)?;
+                        Some((c[0], c[1] >> 4, c[1] & 15))
+                    })
+                    .collect::<Option<_>>()?;
+            }
+            // Any other frame type: not a progressive Huffman JPEG.
+            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+            _ => {}
+        }
+        let mut ac_scan = None;
+        if marker == 0xDA {
+            let count = usize::from(*payload.first()?);
+            let ss = *payload.get(1 + 2 * count)?;
+            let ah = *payload.get(3 + 2 * count)? >> 4;
+            if ss >= 1 && count == 1 {
+                ac_scan = Some((*payload.get(1)?, ss, ah));
+            }
+            // The entropy-coded data runs to the next marker that is not a
+            // stuffed 0xFF00 or a restart marker.
+            loop {
+                at += bytes.get(at..)?.iter().position(|&b| b == 0xFF)?;
+                match *bytes.get(at + 1)? {
+                    0x00 | 0xD0..=0xD7 => at += 2,
+                    0xFF => at += 1,
+                    _ => break,
+                }
+            }
+        }
+        segments.push(Segment {
+            start,
+            end: at,
+            ac_scan,
+        });
+    }
+    let max_h = components.iter().map(|c| c.1).max()?;
+    let max_v = components.iter().map(|c| c.2).max()?;
+    if components.iter().any(|c| c.1 == 0 || c.2 == 0) {
+        return None;
+    }
+    // jdmaster.c at the smallest scale (min_DCT_scaled_size 1): the IDCT
+    // size grows while the component's sampling allows; 1 means DC only.
+    let dc_only = |h: u8, v: u8| {
+        let (h, v, max_h, max_v) = (u32::from(h), u32::from(v), u32::from(max_h), u32::from(max_v));
+        !(max_h % (h * 2) == 0 && max_v % (v * 2) == 0)
+    };
+    let mut keep = vec![true; segments.len()];
+    let mut dropped = false;
+    for &(id, h, v) in &components {
+        if !dc_only(h, v) {
+            continue;
+        }
+        let scans: Vec<usize> = (0..segments.len())
+            .filter(|&i| matches!(segments[i].ac_scan, Some((c, _, _)) if c == id))
+            .collect();
+        let kept = scans
+            .iter()
+            .copied()
+            .filter(|&i| matches!(segments[i].ac_scan, Some((_, ss, 0)) if ss <= 9))
+            .min_by_key(|&i| segments[i].end - segments[i].start)?;
+        for i in scans {
+            if i != kept {
+                keep[i] = false;
+                dropped = true;
+            }
+        }
+    }
+    if !dropped {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 2);
+    out.extend_from_slice(&bytes[..2]);
+    for (segment, keep) in segments.iter().zip(keep) {
+        if keep {
+            out.extend_from_slice(&bytes[segment.start..segment.end]);
+        }
+    }
+    Some(out)
 }
 
 /// Encodes one frame as a baseline JPEG at `quality` (1..=100), with 4:4:4
@@ -278,6 +442,77 @@ mod tests {
             .unwrap();
         // Both use an accurate integer IDCT and fancy upsampling.
         assert!(worst <= 6, "largest difference {worst}");
+    }
+
+    /// A progressive JPEG of a detailed picture, `subsamp` chroma (or grey).
+    fn progressive(w: u32, h: u32, subsamp: turbojpeg::Subsamp, grey: bool) -> Vec<u8> {
+        let data: Vec<u8> = (0..h)
+            .flat_map(|y| {
+                (0..w).flat_map(move |x| {
+                    let v = (x * 7 + y * 13) ^ (x * y / 5);
+                    [(v % 251) as u8, ((v / 3) % 253) as u8, ((x + y) % 256) as u8]
+                })
+            })
+            .collect();
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_quality(90).unwrap();
+        c.set_progressive(true).unwrap();
+        c.set_subsamp(subsamp).unwrap();
+        if grey {
+            c.set_colorspace(turbojpeg::Colorspace::Gray).unwrap();
+        }
+        c.compress_to_vec(turbojpeg::Image {
+            pixels: &data[..],
+            width: w as usize,
+            pitch: w as usize * 3,
+            height: h as usize,
+            format: turbojpeg::PixelFormat::RGB,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn eighth_scale_keeps_only_the_scans_it_needs_and_the_same_pixels() {
+        use turbojpeg::Subsamp;
+        for (subsamp, grey) in [
+            (Subsamp::Sub2x2, false),
+            (Subsamp::Sub2x1, false),
+            (Subsamp::None, false),
+            (Subsamp::Gray, true),
+        ] {
+            let bytes = progressive(803, 611, subsamp, grey);
+            let reduced = eighth_scale_scans(&bytes).expect("AC scans to drop");
+            assert!(
+                reduced.len() < bytes.len() * 3 / 4,
+                "{subsamp:?}: {} of {}",
+                reduced.len(),
+                bytes.len()
+            );
+            // What libjpeg-turbo makes of the whole file at 1/8 scale.
+            let mut d = Decompressor::new().unwrap();
+            d.set_scaling_factor(ScalingFactor::ONE_EIGHTH).unwrap();
+            let (w, h) = (803usize.div_ceil(8), 611usize.div_ceil(8));
+            let mut whole = vec![0u8; w * h * 3];
+            let image = |pixels| turbojpeg::Image {
+                pixels,
+                width: w,
+                pitch: w * 3,
+                height: h,
+                format: turbojpeg::PixelFormat::RGB,
+            };
+            d.decompress(&bytes, image(&mut whole[..])).unwrap();
+            let p = probe(&bytes).unwrap();
+            let ours = decode(&bytes, &p, 0.05, false, &Limits::default()).unwrap();
+            assert_eq!((ours.width(), ours.height()), (w as u32, h as u32));
+            assert!(ours.frames[0].data == whole, "{subsamp:?}: the pixels differ");
+        }
+        // Baseline files, and cut or damaged progressive ones, are left whole.
+        assert!(eighth_scale_scans(&jpeg(160, 120, false)).is_none());
+        let bytes = progressive(160, 120, Subsamp::Sub2x2, false);
+        assert!(eighth_scale_scans(&bytes[..bytes.len() - 10]).is_none());
+        for cut in (0..bytes.len()).step_by(97) {
+            let _ = eighth_scale_scans(&bytes[..cut]);
+        }
     }
 
     #[test]
