@@ -10,24 +10,34 @@
 //!
 //! - the same DCT scale (the caller's `shrink_denominator_with`, so the same
 //!   [`super::Tuning`] margin), checked against the size it promises;
+//! - at 1/8 scale, a progressive JPEG is handed over without the AC scans
+//!   of the components whose 1x1 IDCT never reads them
+//!   ([`eighth_scale_scans`]): the same pixels in less than half the time;
 //! - 8-bit RGB out: greyscale is widened by libjpeg-turbo's colour
 //!   converter, CMYK/YCCK goes through [`colour::cmyk_to_rgb`] with the
 //!   same handling of Adobe's inverted ink; EXIF orientation and the ICC
 //!   profile are not the decoder's business (probe reads them from the
-//!   markers), so libjpeg-turbo is told not to keep any marker;
+//!   markers, for both paths);
 //! - what it does not take (lossless JPEG, precisions other than 8 bits)
-//!   goes back to the default decoder, which reports on it as before;
-//! - the same memory: the pixel limit is checked by probe before this runs
-//!   and again by libjpeg-turbo (`TJPARAM_MAXPIXELS`), its intermediate
-//!   buffers (the coefficients of a progressive JPEG) are capped at the budget
-//!   the default decoder gets (`TJPARAM_MAXMEMORY`), and the output buffer is
-//!   the size the default decoder returns. Progressive scans are capped
+//!   goes back to the default decoder, which handles it as before;
+//! - the same memory: the pixel limit is checked from the header by probe
+//!   before this runs, and libjpeg-turbo must read the same size from the
+//!   same frame header or the file is refused. For that size it allocates
+//!   what `jpeg-decoder` does or less: a progressive (or multi-scan) JPEG
+//!   keeps every DCT coefficient of the whole image in both (2 bytes each,
+//!   blocks padded to whole MCUs), a baseline one only a few MCU rows here
+//!   (whole component planes there), and the output buffer is the size the
+//!   default path returns. Measured peak RSS is the same within 1 MB
+//!   (BENCHMARKS.md). TurboJPEG's own `MAXMEMORY` and `MAXPIXELS` knobs are
+//!   not set: the `turbojpeg` crate's safe API has no setter for them, and
+//!   this crate forbids `unsafe` code. Progressive scans are capped
 //!   ([`MAX_SCANS`]) against files built to cost CPU;
 //! - damage is an error: libjpeg-turbo reports a truncated or corrupt file
 //!   as a *warning* and fills in grey, which TurboJPEG returns as a failure;
 //!   every failure becomes [`PipelineError::Corrupt`] (422), as the default
 //!   decoder's do. libjpeg-turbo's fatal errors unwind by `longjmp` inside C
 //!   and come back as a return code, never as a Rust panic or an abort.
+//!   (Damage inside a scan that a 1/8-scale decode skips is not seen.)
 //! - encode: the same quality, 4:2:0 below
 //!   [`super::encode`]'s full-chroma threshold and 4:4:4 from it, box-averaged
 //!   chroma (libjpeg's downsampler), optimised Huffman tables, baseline (the
@@ -35,7 +45,7 @@
 //!   no other metadata.
 //!
 //! The trade-off is a C decoder on untrusted input, where the default build
-//! has only memory-safe Rust; see the README.
+//! parses images with memory-safe Rust only; see the README.
 
 use turbojpeg::{Decompressor, PixelFormat, ScalingFactor};
 
@@ -154,7 +164,7 @@ struct Segment {
 /// coefficient alone (its `jdmaster.c` sets the IDCT size; `jidctred.c`'s
 /// 1x1 IDCT uses `coef[0]` only). The AC scans of such a component are
 /// decoded for nothing, and they are most of the file: dropping them makes
-/// the progressive 12 MP -> 300 px job about twice as fast. One AC scan per
+/// the progressive 12 MP -> 300 px job more than twice as fast. One AC scan per
 /// such component is kept, a first scan (Ah = 0) covering part of the
 /// coefficients 1-9: a component without any AC data would have its DC
 /// values smoothed by block smoothing (`jdcoefct.c`, `change_dc`); with
