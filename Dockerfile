@@ -17,6 +17,14 @@ FROM rust:${RUST_VERSION}-bookworm AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 
+# The image is built with the `turbo` feature: libjpeg-turbo, compiled from the sources vendored
+# in the turbojpeg-sys crate, needs cmake and nasm here; it is linked statically, so the runtime
+# stage needs nothing more.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cmake nasm \
+    && rm -rf /var/lib/apt/lists/*
+
 # --- dependency layer -------------------------------------------------------------------------
 # Cargo refuses a manifest whose targets are missing, so stand-ins are written for the binary,
 # the library and every [[bin]], [[bench]], [[test]] or [[example]] named in Cargo.toml (at its
@@ -40,7 +48,7 @@ RUN set -eu; \
     | while IFS= read -r target; do \
         mkdir -p "$(dirname "$target")"; echo 'fn main() {}' > "$target"; \
     done; \
-    cargo build --release --locked; \
+    cargo build --release --locked --features turbo; \
     rm -rf src benches tests examples
 
 # --- the crate itself -------------------------------------------------------------------------
@@ -48,7 +56,7 @@ COPY . .
 # The real sources may be older than the stand-ins' build: make sure Cargo rebuilds them.
 RUN set -eu; \
     touch src/main.rs src/lib.rs; \
-    cargo build --release --locked --bin resizer; \
+    cargo build --release --locked --features turbo --bin resizer; \
     install -D -m 0755 target/release/resizer /out/resizer
 
 # --- runtime ----------------------------------------------------------------------------------

@@ -174,6 +174,12 @@ fn decode_jpeg(
 ) -> Result<Image, PipelineError> {
     let header = probe::jpeg_header(bytes, |_, _| {})?;
     let denominator = shrink_denominator_with(probe.width, probe.height, min_scale, margin);
+    // The `turbo` feature: libjpeg-turbo at the same scale; it hands back
+    // what it does not take (lossless, not 8-bit).
+    #[cfg(feature = "turbo")]
+    if let Some(image) = super::turbo::decode_jpeg(bytes, &header, probe, denominator)? {
+        return Ok(image);
+    }
     match decode_jpeg_at(bytes, &header, probe, denominator, limits)? {
         Some(image) => Ok(image),
         // The decoder chose a smaller size than asked: decode at full size.

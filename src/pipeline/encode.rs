@@ -113,6 +113,14 @@ fn side_u16(format: ImageFormat, v: u32) -> Result<u16, PipelineError> {
     u16::try_from(v).map_err(|_| encode_error(format, format!("side of {v} pixels is too large")))
 }
 
+/// With the `turbo` feature, libjpeg-turbo writes the JPEG with the same
+/// settings (`turbo.rs`).
+#[cfg(feature = "turbo")]
+fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    super::turbo::encode_jpeg(frame, channels, quality, quality >= JPEG_FULL_CHROMA_FROM)
+}
+
+#[cfg(not(feature = "turbo"))]
 fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
     let f = ImageFormat::Jpeg;

@@ -21,6 +21,8 @@ pub mod orient;
 pub mod probe;
 pub mod resize;
 pub mod saliency;
+#[cfg(feature = "turbo")]
+mod turbo;
 
 use std::time::{Duration, Instant};
 

@@ -124,6 +124,8 @@ pub(crate) struct JpegHeader {
     pub width: u16,
     pub height: u16,
     pub components: u8,
+    /// Bits per sample (8 for nearly every JPEG; 12, or 2-16 when lossless).
+    pub precision: u8,
     /// The APP14 "Adobe" segment's transform byte, when present: Adobe
     /// writers store CMYK inverted, which the decoder must know.
     pub adobe_transform: Option<u8>,
@@ -136,7 +138,7 @@ pub(crate) fn jpeg_header<'a>(
     mut segment: impl FnMut(u8, &'a [u8]),
 ) -> Result<JpegHeader, PipelineError> {
     let mut at = 2;
-    let mut frame: Option<(u16, u16, u8)> = None;
+    let mut frame: Option<(u16, u16, u8, u8)> = None;
     let mut adobe_transform = None;
     loop {
         // Markers may be preceded by any number of 0xFF fill bytes.
@@ -177,7 +179,7 @@ pub(crate) fn jpeg_header<'a>(
                 if !matches!(components, 1 | 3 | 4) {
                     return Err(PipelineError::UnsupportedFormat);
                 }
-                frame = Some((width, height, components));
+                frame = Some((width, height, components, precision));
             }
             0xDA => break,
             0xEE if payload.starts_with(b"Adobe") => {
@@ -187,11 +189,13 @@ pub(crate) fn jpeg_header<'a>(
             _ => {}
         }
     }
-    let (width, height, components) = frame.ok_or_else(|| corrupt("the JPEG has no frame header"))?;
+    let (width, height, components, precision) =
+        frame.ok_or_else(|| corrupt("the JPEG has no frame header"))?;
     Ok(JpegHeader {
         width,
         height,
         components,
+        precision,
         adobe_transform,
     })
 }
