@@ -11,6 +11,7 @@
 use std::sync::LazyLock;
 
 use fast_image_resize::images::{CroppedImage, Image as FirImage, ImageRef};
+use fast_image_resize::pixels::{InnerPixel, U16x4};
 use fast_image_resize::{
     FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
 };
@@ -23,18 +24,19 @@ use crate::options::{Gravity, Plan, Rgba};
 /// Which values the resampler averages, and in what precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResampleSpace {
-    /// sRGB values decoded to linear light in 32-bit float, resampled,
-    /// re-encoded. Correct brightness of detail, and the two passes of the
-    /// separable filter are exactly the 2-D Lanczos3: nothing is clamped or
-    /// rounded between them. Costs a table lookup per sample each way and
-    /// four times the memory of the 8-bit region for its working copy.
+    /// sRGB values decoded to linear light, resampled, re-encoded to the
+    /// nearest 8-bit value. Correct brightness of detail, and nothing is
+    /// clamped between the two passes of the separable filter, so the result
+    /// is the 2-D Lanczos3 (on the benchmark photos it equals a 64-bit float
+    /// resample rounded to 8 bits): linear light is resampled in 16-bit
+    /// integers with [`HEADROOM`] below 0 and above 1.
     Linear,
-    /// Linear light in 16-bit integers (fast_image_resize's `U16` types):
-    /// the horizontal pass is clamped to [0, 1] before the vertical one, so
-    /// the negative lobes of the kernel are lost wherever dark detail meets
-    /// light, which brightens shadows near edges (1.7 SSIMULACRA2 points
-    /// under [`ResampleSpace::Linear`] on the benchmark photos). Kept for
-    /// the quality measurement.
+    /// Linear light in plain 16-bit integers, the default before
+    /// [`ResampleSpace::Linear`]: fast_image_resize clamps the horizontal
+    /// pass to [0, 1] before the vertical one, so the kernel's negative lobes
+    /// are lost wherever dark detail meets light, which brightens shadows
+    /// next to edges (1.7 SSIMULACRA2 points under `Linear` on the benchmark
+    /// photos without shrink-on-load). Kept for the quality measurement.
     Linear16,
     /// The 8-bit sRGB values as they are: the classic, cheaper, slightly
     /// darkening resample.
@@ -80,6 +82,28 @@ fn linear_to_srgb(v: f64) -> f64 {
         1.055 * v.powf(1.0 / 2.4) - 0.055
     }
 }
+
+/// Room below 0 and above 1 in the 16-bit linear encoding of opaque images,
+/// for the kernel's lobes between the two passes. fast_image_resize clamps
+/// the horizontal pass to the u16 range before the vertical one; with linear
+/// light stored as `(v + HEADROOM) / (1 + 2 HEADROOM)` an undershoot or
+/// overshoot of up to 0.25 survives to the vertical pass (Lanczos3's worst
+/// case for a downscale is about 0.2), and only the result is clamped.
+/// One 16-bit step is then 1/43690 of linear light, under a tenth of the
+/// smallest 8-bit sRGB step.
+const HEADROOM: f32 = 0.25;
+
+/// sRGB <-> 16-bit linear light with [`HEADROOM`], built once (256 + 2 x 65536
+/// entries) and shared.
+static HEADROOM_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(|| {
+    PixelComponentMapper::new(
+        |v| (srgb_to_linear(f64::from(v)) as f32 + HEADROOM) / (1.0 + 2.0 * HEADROOM),
+        |y| {
+            let v = (y * (1.0 + 2.0 * HEADROOM) - HEADROOM).clamp(0.0, 1.0);
+            linear_to_srgb(f64::from(v)) as f32
+        },
+    )
+});
 
 /// Each 8-bit sRGB value in linear light.
 static TO_LINEAR: LazyLock<[f32; 256]> =
@@ -307,22 +331,32 @@ fn resample(
                 frames.push(out_frame(frame, dst.into_vec(), tw, th));
             }
         }
-        ResampleSpace::Linear => {
-            let f32_type = if alpha { PixelType::F32x4 } else { PixelType::F32x3 };
-            let (bounds, options) = linear_bounds(window, (iw, ih), (tw, th), options);
-            let mut linear_src = FirImage::new(bounds.2, bounds.3, f32_type);
-            let mut linear_dst = FirImage::new(tw, th, f32_type);
-            let ch = image.channels.count();
+        ResampleSpace::Linear if alpha => {
+            // Premultiplied here rather than by fast_image_resize, which
+            // would multiply the headroom offset too.
+            let (bounds, options) = linear_bounds(window, (iw, ih), (tw, th), options.use_alpha(false));
+            let mut linear_src = FirImage::new(bounds.2, bounds.3, PixelType::U16x4);
+            let mut linear_dst = FirImage::new(tw, th, PixelType::U16x4);
             for frame in &image.frames {
-                to_linear_f32(&frame.data, iw, ch, bounds, alpha, linear_src.buffer_mut());
+                if let Some(mut typed) = linear_src.typed_image_mut::<U16x4>() {
+                    premultiplied_linear(&frame.data, iw, bounds, U16x4::components_mut(typed.pixels_mut()));
+                }
                 resizer
                     .resize(&linear_src, &mut linear_dst, &options)
                     .map_err(resize_error)?;
-                let data = from_linear_f32(linear_dst.buffer(), ch, alpha);
+                let data = match linear_dst.typed_image::<U16x4>() {
+                    Some(typed) => unpremultiplied_srgb(U16x4::components(typed.pixels())),
+                    None => vec![0; tw as usize * th as usize * 4],
+                };
                 frames.push(out_frame(frame, data, tw, th));
             }
         }
-        ResampleSpace::Linear16 => {
+        ResampleSpace::Linear | ResampleSpace::Linear16 => {
+            let mapper = if space == ResampleSpace::Linear {
+                &*HEADROOM_MAPPER
+            } else {
+                &*SRGB_MAPPER
+            };
             let (bounds, options) = linear_bounds(window, (iw, ih), (tw, th), options);
             // Working buffers shared by all frames.
             let mut linear_src = FirImage::new(bounds.2, bounds.3, u16_type);
@@ -331,16 +365,12 @@ fn resample(
                 let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
                 let part =
                     CroppedImage::new(&src, bounds.0, bounds.1, bounds.2, bounds.3).map_err(resize_error)?;
-                SRGB_MAPPER
-                    .forward_map(&part, &mut linear_src)
-                    .map_err(resize_error)?;
+                mapper.forward_map(&part, &mut linear_src).map_err(resize_error)?;
                 resizer
                     .resize(&linear_src, &mut linear_dst, &options)
                     .map_err(resize_error)?;
                 let mut dst = FirImage::new(tw, th, u8_type);
-                SRGB_MAPPER
-                    .backward_map(&linear_dst, &mut dst)
-                    .map_err(resize_error)?;
+                mapper.backward_map(&linear_dst, &mut dst).map_err(resize_error)?;
                 frames.push(out_frame(frame, dst.into_vec(), tw, th));
             }
         }
@@ -371,17 +401,22 @@ fn linear_bounds(
     (bounds, options)
 }
 
-/// Writes the `bounds` rectangle of an 8-bit sRGB frame `width` pixels wide
-/// into `out` as native-endian f32 linear light (alpha, when present, as a
-/// plain fraction of 255).
-fn to_linear_f32(
-    data: &[u8],
-    width: u32,
-    ch: usize,
-    bounds: (u32, u32, u32, u32),
-    alpha: bool,
-    out: &mut [u8],
-) {
+/// The 16-bit encoding with [`HEADROOM`] of linear light `v`.
+#[inline]
+fn headroom_encode(v: f32) -> u16 {
+    ((v + HEADROOM) * (f32::from(u16::MAX) / (1.0 + 2.0 * HEADROOM)) + 0.5) as u16
+}
+
+/// The linear light of a 16-bit value with [`HEADROOM`] (not clamped).
+#[inline]
+fn headroom_decode(y: u16) -> f32 {
+    f32::from(y) * ((1.0 + 2.0 * HEADROOM) / f32::from(u16::MAX)) - HEADROOM
+}
+
+/// Writes the `bounds` rectangle of an 8-bit sRGB RGBA frame `width` pixels
+/// wide into `out` as premultiplied linear light in the 16-bit encoding with
+/// [`HEADROOM`] (alpha encoded the same way).
+fn premultiplied_linear(data: &[u8], width: u32, bounds: (u32, u32, u32, u32), out: &mut [u16]) {
     let table = &*TO_LINEAR;
     let (left, top, w, h) = (
         bounds.0 as usize,
@@ -389,38 +424,39 @@ fn to_linear_f32(
         bounds.2 as usize,
         bounds.3 as usize,
     );
-    let src_rows = data.chunks_exact(width as usize * ch).skip(top).take(h);
-    for (src_row, out_row) in src_rows.zip(out.chunks_exact_mut(w * ch * 4)) {
-        let Some(src) = src_row.get(left * ch..(left + w) * ch) else {
+    let src_rows = data.chunks_exact(width as usize * 4).skip(top).take(h);
+    for (src_row, out_row) in src_rows.zip(out.chunks_exact_mut(w * 4)) {
+        let Some(src) = src_row.get(left * 4..(left + w) * 4) else {
             continue;
         };
-        for (i, (&v, o)) in src.iter().zip(out_row.chunks_exact_mut(4)).enumerate() {
-            let f = if alpha && i % ch == 3 {
-                f32::from(v) / 255.0
-            } else {
-                table[usize::from(v)]
-            };
-            o.copy_from_slice(&f.to_ne_bytes());
+        for (o, s) in out_row.chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+            let a = f32::from(s[3]) / 255.0;
+            for c in 0..3 {
+                o[c] = headroom_encode(table[usize::from(s[c])] * a);
+            }
+            o[3] = headroom_encode(a);
         }
     }
 }
 
-/// Native-endian f32 linear light back to 8-bit sRGB, clamping what the
-/// kernel's lobes pushed outside [0, 1].
-fn from_linear_f32(linear: &[u8], ch: usize, alpha: bool) -> Vec<u8> {
+/// Premultiplied linear light with [`HEADROOM`] back to straight 8-bit sRGB
+/// RGBA, clamping what the kernel's lobes pushed outside [0, 1].
+fn unpremultiplied_srgb(linear: &[u16]) -> Vec<u8> {
     let table = &*FROM_LINEAR;
-    linear
-        .chunks_exact(4)
-        .enumerate()
-        .map(|(i, b)| {
-            let v = f32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-            if alpha && i % ch == 3 {
-                (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8
-            } else {
-                table.encode(v)
-            }
-        })
-        .collect()
+    let mut out = Vec::with_capacity(linear.len());
+    for p in linear.chunks_exact(4) {
+        let a = headroom_decode(p[3]).clamp(0.0, 1.0);
+        let alpha = (a * 255.0 + 0.5) as u8;
+        if alpha == 0 {
+            out.extend_from_slice(&[0; 4]);
+            continue;
+        }
+        for &c in &p[..3] {
+            out.push(table.encode(headroom_decode(c) / a));
+        }
+        out.push(alpha);
+    }
+    out
 }
 
 fn out_frame(frame: &Frame, data: Vec<u8>, width: u32, height: u32) -> Frame {
@@ -762,6 +798,57 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn opaque_alpha_resamples_like_rgb() {
+        let rgb = quadrants(90, 60);
+        let rgba_data = rgb.frames[0]
+            .data
+            .chunks_exact(3)
+            .flat_map(|p| [p[0], p[1], p[2], 255])
+            .collect();
+        let rgba = Image::still(90, 60, Channels::Rgba, rgba_data);
+        let l = layout((90, 60), (90.0, 60.0), Anchor::Gravity(Gravity::Center), (17, 11));
+        let a = apply_in(rgb, &l, ResampleSpace::Linear).unwrap();
+        let b = apply_in(rgba, &l, ResampleSpace::Linear).unwrap();
+        for (p, q) in a.frames[0]
+            .data
+            .chunks_exact(3)
+            .zip(b.frames[0].data.chunks_exact(4))
+        {
+            assert!(close(p, &q[..3], 1) && q[3] == 255, "{p:?} {q:?}");
+        }
+    }
+
+    #[test]
+    fn no_clamp_between_the_passes() {
+        // A dark square in a light field: the kernel's negative lobes
+        // undershoot inside the square's edges in the horizontal pass. With
+        // that pass clamped to 0 (Linear16) the square comes out lighter.
+        let (w, h) = (96u32, 96u32);
+        let data = (0..h)
+            .flat_map(|y| {
+                (0..w).flat_map(move |x| {
+                    let dark = (36..60).contains(&x) && (36..60).contains(&y);
+                    [if dark { 0u8 } else { 255 }; 3]
+                })
+            })
+            .collect();
+        let img = Image::still(w, h, Channels::Rgb, data);
+        let l = layout((w, h), (96.0, 96.0), Anchor::Gravity(Gravity::Center), (24, 24));
+        let linear = apply_in(img.clone(), &l, ResampleSpace::Linear).unwrap();
+        let clamped = apply_in(img, &l, ResampleSpace::Linear16).unwrap();
+        // Just inside the square's edges (where the undershoot was):
+        // 0 in linear light against 14 with the clamp.
+        for x in [10, 13] {
+            let (a, b) = (pixel(&linear, x, 12)[0], pixel(&clamped, x, 12)[0]);
+            assert!(a <= 1 && b >= a + 10, "x={x}: {a} vs clamped {b}");
+        }
+        assert!(
+            linear.frames[0].data.iter().map(|&v| u64::from(v)).sum::<u64>()
+                < clamped.frames[0].data.iter().map(|&v| u64::from(v)).sum::<u64>()
+        );
     }
 
     #[test]
