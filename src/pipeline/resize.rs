@@ -27,9 +27,9 @@ pub enum ResampleSpace {
     /// sRGB values decoded to linear light, resampled, re-encoded to the
     /// nearest 8-bit value. Correct brightness of detail, and nothing is
     /// clamped between the two passes of the separable filter, so the result
-    /// is the 2-D Lanczos3 (on the benchmark photos it equals a 64-bit float
-    /// resample rounded to 8 bits): linear light is resampled in 16-bit
-    /// integers with [`HEADROOM`] below 0 and above 1.
+    /// is the 2-D Lanczos3 (on the benchmark photos it scores the same as a
+    /// floating-point resample rounded to 8 bits): linear light is resampled
+    /// in 16-bit integers with room (`HEADROOM`) below 0 and above 1.
     Linear,
     /// Linear light in plain 16-bit integers, the default before
     /// [`ResampleSpace::Linear`]: fast_image_resize clamps the horizontal
