@@ -20,18 +20,18 @@ use crate::format::ImageFormat;
 /// How much resolution above the final output a shrunk JPEG must keep, per
 /// axis. DCT scaling is a box filter of sorts that aliases and blurs; the
 /// Lanczos resampler needs real detail beyond the output's to work with.
-/// Chosen by measurement (`examples/quality.rs`, table in BENCHMARKS.md): on
+/// Chosen by measurement (`examples/quality.rs`, tables in BENCHMARKS.md): on
 /// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
-/// linear-light reference averages 85.5 at margin 1, 88.6 at 1.25, 90.7 at
-/// 1.5, 93.1 at 2, 94.3 at 3 and 95.1 without shrinking (libvips scores 88.3,
-/// Pillow 89.0); the 12 MP -> 300 px job costs 24 ms up to margin 1.5, 29 ms
-/// at 2 and 3 (1/4 instead of 1/8 scale), 128 ms without shrinking. Only the
-/// full-size decode reaches 95, at 5x the time, so no margin meets both the
-/// quality and the speed targets; speed and memory decide.
-/// Under the load benchmark (distinct sizes 100-600 px of a 12 MP JPEG, two
-/// cores) margin 3 served 45 requests/s at 169 MB peak, margin 1.5 served 63
-/// at 90 MB. 1.5 keeps a clear quality lead over libvips while matching its
-/// throughput at half its memory; raise it for quality, lower it for speed.
+/// linear-light reference averages 85.5 at margin 1, 88.8 at 1.25, 91.0 at
+/// 1.5, 93.6 at 2, 95.3 at 3 and 96.8 without shrinking (the ceiling of an
+/// 8-bit output; libvips scores 88.3, Pillow 89.0); the 12 MP -> 300 px job
+/// costs ~24 ms up to margin 1.5 (1/8 scale), ~5 ms more at 2 and 3 (1/4
+/// scale), ~5x without shrinking. With the `turbo` feature every margin
+/// scores ~2 points more (95.6 at 2.5). Under the load benchmark (distinct
+/// sizes 100-600 px of a 12 MP JPEG, two cores) margin 3 served 45
+/// requests/s at 169 MB peak, margin 1.5 served 63 at 90 MB. 1.5 keeps a
+/// clear quality lead over libvips while matching its throughput at half its
+/// memory; raise it for quality, lower it for speed.
 pub const SHRINK_MARGIN: f64 = 1.5;
 
 /// Bytes per pixel the decoders may need beyond our own output buffer
