@@ -17,29 +17,10 @@ use resizer::pipeline::geometry::{Anchor, Dim, Layout, Region};
 use resizer::pipeline::resize::{ResampleSpace, apply_in};
 use resizer::pipeline::{Channels, Image, Limits, OutputChoice, decode, encode, probe, process};
 
-/// The jobs of `bench/vips_job.py`: name, image in `bench/images`,
-/// transformation, output format.
-const JOBS: [(&str, &str, &str, ImageFormat); 4] = [
-    ("jpeg_12mp_300", "photo_12mp.jpg", "w_300", ImageFormat::Jpeg),
-    (
-        "jpeg_1000_150x500",
-        "photo_1000.jpg",
-        "w_150,h_500",
-        ImageFormat::Jpeg,
-    ),
-    (
-        "jpeg_12mp_prog_300",
-        "photo_12mp_prog.jpg",
-        "w_300",
-        ImageFormat::Jpeg,
-    ),
-    (
-        "png_alpha_400_webp",
-        "photo_1600_alpha.png",
-        "w_400,f_webp",
-        ImageFormat::Webp,
-    ),
-];
+/// The jobs of `bench/vips_job.py`.
+#[path = "../examples/support/jobs.rs"]
+mod jobs;
+use jobs::JOBS;
 
 /// The whole pipeline, single-threaded, from the source bytes in memory to
 /// the encoded output, as a request runs it.

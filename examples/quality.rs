@@ -39,28 +39,10 @@ const FACTORS: [f64; 8] = [2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0];
 /// Shrink-on-load margins tried; infinity never shrinks on load.
 const MARGINS: [f64; 7] = [1.0, 1.25, 1.5, 2.0, 2.5, 3.0, f64::INFINITY];
 
-/// The jobs timed: name, image, transformation, output format.
-const JOBS: [(&str, &str, &str, ImageFormat); 4] = [
-    ("jpeg_12mp_300", "photo_12mp.jpg", "w_300", ImageFormat::Jpeg),
-    (
-        "jpeg_1000_150x500",
-        "photo_1000.jpg",
-        "w_150,h_500",
-        ImageFormat::Jpeg,
-    ),
-    (
-        "jpeg_12mp_prog_300",
-        "photo_12mp_prog.jpg",
-        "w_300",
-        ImageFormat::Jpeg,
-    ),
-    (
-        "png_alpha_400_webp",
-        "photo_1600_alpha.png",
-        "w_400,f_webp",
-        ImageFormat::Webp,
-    ),
-];
+/// The jobs timed (the same as the criterion benches and `bench/vips_job.py`).
+#[path = "support/jobs.rs"]
+mod jobs;
+use jobs::JOBS;
 
 fn main() -> Result<(), Failure> {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(11);
