@@ -376,12 +376,16 @@ mod tests {
     }
 
     fn jpeg(w: u32, h: u32, progressive: bool) -> Vec<u8> {
-        let data = picture(w, h);
         let mut c = turbojpeg::Compressor::new().unwrap();
         c.set_quality(92).unwrap();
         c.set_progressive(progressive).unwrap();
+        compress(c, &picture(w, h), w, h)
+    }
+
+    /// `rgb` (`w x h`) through the configured compressor `c`.
+    fn compress(mut c: turbojpeg::Compressor, rgb: &[u8], w: u32, h: u32) -> Vec<u8> {
         c.compress_to_vec(turbojpeg::Image {
-            pixels: &data[..],
+            pixels: rgb,
             width: w as usize,
             pitch: w as usize * 3,
             height: h as usize,
@@ -471,14 +475,7 @@ mod tests {
         if grey {
             c.set_colorspace(turbojpeg::Colorspace::Gray).unwrap();
         }
-        c.compress_to_vec(turbojpeg::Image {
-            pixels: &data[..],
-            width: w as usize,
-            pitch: w as usize * 3,
-            height: h as usize,
-            format: turbojpeg::PixelFormat::RGB,
-        })
-        .unwrap()
+        compress(c, &data, w, h)
     }
 
     #[test]
