@@ -1,4 +1,5 @@
-//! Drops the scans of a progressive JPEG that a 1/8-scale decode never reads.
+//! The scans of a progressive JPEG, and copies of it without those a
+//! 1/8-scale decode never reads.
 //!
 //! A progressive JPEG stores its coefficients in many scans: first the DC
 //! (the mean of each 8x8 block), then bands of AC coefficients, then
@@ -8,81 +9,177 @@
 //! (~100 ms of a 12-megapixel photo, where the DC scans take a few), because
 //! the decoder reads every scan before it knows the image is complete.
 //!
-//! [`dc_only`] copies the stream without the scans whose spectral band starts
-//! above the DC coefficient, so the decoder entropy-decodes only what it will
-//! show. The result is pixel-identical to the full stream at 1/8 scale:
-//! DC scans and DC refinements never depend on AC data. This is byte-level
-//! surgery on hostile input, so it never fails: anything unexpected (not
-//! progressive, arithmetic coding, a truncated segment) returns `None` and the
-//! decoder gets the original bytes, with its own error reporting.
+//! [`Progressive::split`] walks the markers and entropy-coded data once;
+//! each decoder then keeps the scans it reads: [`dc_only`] for
+//! `jpeg-decoder`, and the `turbo` feature's own rule for libjpeg-turbo
+//! (which needs one AC scan per component, see `turbo.rs`). This is
+//! byte-level surgery on hostile input, so it never fails: anything
+//! unexpected (not progressive, arithmetic coding, a truncated segment)
+//! gives `None` and the decoder gets the original bytes, with its own error
+//! reporting.
 
-/// A copy of `bytes` without its AC scans, when `bytes` is a Huffman-coded
-/// progressive JPEG that has any; `None` otherwise (use the original).
-pub fn dc_only(bytes: &[u8]) -> Option<Vec<u8>> {
-    if !bytes.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len());
-    out.extend_from_slice(&bytes[..2]);
-    let mut at = 2;
-    let mut progressive = false;
-    let mut dropped = false;
-    loop {
-        if *bytes.get(at)? != 0xFF {
+/// A well-formed progressive Huffman JPEG, cut into its segments.
+pub struct Progressive {
+    /// The frame's components, from its SOF2 header.
+    #[cfg_attr(
+        not(feature = "turbo"),
+        expect(dead_code, reason = "read by the turbo feature's rule alone")
+    )]
+    pub components: Vec<FrameComponent>,
+    /// Every marker of the file from the one after SOI up to EOI, in order.
+    pub segments: Vec<Segment>,
+}
+
+/// A component of the frame header: its id and sampling factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameComponent {
+    pub id: u8,
+    pub horizontal: u8,
+    pub vertical: u8,
+}
+
+/// One marker of a JPEG with its payload, and the entropy-coded data that
+/// follows it when it is a scan header: `bytes[start..end]` (fill bytes
+/// before the marker included).
+pub struct Segment {
+    pub start: usize,
+    pub end: usize,
+    /// What a scan header (SOS) says; `None` for every other marker.
+    pub scan: Option<Scan>,
+}
+
+/// The header of one scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scan {
+    /// The component id, when the scan has exactly one (AC scans always do).
+    pub component: Option<u8>,
+    /// Ss: the first coefficient of the scan's spectral band (0 is DC).
+    pub spectral_start: u8,
+    /// Ah: 0 for a first scan of its band, above 0 for a refinement.
+    pub approximation_high: u8,
+}
+
+impl Progressive {
+    /// Cuts `bytes` into segments; `None` unless they form a progressive
+    /// Huffman (SOF2) JPEG that ends in EOI.
+    pub fn split(bytes: &[u8]) -> Option<Progressive> {
+        if bytes.get(..2)? != [0xFF, 0xD8] {
             return None;
         }
-        // Fill bytes before a marker are not copied.
-        while bytes.get(at) == Some(&0xFF) {
+        let mut components = None;
+        let mut segments = Vec::new();
+        let mut at = 2;
+        loop {
+            let start = at;
+            if *bytes.get(at)? != 0xFF {
+                return None;
+            }
+            // Fill bytes before a marker.
+            while *bytes.get(at)? == 0xFF {
+                at += 1;
+            }
+            let marker = bytes[at];
             at += 1;
-        }
-        let marker = *bytes.get(at)?;
-        let start = at - 1;
-        at += 1;
-        match marker {
-            0xD9 => {
-                out.extend_from_slice(&[0xFF, 0xD9]);
-                break;
-            }
-            0x01 | 0xD0..=0xD7 => {
-                out.extend_from_slice(&[0xFF, marker]);
-                continue;
-            }
-            _ => {}
-        }
-        let length = usize::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
-        if length < 2 {
-            return None;
-        }
-        let end = at.checked_add(length)?;
-        let segment = bytes.get(start..end)?;
-        at = end;
-        match marker {
-            0xC2 => progressive = true,
-            // Every other frame type (baseline, lossless, arithmetic,
-            // hierarchical): leave the stream alone.
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-            0xDA => {
-                if !progressive {
-                    return None;
+            match marker {
+                0xD9 => {
+                    segments.push(Segment {
+                        start,
+                        end: at,
+                        scan: None,
+                    });
+                    break;
                 }
-                let data_end = scan_end(bytes, at);
-                // The SOS payload: Ns, Ns x (id, tables), Ss, Se, Ah/Al.
-                let components = usize::from(*segment.get(4)?);
-                let spectral_start = *segment.get(5 + 2 * components)?;
-                if spectral_start == 0 {
-                    out.extend_from_slice(segment);
-                    out.extend_from_slice(&bytes[at..data_end]);
-                } else {
-                    dropped = true;
+                // Markers without a length.
+                0x01 | 0xD0..=0xD8 => {
+                    segments.push(Segment {
+                        start,
+                        end: at,
+                        scan: None,
+                    });
+                    continue;
                 }
-                at = data_end;
-                continue;
+                _ => {}
             }
-            _ => {}
+            let length = usize::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+            if length < 2 {
+                return None;
+            }
+            let payload = bytes.get(at + 2..at.checked_add(length)?)?;
+            at += length;
+            let mut scan = None;
+            match marker {
+                0xC2 => components = Some(frame_components(payload)?),
+                // Every other frame type (baseline, lossless, arithmetic,
+                // hierarchical): not for us.
+                0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+                0xDA => {
+                    // A scan before the frame header is malformed.
+                    components.as_ref()?;
+                    scan = Some(scan_header(payload)?);
+                    at = scan_end(bytes, at);
+                }
+                _ => {}
+            }
+            segments.push(Segment { start, end: at, scan });
         }
-        out.extend_from_slice(segment);
+        Some(Progressive {
+            components: components?,
+            segments,
+        })
     }
-    dropped.then_some(out)
+
+    /// The whole JPEG again with only the segments `keep` accepts; `None`
+    /// when it accepts them all (the original serves).
+    pub fn without_rejected(&self, bytes: &[u8], keep: impl Fn(usize, &Segment) -> bool) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(bytes.len() / 2);
+        out.extend_from_slice(&bytes[..2]);
+        let mut dropped = false;
+        for (i, segment) in self.segments.iter().enumerate() {
+            if keep(i, segment) {
+                out.extend_from_slice(&bytes[segment.start..segment.end]);
+            } else {
+                dropped = true;
+            }
+        }
+        dropped.then_some(out)
+    }
+}
+
+/// A copy of `bytes` without its AC scans, for `jpeg-decoder` at 1/8 scale
+/// (its 1x1 IDCT reads the DC coefficient alone, and DC scans never depend
+/// on AC data: the pixels are identical), when `bytes` is a progressive
+/// Huffman JPEG that has any; `None` otherwise (use the original).
+pub fn dc_only(bytes: &[u8]) -> Option<Vec<u8>> {
+    let progressive = Progressive::split(bytes)?;
+    progressive.without_rejected(bytes, |_, segment| {
+        segment.scan.is_none_or(|scan| scan.spectral_start == 0)
+    })
+}
+
+/// The components of a SOF payload: precision, height, width, Nf, then Nf x
+/// (id, sampling, table).
+fn frame_components(payload: &[u8]) -> Option<Vec<FrameComponent>> {
+    let count = usize::from(*payload.get(5)?);
+    (0..count)
+        .map(|i| {
+            let c = payload.get(6 + 3 * i..9 + 3 * i)?;
+            Some(FrameComponent {
+                id: c[0],
+                horizontal: c[1] >> 4,
+                vertical: c[1] & 15,
+            })
+        })
+        .collect()
+}
+
+/// The SOS payload: Ns, Ns x (id, tables), Ss, Se, Ah/Al.
+fn scan_header(payload: &[u8]) -> Option<Scan> {
+    let count = usize::from(*payload.first()?);
+    Some(Scan {
+        component: if count == 1 { Some(*payload.get(1)?) } else { None },
+        spectral_start: *payload.get(1 + 2 * count)?,
+        approximation_high: *payload.get(3 + 2 * count)? >> 4,
+    })
 }
 
 /// Where the entropy-coded data that starts at `from` ends: the first marker

@@ -49,6 +49,7 @@
 
 use turbojpeg::{Decompressor, PixelFormat, ScalingFactor};
 
+use super::jpeg_scans::{FrameComponent, Progressive};
 use super::probe::JpegHeader;
 use super::{Channels, Frame, Image, PipelineError, Probe, colour};
 use crate::format::ImageFormat;
@@ -144,16 +145,6 @@ pub(crate) fn decode_jpeg(
     Ok(Some(Image::still(width, height, Channels::Rgb, rgb)))
 }
 
-/// One marker segment of a JPEG, with the entropy-coded data that follows
-/// it when it is a scan header: `bytes[start..end]`.
-struct Segment {
-    start: usize,
-    end: usize,
-    /// For an AC scan of a progressive JPEG (Ss >= 1, one component): the
-    /// component id, Ss and Ah.
-    ac_scan: Option<(u8, u8, u8)>,
-}
-
 /// The scans of a progressive JPEG that a 1/8-scale decode needs, as a
 /// complete JPEG; `None` when every scan is needed or the file is not a
 /// well-formed progressive (SOF2) JPEG ending in EOI (then the original is
@@ -172,133 +163,43 @@ struct Segment {
 /// pixels are therefore exactly those of decoding the whole file (a test
 /// checks it), except that damage inside a dropped scan goes unseen.
 fn eighth_scale_scans(bytes: &[u8]) -> Option<Vec<u8>> {
-    if bytes.get(..2)? != [0xFF, 0xD8] {
-        return None;
-    }
-    let be16 = |at: usize| {
-        Some(usize::from(u16::from_be_bytes([
-            *bytes.get(at)?,
-            *bytes.get(at + 1)?,
-        ])))
-    };
-    let mut segments = Vec::new();
-    // (id, h, v) of each component, from SOF2.
-    let mut components: Vec<(u8, u8, u8)> = Vec::new();
-    let mut at = 2;
-    loop {
-        let start = at;
-        if *bytes.get(at)? != 0xFF {
-            return None;
-        }
-        while *bytes.get(at)? == 0xFF {
-            at += 1;
-        }
-        let marker = bytes[at];
-        at += 1;
-        match marker {
-            0xD9 => {
-                segments.push(Segment {
-                    start,
-                    end: at,
-                    ac_scan: None,
-                });
-                break;
-            }
-            0x01 | 0xD0..=0xD8 => {
-                segments.push(Segment {
-                    start,
-                    end: at,
-                    ac_scan: None,
-                });
-                continue;
-            }
-            _ => {}
-        }
-        let length = be16(at)?;
-        let payload = bytes.get(at + 2..at.checked_add(length)?)?;
-        at += length;
-        match marker {
-            0xC2 => {
-                let count = usize::from(*payload.get(5)?);
-                components = (0..count)
-                    .map(|i| {
-                        let c = payload.get(6 + 3 * i..9 + 3 * i)?;
-                        Some((c[0], c[1] >> 4, c[1] & 15))
-                    })
-                    .collect::<Option<_>>()?;
-            }
-            // Any other frame type: not a progressive Huffman JPEG.
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-            _ => {}
-        }
-        let mut ac_scan = None;
-        if marker == 0xDA {
-            let count = usize::from(*payload.first()?);
-            let ss = *payload.get(1 + 2 * count)?;
-            let ah = *payload.get(3 + 2 * count)? >> 4;
-            if ss >= 1 && count == 1 {
-                ac_scan = Some((*payload.get(1)?, ss, ah));
-            }
-            // The entropy-coded data runs to the next marker that is not a
-            // stuffed 0xFF00 or a restart marker.
-            loop {
-                at += bytes.get(at..)?.iter().position(|&b| b == 0xFF)?;
-                match *bytes.get(at + 1)? {
-                    0x00 | 0xD0..=0xD7 => at += 2,
-                    0xFF => at += 1,
-                    _ => break,
-                }
-            }
-        }
-        segments.push(Segment {
-            start,
-            end: at,
-            ac_scan,
-        });
-    }
-    let max_h = components.iter().map(|c| c.1).max()?;
-    let max_v = components.iter().map(|c| c.2).max()?;
-    if components.iter().any(|c| c.1 == 0 || c.2 == 0) {
+    let progressive = Progressive::split(bytes)?;
+    let components = &progressive.components;
+    let max_h = components.iter().map(|c| c.horizontal).max()?;
+    let max_v = components.iter().map(|c| c.vertical).max()?;
+    if components.iter().any(|c| c.horizontal == 0 || c.vertical == 0) {
         return None;
     }
     // jdmaster.c at the smallest scale (min_DCT_scaled_size 1): the IDCT
     // size grows while the component's sampling allows; 1 means DC only.
-    let dc_only = |h: u8, v: u8| {
-        let (h, v, max_h, max_v) = (u32::from(h), u32::from(v), u32::from(max_h), u32::from(max_v));
+    let dc_only = |c: &FrameComponent| {
+        let (h, v) = (u32::from(c.horizontal), u32::from(c.vertical));
+        let (max_h, max_v) = (u32::from(max_h), u32::from(max_v));
         !(max_h % (h * 2) == 0 && max_v % (v * 2) == 0)
     };
-    let mut keep = vec![true; segments.len()];
-    let mut dropped = false;
-    for &(id, h, v) in &components {
-        if !dc_only(h, v) {
-            continue;
-        }
-        let scans: Vec<usize> = (0..segments.len())
-            .filter(|&i| matches!(segments[i].ac_scan, Some((c, _, _)) if c == id))
-            .collect();
-        let kept = scans
-            .iter()
-            .copied()
-            .filter(|&i| matches!(segments[i].ac_scan, Some((_, ss, 0)) if ss <= 9))
+    let segments = &progressive.segments;
+    let ac_scan_of = |i: usize, id: u8| {
+        segments[i]
+            .scan
+            .filter(|scan| scan.component == Some(id) && scan.spectral_start >= 1)
+    };
+    // Per DC-only component, the one AC scan kept: the smallest first scan
+    // (Ah = 0) starting within coefficients 1-9.
+    let mut dropped_for = Vec::new();
+    for component in components.iter().filter(|c| dc_only(c)) {
+        let kept = (0..segments.len())
+            .filter(|&i| {
+                ac_scan_of(i, component.id)
+                    .is_some_and(|scan| scan.spectral_start <= 9 && scan.approximation_high == 0)
+            })
             .min_by_key(|&i| segments[i].end - segments[i].start)?;
-        for i in scans {
-            if i != kept {
-                keep[i] = false;
-                dropped = true;
-            }
-        }
+        dropped_for.push((component.id, kept));
     }
-    if !dropped {
-        return None;
-    }
-    let mut out = Vec::with_capacity(bytes.len() / 2);
-    out.extend_from_slice(&bytes[..2]);
-    for (segment, keep) in segments.iter().zip(keep) {
-        if keep {
-            out.extend_from_slice(&bytes[segment.start..segment.end]);
-        }
-    }
-    Some(out)
+    progressive.without_rejected(bytes, |i, _| {
+        !dropped_for
+            .iter()
+            .any(|&(id, kept)| i != kept && ac_scan_of(i, id).is_some())
+    })
 }
 
 /// Encodes one frame as a baseline JPEG at `quality` (1..=100), with 4:4:4
