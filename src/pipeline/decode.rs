@@ -17,22 +17,30 @@ use super::probe::{self, Probe};
 use super::{Channels, Frame, Image, Limits, PipelineError, colour, jpeg_scans};
 use crate::format::ImageFormat;
 
-/// How much resolution above the final output a shrunk JPEG must keep, per
-/// axis. DCT scaling is a box filter of sorts that aliases and blurs; the
-/// Lanczos resampler needs real detail beyond the output's to work with.
-/// Chosen by measurement (`examples/quality.rs`, tables in BENCHMARKS.md): on
+/// How much resolution above the final output a shrunk JPEG (or WebP, with
+/// the `turbo` feature) must keep, per axis. DCT scaling is a box filter of
+/// sorts, in gamma space, that aliases and blurs; the linear-light Lanczos3
+/// resampler needs real detail beyond the output's to work with. Chosen by
+/// measurement per build (`examples/quality.rs`, tables in BENCHMARKS.md): on
 /// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
-/// linear-light reference averages 85.5 at margin 1, 88.8 at 1.25, 91.0 at
-/// 1.5, 93.6 at 2, 95.3 at 3 and 96.8 without shrinking (the ceiling of an
-/// 8-bit output; libvips scores 88.3, Pillow 89.0); the 12 MP -> 300 px job
-/// costs ~24 ms up to margin 1.5 (1/8 scale), ~5 ms more at 2 and 3 (1/4
-/// scale), ~5x without shrinking. With the `turbo` feature every margin
-/// scores ~2 points more (95.6 at 2.5). Under the load benchmark (distinct
+/// linear-light reference averages, in the default build, 85.5 at margin 1,
+/// 91.0 at 1.5, 93.6 at 2, 95.3 at 3 and 96.8 without shrinking (the ceiling
+/// of an 8-bit output; libvips scores 88.3, Pillow 89.0, oximg 95.5). The
+/// 12 MP -> 300 px job decodes at 1/8 scale up to margin 1.67 and at 1/4
+/// above it, which costs `jpeg-decoder` ~40% more time (its entropy decoding
+/// alone is ~70% of libvips's whole job): margin 1.5 is the one that keeps
+/// the default build at libvips's speed. Under the load benchmark (distinct
 /// sizes 100-600 px of a 12 MP JPEG, two cores) margin 3 served 45
-/// requests/s at 169 MB peak, margin 1.5 served 63 at 90 MB. 1.5 keeps a
-/// clear quality lead over libvips while matching its throughput at half its
-/// memory; raise it for quality, lower it for speed.
+/// requests/s at 169 MB peak, margin 1.5 served 63 at 90 MB.
+#[cfg(not(feature = "turbo"))]
 pub const SHRINK_MARGIN: f64 = 1.5;
+
+/// With the `turbo` feature, libjpeg-turbo's scaled IDCTs keep more detail
+/// and its decoding is faster, so the same jobs afford a larger margin:
+/// margin 2.5 averages 95.6 (above oximg's 95.5) with the 12 MP -> 300 px job
+/// at ~0.8x libvips's time, where margin 1.5 averages 93.0 at ~0.66x.
+#[cfg(feature = "turbo")]
+pub const SHRINK_MARGIN: f64 = 2.5;
 
 /// Bytes per pixel the decoders may need beyond our own output buffer
 /// (16-bit RGBA before narrowing), used for the crates' own memory limits.
@@ -589,14 +597,30 @@ mod tests {
 
     #[test]
     fn shrink_rule_follows_the_margin() {
-        // The default margin (1.5): 300 px needs 450, so 1/8 (500 px);
-        // 400 px needs 600, so 1/4 (1000 px).
-        assert_eq!(SHRINK_MARGIN, 1.5);
-        assert_eq!(shrink_denominator(4000, 3000, 250.0 / 4000.0), 8);
-        assert_eq!(shrink_denominator(4000, 3000, 300.0 / 4000.0), 8);
-        assert_eq!(shrink_denominator(4000, 3000, 400.0 / 4000.0), 4);
-        assert_eq!(shrink_denominator(4000, 3000, 0.25), 2);
-        assert_eq!(shrink_denominator(4000, 3000, 0.5), 1);
+        // Margin 1.5 (the default build's): 300 px needs 450, so 1/8
+        // (500 px); 400 px needs 600, so 1/4 (1000 px).
+        let at_1_5 = |min_scale| shrink_denominator_with(4000, 3000, min_scale, 1.5);
+        assert_eq!(at_1_5(250.0 / 4000.0), 8);
+        assert_eq!(at_1_5(300.0 / 4000.0), 8);
+        assert_eq!(at_1_5(400.0 / 4000.0), 4);
+        assert_eq!(at_1_5(0.25), 2);
+        assert_eq!(at_1_5(0.5), 1);
+        // Margin 2.5 (the turbo build's): 300 px needs 750, so 1/4; 200 px
+        // needs 500, still 1/8; 500 px needs 1250, so 1/2.
+        let at_2_5 = |min_scale| shrink_denominator_with(4000, 3000, min_scale, 2.5);
+        assert_eq!(at_2_5(200.0 / 4000.0), 8);
+        assert_eq!(at_2_5(300.0 / 4000.0), 4);
+        assert_eq!(at_2_5(500.0 / 4000.0), 2);
+        assert_eq!(at_2_5(0.25), 1);
+        // The default is the margin of this build.
+        let expected = if cfg!(feature = "turbo") { 2.5 } else { 1.5 };
+        assert_eq!(SHRINK_MARGIN, expected);
+        for min_scale in [250.0 / 4000.0, 300.0 / 4000.0, 0.25] {
+            assert_eq!(
+                shrink_denominator(4000, 3000, min_scale),
+                shrink_denominator_with(4000, 3000, min_scale, expected)
+            );
+        }
         // Margin 1: as small as the output allows.
         assert_eq!(shrink_denominator_with(4000, 3000, 300.0 / 4000.0, 1.0), 8);
         // No usable margin: never shrink.
@@ -619,7 +643,8 @@ mod tests {
         assert_eq!((image.width(), image.height()), (500, 375));
         let image = at_margin_2(300.0 / 4000.0).unwrap();
         assert_eq!((image.width(), image.height()), (1000, 750));
-        // The default margin keeps 1.5x: 400 px wide decodes at 1/4.
+        // The default margin (1.5, or 2.5 with turbo): 400 px wide decodes
+        // at 1/4 (1000 px) in either build.
         let image = decode_all(&bytes, 400.0 / 4000.0, false, &Limits::default()).unwrap();
         assert_eq!((image.width(), image.height()), (1000, 750));
         let image = decode_all(&bytes, 0.9, false, &Limits::default()).unwrap();
@@ -643,7 +668,13 @@ mod tests {
         let image = decode_all(&bytes, min_scale, false, &Limits::default()).unwrap();
         assert!(f64::from(image.width()) >= f64::from(w) * min_scale * SHRINK_MARGIN);
         assert!(f64::from(image.height()) >= f64::from(h) * min_scale * SHRINK_MARGIN);
-        assert_eq!((image.width(), image.height()), (126, 42));
+        // 1.5 needs 90x30 (1/8 gives 126x42), 2.5 needs 150x50 (1/4).
+        let expected = if cfg!(feature = "turbo") {
+            (251, 84)
+        } else {
+            (126, 42)
+        };
+        assert_eq!((image.width(), image.height()), expected);
     }
 
     #[test]
