@@ -6,11 +6,14 @@
 //! high-contrast edges (a black/white checkerboard becomes 128 instead of the
 //! 188 the eye sees), which costs visible quality at the large reductions a
 //! thumbnail service makes. Alpha is premultiplied across the resample so that
-//! the colour of transparent pixels never bleeds into visible ones.
+//! the colour of transparent pixels never bleeds into visible ones. The
+//! 16-bit linear-light copy the resampler works on is made a strip of rows at
+//! a time, each resampled across before the next, so that a large source is
+//! never held twice.
 
 use std::sync::LazyLock;
 
-use fast_image_resize::images::{CroppedImage, Image as FirImage, ImageRef};
+use fast_image_resize::images::{CroppedImage, CroppedImageMut, Image as FirImage, ImageRef};
 use fast_image_resize::pixels::{InnerPixel, U16x4};
 use fast_image_resize::{
     FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
@@ -188,9 +191,11 @@ pub struct Resampler {
     /// The decoded size and window, fixed by the first image.
     window: Option<((u32, u32), Window)>,
     resizer: Resizer,
-    /// Linear-light working buffers (region, output) for the channel layout
-    /// last used.
-    linear: Option<(Channels, FirImage<'static>, FirImage<'static>)>,
+    /// Linear-light working buffers for the channel layout last used.
+    linear: Option<LinearBuffers>,
+    /// The smallest strip of the linear-light resample ([`STRIP_BYTES`];
+    /// tests make it smaller).
+    strip_bytes: u32,
 }
 
 impl Resampler {
@@ -201,6 +206,7 @@ impl Resampler {
             window: None,
             resizer: Resizer::new(),
             linear: None,
+            strip_bytes: STRIP_BYTES,
         }
     }
 
@@ -380,52 +386,84 @@ impl Resampler {
                 };
                 // Only the pixels the kernel can reach are converted to linear
                 // light: a crop of a large image does not pay for the whole.
-                let (bounds, options) = linear_bounds(window, (iw, ih), (tw, th), options);
+                let bounds = kernel_bounds(window, (iw, ih), (tw, th));
+                let (left, top, width, height) = bounds;
                 let mapper = if space == ResampleSpace::Linear {
                     &*HEADROOM_MAPPER
                 } else {
                     &*SRGB_MAPPER
                 };
+                // The two passes of the resample are run apart (as
+                // fast_image_resize itself runs them: horizontal first for
+                // 16-bit pixels, with the same coefficients), so that the
+                // 16-bit copy of the source never exists whole: each strip of
+                // rows is converted to linear light and resampled across into
+                // `across` (output width x region height), then one vertical
+                // pass makes the output. Memory: two strips and `across`
+                // instead of the 6-8 bytes per source pixel of a whole copy.
+                let strip_rows = strip_rows(width, height, u16_type, self.strip_bytes);
+                let down_options =
+                    options
+                        .clone()
+                        .crop(0.0, window.top - f64::from(top), f64::from(tw), window.height);
                 // Working buffers shared by all frames (and, for an
                 // animation decoded frame by frame, by all calls).
-                let linear = match self.linear.take() {
-                    Some(buffers) if buffers.0 == image.channels => buffers,
-                    _ => (
-                        image.channels,
-                        FirImage::new(bounds.2, bounds.3, u16_type),
-                        FirImage::new(tw, th, u16_type),
-                    ),
+                let buffers = match self.linear.take() {
+                    Some(buffers) if buffers.channels == image.channels => buffers,
+                    _ => LinearBuffers {
+                        channels: image.channels,
+                        strip: FirImage::new(width, strip_rows, u16_type),
+                        across: FirImage::new(tw, height, u16_type),
+                        output: FirImage::new(tw, th, u16_type),
+                    },
                 };
-                let (_, linear_src, linear_dst) = self.linear.insert(linear);
+                let LinearBuffers {
+                    strip,
+                    across,
+                    output,
+                    ..
+                } = self.linear.insert(buffers);
                 for frame in &image.frames {
-                    let data = if premultiply {
-                        if let Some(mut typed) = linear_src.typed_image_mut::<U16x4>() {
-                            premultiplied_linear(
-                                &frame.data,
-                                iw,
-                                bounds,
-                                U16x4::components_mut(typed.pixels_mut()),
-                            );
+                    let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+                    for y in (0..height).step_by(strip_rows as usize) {
+                        let rows = strip_rows.min(height - y);
+                        if premultiply {
+                            if let Some(mut typed) = strip.typed_image_mut::<U16x4>() {
+                                premultiplied_linear(
+                                    &frame.data,
+                                    iw,
+                                    (left, top + y, width, rows),
+                                    U16x4::components_mut(typed.pixels_mut()),
+                                );
+                            }
+                        } else {
+                            let part =
+                                CroppedImage::new(&src, left, top + y, width, rows).map_err(resize_error)?;
+                            let mut into =
+                                CroppedImageMut::new(strip, 0, 0, width, rows).map_err(resize_error)?;
+                            mapper.forward_map(&part, &mut into).map_err(resize_error)?;
                         }
-                        resizer
-                            .resize(&*linear_src, linear_dst, &options)
-                            .map_err(resize_error)?;
-                        match linear_dst.typed_image::<U16x4>() {
+                        let part = CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;
+                        let mut into = CroppedImageMut::new(across, 0, y, tw, rows).map_err(resize_error)?;
+                        let options = options.clone().crop(
+                            window.left - f64::from(left),
+                            0.0,
+                            window.width,
+                            f64::from(rows),
+                        );
+                        resizer.resize(&part, &mut into, &options).map_err(resize_error)?;
+                    }
+                    resizer
+                        .resize(&*across, output, &down_options)
+                        .map_err(resize_error)?;
+                    let data = if premultiply {
+                        match output.typed_image::<U16x4>() {
                             Some(typed) => unpremultiplied_srgb(U16x4::components(typed.pixels())),
                             None => vec![0; tw as usize * th as usize * 4],
                         }
                     } else {
-                        let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
-                        let part = CroppedImage::new(&src, bounds.0, bounds.1, bounds.2, bounds.3)
-                            .map_err(resize_error)?;
-                        mapper.forward_map(&part, linear_src).map_err(resize_error)?;
-                        resizer
-                            .resize(&*linear_src, linear_dst, &options)
-                            .map_err(resize_error)?;
                         let mut dst = FirImage::new(tw, th, u8_type);
-                        mapper
-                            .backward_map(&*linear_dst, &mut dst)
-                            .map_err(resize_error)?;
+                        mapper.backward_map(&*output, &mut dst).map_err(resize_error)?;
                         dst.into_vec()
                     };
                     frames.push(out_frame(frame, data, tw, th));
@@ -440,23 +478,33 @@ impl Resampler {
     }
 }
 
-/// The part of the source a linear-light resample converts, and the options
-/// with the window moved into it: only the pixels the kernel can reach are
-/// converted, so a crop of a large image does not pay for the whole.
-fn linear_bounds(
-    window: &Window,
-    image: (u32, u32),
-    target: (u32, u32),
-    options: ResizeOptions,
-) -> ((u32, u32, u32, u32), ResizeOptions) {
-    let bounds = kernel_bounds(window, image, target);
-    let options = options.crop(
-        window.left - f64::from(bounds.0),
-        window.top - f64::from(bounds.1),
-        window.width,
-        window.height,
-    );
-    (bounds, options)
+/// Bytes of 16-bit pixels in one strip of the linear-light resample, at
+/// least: regions whose 16-bit copy is smaller are resampled in one strip.
+/// Each strip costs a fresh computation of the horizontal kernel's
+/// coefficients (fast_image_resize keeps none between calls: one Lanczos3
+/// evaluation per tap, ~10 000 for a 1600 px row reduced to 400, ~0.2 ms), so
+/// strips are only worth it where they save memory.
+const STRIP_BYTES: u32 = 8 * 1024 * 1024;
+
+/// The most strips a region is cut into: very large regions get taller
+/// strips, each at most 1/16 of the region's 16-bit copy.
+const MAX_STRIPS: u32 = 16;
+
+/// Rows per strip for a region of `width x height` pixels, with strips of
+/// at least `strip_bytes`.
+fn strip_rows(width: u32, height: u32, pixel_type: PixelType, strip_bytes: u32) -> u32 {
+    let row_bytes = width.saturating_mul(pixel_type.size() as u32).max(1);
+    (strip_bytes / row_bytes).max(height.div_ceil(MAX_STRIPS)).max(1)
+}
+
+/// The linear-light working buffers of [`Resampler`], reused from frame to
+/// frame: one strip of the source, the result of the horizontal pass, and
+/// the output before it goes back to 8-bit sRGB.
+struct LinearBuffers {
+    channels: Channels,
+    strip: FirImage<'static>,
+    across: FirImage<'static>,
+    output: FirImage<'static>,
 }
 
 /// The 16-bit encoding with [`HEADROOM`] of linear light `v`.
@@ -907,6 +955,96 @@ mod tests {
             linear.frames[0].data.iter().map(|&v| u64::from(v)).sum::<u64>()
                 < clamped.frames[0].data.iter().map(|&v| u64::from(v)).sum::<u64>()
         );
+    }
+
+    /// A noisy photo-like pattern, different in every pixel and channel.
+    fn noise(w: u32, h: u32, channels: Channels) -> Image {
+        let n = channels.count();
+        let data = (0..w * h * n as u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        Image::still(w, h, channels, data)
+    }
+
+    /// The whole-region resample the strips replace: the kernel's bounds
+    /// converted to linear light at once, one fast_image_resize call.
+    fn one_call_resample(image: &Image, window: &Window, tw: u32, th: u32) -> Vec<u8> {
+        let (iw, ih) = (image.width(), image.height());
+        let alpha = image.channels == Channels::Rgba;
+        let (u8_type, u16_type) = if alpha {
+            (PixelType::U8x4, PixelType::U16x4)
+        } else {
+            (PixelType::U8x3, PixelType::U16x3)
+        };
+        let (left, top, width, height) = kernel_bounds(window, (iw, ih), (tw, th));
+        let options = ResizeOptions::new()
+            .resize_alg(ResizeAlg::Convolution(FILTER))
+            .use_alpha(false)
+            .crop(
+                window.left - f64::from(left),
+                window.top - f64::from(top),
+                window.width,
+                window.height,
+            );
+        let mut linear = FirImage::new(width, height, u16_type);
+        let mut output = FirImage::new(tw, th, u16_type);
+        let data = &image.frames[0].data;
+        if alpha {
+            let mut typed = linear.typed_image_mut::<U16x4>().unwrap();
+            premultiplied_linear(
+                data,
+                iw,
+                (left, top, width, height),
+                U16x4::components_mut(typed.pixels_mut()),
+            );
+        } else {
+            let src = ImageRef::new(iw, ih, data, u8_type).unwrap();
+            let part = CroppedImage::new(&src, left, top, width, height).unwrap();
+            HEADROOM_MAPPER.forward_map(&part, &mut linear).unwrap();
+        }
+        Resizer::new().resize(&linear, &mut output, &options).unwrap();
+        if alpha {
+            unpremultiplied_srgb(U16x4::components(output.typed_image::<U16x4>().unwrap().pixels()))
+        } else {
+            let mut dst = FirImage::new(tw, th, u8_type);
+            HEADROOM_MAPPER.backward_map(&output, &mut dst).unwrap();
+            dst.into_vec()
+        }
+    }
+
+    #[test]
+    fn strips_resample_exactly_as_one_call() {
+        // Regions many strips tall (with 256 KB strips, a 700 px wide RGB
+        // region 1100 rows tall is cut into 16 strips of 69), cropped and not, reduced
+        // and enlarged, with and without alpha.
+        let cases = [
+            ((700, 1100), (700.0, 1100.0), (233, 367)),
+            ((700, 1100), (310.5, 801.25), (97, 213)),
+            ((1200, 90), (1200.0, 90.0), (400, 30)),
+            ((60, 700), (60.0, 700.0), (150, 1000)),
+        ];
+        for channels in [Channels::Rgb, Channels::Rgba] {
+            for (source, region, resize) in cases {
+                let image = noise(source.0, source.1, channels);
+                let l = layout(source, region, Anchor::Gravity(Gravity::SouthEast), resize);
+                let window = region_window(&image, &l);
+                let expected = one_call_resample(&image, &window, resize.0, resize.1);
+                let mut resampler = Resampler::new(&l, ResampleSpace::Linear);
+                resampler.strip_bytes = 256 * 1024;
+                let out = resampler.run(image).unwrap();
+                assert_eq!((out.width(), out.height()), resize);
+                assert!(
+                    out.frames[0].data == expected,
+                    "{channels:?} {source:?} -> {resize:?}: the strips differ from one call"
+                );
+            }
+        }
+        assert_eq!(strip_rows(700, 1100, PixelType::U16x3, 256 * 1024), 69);
+        // By default a region under 8 MB of 16-bit pixels is one strip
+        // (1600x800 RGBA: 10 MB, two strips), and very large ones are cut
+        // into 16 strips.
+        assert_eq!(strip_rows(1600, 800, PixelType::U16x4, STRIP_BYTES), 655);
+        assert_eq!(strip_rows(7000, 7000, PixelType::U16x3, STRIP_BYTES), 438);
     }
 
     #[test]
