@@ -193,9 +193,9 @@ pub struct Resampler {
     resizer: Resizer,
     /// Linear-light working buffers for the channel layout last used.
     linear: Option<LinearBuffers>,
-    /// The smallest strip of the linear-light resample ([`STRIP_BYTES`];
-    /// tests make it smaller).
-    strip_bytes: u32,
+    /// The largest region copy made whole and the smallest strip, in bytes
+    /// ([`WHOLE_COPY_BYTES`], [`STRIP_BYTES`]; tests make them smaller).
+    strip_sizes: (u64, u32),
 }
 
 impl Resampler {
@@ -206,7 +206,7 @@ impl Resampler {
             window: None,
             resizer: Resizer::new(),
             linear: None,
-            strip_bytes: STRIP_BYTES,
+            strip_sizes: (WHOLE_COPY_BYTES, STRIP_BYTES),
         }
     }
 
@@ -393,19 +393,16 @@ impl Resampler {
                 } else {
                     &*SRGB_MAPPER
                 };
-                // The two passes of the resample are run apart (as
-                // fast_image_resize itself runs them: horizontal first for
-                // 16-bit pixels, with the same coefficients), so that the
-                // 16-bit copy of the source never exists whole: each strip of
-                // rows is converted to linear light and resampled across into
-                // `across` (output width x region height), then one vertical
-                // pass makes the output. Memory: two strips and `across`
-                // instead of the 6-8 bytes per source pixel of a whole copy.
-                let strip_rows = strip_rows(width, height, u16_type, self.strip_bytes);
-                let down_options =
-                    options
-                        .clone()
-                        .crop(0.0, window.top - f64::from(top), f64::from(tw), window.height);
+                // A region whose 16-bit copy is small is converted whole and
+                // resampled in one call. A larger one is converted a strip of
+                // rows at a time, each resampled across into `across` (output
+                // width x region height) before the next, then one vertical
+                // pass makes the output: fast_image_resize runs the same two
+                // passes with the same coefficients inside one call (the
+                // horizontal one first for 16-bit pixels), so the output is
+                // the same, and the copy never exists whole.
+                let strip_rows = strip_rows(width, height, u16_type, self.strip_sizes);
+                let in_strips = strip_rows < height;
                 // Working buffers shared by all frames (and, for an
                 // animation decoded frame by frame, by all calls).
                 let buffers = match self.linear.take() {
@@ -413,7 +410,7 @@ impl Resampler {
                     _ => LinearBuffers {
                         channels: image.channels,
                         strip: FirImage::new(width, strip_rows, u16_type),
-                        across: FirImage::new(tw, height, u16_type),
+                        across: in_strips.then(|| FirImage::new(tw, height, u16_type)),
                         output: FirImage::new(tw, th, u16_type),
                     },
                 };
@@ -425,8 +422,8 @@ impl Resampler {
                 } = self.linear.insert(buffers);
                 for frame in &image.frames {
                     let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
-                    for y in (0..height).step_by(strip_rows as usize) {
-                        let rows = strip_rows.min(height - y);
+                    // Rows `y..y + rows` of the region into the strip buffer.
+                    let to_linear = |strip: &mut FirImage<'static>, y: u32, rows: u32| {
                         if premultiply {
                             if let Some(mut typed) = strip.typed_image_mut::<U16x4>() {
                                 premultiplied_linear(
@@ -436,26 +433,48 @@ impl Resampler {
                                     U16x4::components_mut(typed.pixels_mut()),
                                 );
                             }
+                            Ok(())
                         } else {
                             let part =
                                 CroppedImage::new(&src, left, top + y, width, rows).map_err(resize_error)?;
-                            let mut into =
-                                CroppedImageMut::new(strip, 0, 0, width, rows).map_err(resize_error)?;
-                            mapper.forward_map(&part, &mut into).map_err(resize_error)?;
+                            if rows == strip.height() {
+                                mapper.forward_map(&part, strip).map_err(resize_error)
+                            } else {
+                                let mut into =
+                                    CroppedImageMut::new(strip, 0, 0, width, rows).map_err(resize_error)?;
+                                mapper.forward_map(&part, &mut into).map_err(resize_error)
+                            }
                         }
-                        let part = CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;
-                        let mut into = CroppedImageMut::new(across, 0, y, tw, rows).map_err(resize_error)?;
-                        let options = options.clone().crop(
-                            window.left - f64::from(left),
-                            0.0,
-                            window.width,
-                            f64::from(rows),
-                        );
-                        resizer.resize(&part, &mut into, &options).map_err(resize_error)?;
+                    };
+                    let crop_left = window.left - f64::from(left);
+                    let crop_top = window.top - f64::from(top);
+                    match across {
+                        None => {
+                            to_linear(strip, 0, height)?;
+                            let options =
+                                options
+                                    .clone()
+                                    .crop(crop_left, crop_top, window.width, window.height);
+                            resizer.resize(&*strip, output, &options).map_err(resize_error)?;
+                        }
+                        Some(across) => {
+                            for y in (0..height).step_by(strip_rows as usize) {
+                                let rows = strip_rows.min(height - y);
+                                to_linear(strip, y, rows)?;
+                                let part =
+                                    CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;
+                                let mut into =
+                                    CroppedImageMut::new(across, 0, y, tw, rows).map_err(resize_error)?;
+                                let options =
+                                    options
+                                        .clone()
+                                        .crop(crop_left, 0.0, window.width, f64::from(rows));
+                                resizer.resize(&part, &mut into, &options).map_err(resize_error)?;
+                            }
+                            let options = options.clone().crop(0.0, crop_top, f64::from(tw), window.height);
+                            resizer.resize(&*across, output, &options).map_err(resize_error)?;
+                        }
                     }
-                    resizer
-                        .resize(&*across, output, &down_options)
-                        .map_err(resize_error)?;
                     let data = if premultiply {
                         match output.typed_image::<U16x4>() {
                             Some(typed) => unpremultiplied_srgb(U16x4::components(typed.pixels())),
@@ -478,32 +497,43 @@ impl Resampler {
     }
 }
 
-/// Bytes of 16-bit pixels in one strip of the linear-light resample, at
-/// least: regions whose 16-bit copy is smaller are resampled in one strip.
-/// Each strip costs a fresh computation of the horizontal kernel's
-/// coefficients (fast_image_resize keeps none between calls: one Lanczos3
-/// evaluation per tap, ~10 000 for a 1600 px row reduced to 400, ~0.2 ms), so
-/// strips are only worth it where they save memory.
+/// The largest 16-bit copy of a region made whole (32 MB: about 5 MP, a
+/// 12 MP JPEG decoded at 1/2 scale fits); larger regions are converted and
+/// resampled across in strips. Strips cost time at this size: each one
+/// recomputes the horizontal kernel's coefficients (fast_image_resize keeps
+/// none between calls), and a 2000x1500 region took ~30% longer in strips
+/// under load, so they are kept for the regions where they save real memory.
+const WHOLE_COPY_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Bytes of 16-bit pixels in one strip, at least.
 const STRIP_BYTES: u32 = 8 * 1024 * 1024;
 
 /// The most strips a region is cut into: very large regions get taller
 /// strips, each at most 1/16 of the region's 16-bit copy.
 const MAX_STRIPS: u32 = 16;
 
-/// Rows per strip for a region of `width x height` pixels, with strips of
-/// at least `strip_bytes`.
-fn strip_rows(width: u32, height: u32, pixel_type: PixelType, strip_bytes: u32) -> u32 {
+/// Rows per strip for a region of `width x height` pixels: all of them when
+/// its 16-bit copy is at most `sizes.0` bytes ([`WHOLE_COPY_BYTES`]), else
+/// strips of at least `sizes.1` ([`STRIP_BYTES`]).
+fn strip_rows(width: u32, height: u32, pixel_type: PixelType, sizes: (u64, u32)) -> u32 {
+    let (whole_copy_bytes, strip_bytes) = sizes;
     let row_bytes = width.saturating_mul(pixel_type.size() as u32).max(1);
-    (strip_bytes / row_bytes).max(height.div_ceil(MAX_STRIPS)).max(1)
+    if u64::from(row_bytes) * u64::from(height) <= whole_copy_bytes {
+        return height.max(1);
+    }
+    (strip_bytes / row_bytes)
+        .max(height.div_ceil(MAX_STRIPS))
+        .clamp(1, height.max(1))
 }
 
 /// The linear-light working buffers of [`Resampler`], reused from frame to
-/// frame: one strip of the source, the result of the horizontal pass, and
-/// the output before it goes back to 8-bit sRGB.
+/// frame: one strip of the source (the whole region when it is small), the
+/// result of the horizontal pass when in strips, and the output before it
+/// goes back to 8-bit sRGB.
 struct LinearBuffers {
     channels: Channels,
     strip: FirImage<'static>,
-    across: FirImage<'static>,
+    across: Option<FirImage<'static>>,
     output: FirImage<'static>,
 }
 
@@ -1014,9 +1044,10 @@ mod tests {
 
     #[test]
     fn strips_resample_exactly_as_one_call() {
-        // Regions many strips tall (with 256 KB strips, a 700 px wide RGB
-        // region 1100 rows tall is cut into 16 strips of 69), cropped and not, reduced
-        // and enlarged, with and without alpha.
+        // Regions many strips tall (in strips over 1 MB, of 256 KB, a
+        // 700x1100 RGB region is cut into 16 strips of 69 rows), cropped and
+        // not, reduced and enlarged, with and without alpha; and regions
+        // small enough to be resampled whole.
         let cases = [
             ((700, 1100), (700.0, 1100.0), (233, 367)),
             ((700, 1100), (310.5, 801.25), (97, 213)),
@@ -1030,7 +1061,7 @@ mod tests {
                 let window = region_window(&image, &l);
                 let expected = one_call_resample(&image, &window, resize.0, resize.1);
                 let mut resampler = Resampler::new(&l, ResampleSpace::Linear);
-                resampler.strip_bytes = 256 * 1024;
+                resampler.strip_sizes = (1024 * 1024, 256 * 1024);
                 let out = resampler.run(image).unwrap();
                 assert_eq!((out.width(), out.height()), resize);
                 assert!(
@@ -1039,12 +1070,15 @@ mod tests {
                 );
             }
         }
-        assert_eq!(strip_rows(700, 1100, PixelType::U16x3, 256 * 1024), 69);
-        // By default a region under 8 MB of 16-bit pixels is one strip
-        // (1600x800 RGBA: 10 MB, two strips), and very large ones are cut
-        // into 16 strips.
-        assert_eq!(strip_rows(1600, 800, PixelType::U16x4, STRIP_BYTES), 655);
-        assert_eq!(strip_rows(7000, 7000, PixelType::U16x3, STRIP_BYTES), 438);
+        assert_eq!(strip_rows(700, 1100, PixelType::U16x3, (1 << 20, 256 * 1024)), 69);
+        assert_eq!(strip_rows(60, 700, PixelType::U16x3, (1 << 20, 256 * 1024)), 700);
+        // By default a region of up to 32 MB of 16-bit pixels is resampled
+        // whole (2000x1500 RGB: 18 MB); 4000x3000 RGBA (96 MB) goes in
+        // strips of 8 MB, 7000x7000 RGB (294 MB) in 16 strips.
+        let sizes = (WHOLE_COPY_BYTES, STRIP_BYTES);
+        assert_eq!(strip_rows(2000, 1500, PixelType::U16x3, sizes), 1500);
+        assert_eq!(strip_rows(4000, 3000, PixelType::U16x4, sizes), 262);
+        assert_eq!(strip_rows(7000, 7000, PixelType::U16x3, sizes), 438);
     }
 
     #[test]
