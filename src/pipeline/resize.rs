@@ -501,8 +501,9 @@ impl Resampler {
 /// 12 MP JPEG decoded at 1/2 scale fits); larger regions are converted and
 /// resampled across in strips. Strips cost time at this size: each one
 /// recomputes the horizontal kernel's coefficients (fast_image_resize keeps
-/// none between calls), and a 2000x1500 region took ~30% longer in strips
-/// under load, so they are kept for the regions where they save real memory.
+/// none between calls), and a 2000x1500 region in three strips made a whole
+/// job 28% slower and the distinct load benchmark 13% slower (BENCHMARKS.md),
+/// so they are kept for the regions where they save real memory.
 const WHOLE_COPY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Bytes of 16-bit pixels in one strip, at least.
