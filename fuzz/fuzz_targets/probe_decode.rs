@@ -1,6 +1,7 @@
 //! Arbitrary bytes as a source image: the header probe never panics, and a
 //! source that passes the probe and small limits goes through the whole
-//! pipeline (decode, resize to 64 wide, PNG) without panicking.
+//! pipeline (decode, resize to 64 wide and to 1/20 of its width, PNG)
+//! without panicking.
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -25,13 +26,22 @@ fuzz_target!(|bytes: &[u8]| {
     if probe.check_limits(&LIMITS).is_err() {
         return;
     }
-    let Ok(plan) = Plan::parse("w_64", &GrammarLimits::default()) else {
-        panic!("w_64 is a valid transformation");
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let output = OutputChoice::Fixed(ImageFormat::Png);
-    if let Ok((encoded, _)) = pipeline::process(bytes, &plan, output, &LIMITS, Some(deadline)) {
-        assert_eq!(encoded.format, ImageFormat::Png);
-        assert!(encoded.width >= 1 && encoded.width <= 64, "{}", encoded.width);
+    // 64 px wide, and 1/20 of the width: the second takes JPEGs and WebPs
+    // down the shrink-on-load paths at their smallest scale (1/8, with the
+    // progressive scan surgery), which 64 px of a 1024 px source never does.
+    for width in [64, (probe.width / 20).max(1)] {
+        let Ok(plan) = Plan::parse(&format!("w_{width}"), &GrammarLimits::default()) else {
+            panic!("w_{width} is a valid transformation");
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let output = OutputChoice::Fixed(ImageFormat::Png);
+        if let Ok((encoded, _)) = pipeline::process(bytes, &plan, output, &LIMITS, Some(deadline)) {
+            assert_eq!(encoded.format, ImageFormat::Png);
+            assert!(
+                encoded.width >= 1 && encoded.width <= width,
+                "{} for w_{width}",
+                encoded.width
+            );
+        }
     }
 });
