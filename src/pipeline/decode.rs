@@ -38,7 +38,7 @@ pub const SHRINK_MARGIN: f64 = 1.5;
 /// With the `turbo` feature, libjpeg-turbo's scaled IDCTs keep more detail
 /// and its decoding is faster, so the same jobs afford a larger margin:
 /// margin 2.5 averages 95.6 (above oximg's 95.5) with the 12 MP -> 300 px job
-/// at ~0.8x libvips's time, where margin 1.5 averages 93.0 at ~0.66x.
+/// at 0.81-0.87x libvips's time, where margin 1.5 averages 93.0 at ~0.66x.
 #[cfg(feature = "turbo")]
 pub const SHRINK_MARGIN: f64 = 2.5;
 
