@@ -16,7 +16,7 @@
 //! * `e_sharpen:n` is an unsharp mask of sigma 1 px and amount `n / 100`
 //!   (the default 100 adds the full difference once), on colour only.
 
-use super::{Channels, Image};
+use super::{Channels, Image, srgb};
 use crate::options::Plan;
 
 /// Blur strength per pixel of sigma: `sigma = n / BLUR_STRENGTH_PER_SIGMA`.
@@ -69,38 +69,11 @@ pub fn apply(mut image: Image, plan: &Plan) -> Image {
     image
 }
 
-fn srgb_to_linear(v: f32) -> f32 {
-    if v <= 0.04045 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    }
-}
-
-fn linear_to_srgb(v: f32) -> f32 {
-    if v <= 0.003_130_8 {
-        v * 12.92
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
-    }
-}
-
-/// Steps of the linear -> sRGB table: 4096 keeps the error under one 8-bit
-/// level everywhere (the curve is steepest near black, 12.92).
-const LINEAR_STEPS: usize = 4096;
-
 fn grayscale(data: &mut [u8], channels: Channels) {
-    let to_linear: Vec<f32> = (0..=255u8)
-        .map(|v| srgb_to_linear(f32::from(v) / 255.0))
-        .collect();
-    let to_srgb: Vec<u8> = (0..=LINEAR_STEPS)
-        .map(|i| (linear_to_srgb(i as f32 / LINEAR_STEPS as f32) * 255.0).round() as u8)
-        .collect();
+    let (to_linear, to_srgb) = (&*srgb::TO_LINEAR, &*srgb::FROM_LINEAR);
     for px in data.chunks_exact_mut(channels.count()) {
         let y: f32 = (0..3).map(|c| LUMA_709[c] * to_linear[usize::from(px[c])]).sum();
-        let index = ((y * LINEAR_STEPS as f32).round() as usize).min(LINEAR_STEPS);
-        let g = to_srgb[index];
-        px[..3].fill(g);
+        px[..3].fill(to_srgb.encode(y));
     }
 }
 

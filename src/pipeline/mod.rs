@@ -21,6 +21,7 @@ pub mod orient;
 pub mod probe;
 pub mod resize;
 pub mod saliency;
+mod srgb;
 #[cfg(feature = "turbo")]
 mod turbo;
 

@@ -20,7 +20,7 @@ use fast_image_resize::{
 };
 
 use super::geometry::{Anchor, Layout, place};
-use super::{Channels, Frame, Image, PipelineError, saliency};
+use super::{Channels, Frame, Image, PipelineError, saliency, srgb};
 use crate::format::ImageFormat;
 use crate::options::{Gravity, Plan, Rgba};
 
@@ -68,24 +68,6 @@ const SAME_SIZE_EPSILON: f64 = 1e-6;
 /// shared, for [`ResampleSpace::Linear16`].
 static SRGB_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(create_srgb_mapper);
 
-/// The sRGB decoding function (IEC 61966-2-1), `v` in [0, 1].
-fn srgb_to_linear(v: f64) -> f64 {
-    if v <= 0.04045 {
-        v / 12.92
-    } else {
-        ((v + 0.055) / 1.055).powf(2.4)
-    }
-}
-
-/// The sRGB encoding function, `v` in [0, 1].
-fn linear_to_srgb(v: f64) -> f64 {
-    if v <= 0.003_130_8 {
-        v * 12.92
-    } else {
-        1.055 * v.powf(1.0 / 2.4) - 0.055
-    }
-}
-
 /// Room below 0 and above 1 in the 16-bit linear encoding of opaque images,
 /// for the kernel's lobes between the two passes. fast_image_resize clamps
 /// the horizontal pass to the u16 range before the vertical one; with linear
@@ -100,63 +82,13 @@ const HEADROOM: f32 = 0.25;
 /// entries) and shared.
 static HEADROOM_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(|| {
     PixelComponentMapper::new(
-        |v| (srgb_to_linear(f64::from(v)) as f32 + HEADROOM) / (1.0 + 2.0 * HEADROOM),
+        |v| (srgb::to_linear(f64::from(v)) as f32 + HEADROOM) / (1.0 + 2.0 * HEADROOM),
         |y| {
             let v = (y * (1.0 + 2.0 * HEADROOM) - HEADROOM).clamp(0.0, 1.0);
-            linear_to_srgb(f64::from(v)) as f32
+            srgb::from_linear(f64::from(v)) as f32
         },
     )
 });
-
-/// Each 8-bit sRGB value in linear light.
-static TO_LINEAR: LazyLock<[f32; 256]> =
-    LazyLock::new(|| std::array::from_fn(|i| srgb_to_linear(i as f64 / 255.0) as f32));
-
-/// Buckets of linear light in [`FROM_LINEAR`]: narrower than the smallest
-/// 8-bit sRGB step in linear light (1/3295, next to black), so that at most
-/// one rounding boundary falls in each.
-const LINEAR_BUCKETS: usize = 4096;
-
-/// Linear light to the nearest 8-bit sRGB value, exactly: the value at the
-/// bottom of each bucket, and the boundaries between neighbouring values.
-struct FromLinear {
-    /// The sRGB value of linear `i / LINEAR_BUCKETS` (one more for 1.0).
-    base: Box<[u8]>,
-    /// `bound[k]`: the linear light where rounding goes from `k` to `k + 1`
-    /// (infinite for 255).
-    bound: [f32; 256],
-}
-
-impl FromLinear {
-    fn new() -> Self {
-        let bound = std::array::from_fn(|k| {
-            if k < 255 {
-                srgb_to_linear((k as f64 + 0.5) / 255.0) as f32
-            } else {
-                f32::INFINITY
-            }
-        });
-        let base = (0..=LINEAR_BUCKETS)
-            .map(|i| {
-                let v = (i as f64 / LINEAR_BUCKETS as f64) as f32;
-                bound.iter().take_while(|&&b| v >= b).count() as u8
-            })
-            .collect();
-        FromLinear { base, bound }
-    }
-
-    /// The 8-bit sRGB value nearest to linear `v` (clamped to [0, 1]).
-    #[inline]
-    fn encode(&self, v: f32) -> u8 {
-        let v = v.clamp(0.0, 1.0);
-        // NaN (never produced) lands in bucket 0 through the saturating cast.
-        let bucket = ((v * LINEAR_BUCKETS as f32) as usize).min(LINEAR_BUCKETS);
-        let k = self.base[bucket];
-        k + u8::from(v >= self.bound[usize::from(k)])
-    }
-}
-
-static FROM_LINEAR: LazyLock<FromLinear> = LazyLock::new(FromLinear::new);
 
 /// Crops the region of `layout` (resolving gravity or saliency) and
 /// resamples it to `layout.resize`, in [`ResampleSpace::DEFAULT`].
@@ -343,6 +275,15 @@ fn copy_window(mut image: Image, window: &Window, tw: u32, th: u32) -> Image {
     image
 }
 
+/// The 8-bit and 16-bit pixel types of an image with or without alpha.
+fn pixel_types(alpha: bool) -> (PixelType, PixelType) {
+    if alpha {
+        (PixelType::U8x4, PixelType::U16x4)
+    } else {
+        (PixelType::U8x3, PixelType::U16x3)
+    }
+}
+
 fn resize_error(e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Unprocessable(format!("the image could not be resized: {e}"))
 }
@@ -352,11 +293,7 @@ impl Resampler {
     fn resample(&mut self, image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, PipelineError> {
         let (iw, ih) = (image.width(), image.height());
         let alpha = image.channels == Channels::Rgba;
-        let (u8_type, u16_type) = if alpha {
-            (PixelType::U8x4, PixelType::U16x4)
-        } else {
-            (PixelType::U8x3, PixelType::U16x3)
-        };
+        let (u8_type, u16_type) = pixel_types(alpha);
         // `mul_div_alpha` premultiplies before and divides after convolution.
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FILTER))
@@ -554,7 +491,7 @@ fn headroom_decode(y: u16) -> f32 {
 /// wide into `out` as premultiplied linear light in the 16-bit encoding with
 /// [`HEADROOM`] (alpha encoded the same way).
 fn premultiplied_linear(data: &[u8], width: u32, bounds: (u32, u32, u32, u32), out: &mut [u16]) {
-    let table = &*TO_LINEAR;
+    let table = &*srgb::TO_LINEAR;
     let (left, top, w, h) = (
         bounds.0 as usize,
         bounds.1 as usize,
@@ -579,7 +516,7 @@ fn premultiplied_linear(data: &[u8], width: u32, bounds: (u32, u32, u32, u32), o
 /// Premultiplied linear light with [`HEADROOM`] back to straight 8-bit sRGB
 /// RGBA, clamping what the kernel's lobes pushed outside [0, 1].
 fn unpremultiplied_srgb(linear: &[u16]) -> Vec<u8> {
-    let table = &*FROM_LINEAR;
+    let table = &*srgb::FROM_LINEAR;
     let mut out = Vec::with_capacity(linear.len());
     for p in linear.chunks_exact(4) {
         let a = headroom_decode(p[3]).clamp(0.0, 1.0);
@@ -871,28 +808,6 @@ mod tests {
     }
 
     #[test]
-    fn linear_light_is_encoded_to_the_nearest_srgb_value() {
-        let table = FromLinear::new();
-        for i in 0..=200_000u32 {
-            let v = i as f64 / 200_000.0;
-            let exact = (linear_to_srgb(v) * 255.0).round() as u8;
-            let got = table.encode(v as f32);
-            // f32 may sit on the other side of a boundary the f64 value is
-            // within 1e-7 of.
-            let boundary = (linear_to_srgb(v) * 255.0).fract();
-            if (boundary - 0.5).abs() > 1e-4 {
-                assert_eq!(got, exact, "linear {v}");
-            }
-        }
-        for k in 0..=255u8 {
-            assert_eq!(table.encode(TO_LINEAR[usize::from(k)]), k);
-        }
-        assert_eq!(table.encode(-0.5), 0);
-        assert_eq!(table.encode(1.5), 255);
-        assert_eq!(table.encode(f32::NAN), 0);
-    }
-
-    #[test]
     fn linear_light_checkerboard_is_light_grey() {
         let (w, h) = (64u32, 64u32);
         let data = (0..h)
@@ -1002,11 +917,7 @@ mod tests {
     fn one_call_resample(image: &Image, window: &Window, tw: u32, th: u32) -> Vec<u8> {
         let (iw, ih) = (image.width(), image.height());
         let alpha = image.channels == Channels::Rgba;
-        let (u8_type, u16_type) = if alpha {
-            (PixelType::U8x4, PixelType::U16x4)
-        } else {
-            (PixelType::U8x3, PixelType::U16x3)
-        };
+        let (u8_type, u16_type) = pixel_types(alpha);
         let (left, top, width, height) = kernel_bounds(window, (iw, ih), (tw, th));
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FILTER))
