@@ -21,7 +21,7 @@
 //! | [`convert`] | the `resizer convert` and `resizer sign` commands |
 
 // No unsafe code in the default build. The `turbo` feature calls libwebp's
-// decoder directly, in one module that allows it (`pipeline::libwebp`).
+// decoder directly, in one module that allows it (`pipeline::codec::webp::libwebp`).
 #![cfg_attr(not(feature = "turbo"), forbid(unsafe_code))]
 #![cfg_attr(feature = "turbo", deny(unsafe_code))]
 

@@ -1,54 +1,40 @@
 //! Decode: bytes -> [`Image`], as small as the output allows.
 //!
 //! Every format ends as 8-bit RGB or RGBA (straight alpha): grey is widened,
-//! 16-bit is narrowed, palettes are expanded, CMYK is converted. JPEGs are
-//! decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
-//! (shrink-on-load), which is most of the speed of thumbnailing. Animations
-//! are composited onto full-canvas frames, so later stages never see GIF
-//! disposal or WebP blending; [`decode_animation`] hands each frame over as
-//! soon as it is composited, so that the pipeline can shrink it before the
-//! next one exists. Frame and memory limits are checked before the memory
-//! for each frame is allocated.
+//! 16-bit is narrowed, palettes are expanded, CMYK is converted. Each format
+//! is decoded by its codec module (`codec/`); this module only dispatches on
+//! the probed format. JPEGs (and, with the `turbo` feature, still WebPs) are
+//! decoded smaller when the output is small enough (shrink-on-load), which
+//! is most of the speed of thumbnailing. Animations are composited onto
+//! full-canvas frames, so later stages never see GIF disposal or WebP
+//! blending; [`decode_animation`] hands each frame over as soon as it is
+//! composited, so that the pipeline can shrink it before the next one
+//! exists. Frame and memory limits are checked before the memory for each
+//! frame is allocated.
 
-use std::io::Cursor;
-use std::num::NonZeroU64;
-
-use super::probe::{self, Probe};
-use super::{Channels, Frame, Image, Limits, PipelineError, colour, jpeg_scans};
+use super::codec;
+use super::probe::Probe;
+use super::{Image, Limits, PipelineError};
 use crate::format::ImageFormat;
 
-/// How much resolution above the final output a shrunk JPEG (or WebP, with
-/// the `turbo` feature) must keep, per axis. DCT scaling is a box filter of
-/// sorts, in gamma space, that aliases and blurs; the linear-light Lanczos3
-/// resampler needs real detail beyond the output's to work with. Chosen by
-/// measurement per build (`examples/quality.rs`, tables in BENCHMARKS.md): on
-/// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
-/// linear-light reference averages, in the default build, 85.5 at margin 1,
-/// 91.0 at 1.5, 93.6 at 2, 95.3 at 3 and 96.8 without shrinking (the ceiling
-/// of an 8-bit output; libvips scores 88.3, Pillow 89.0, oximg 95.5). The
-/// 12 MP -> 300 px job decodes at 1/8 scale up to margin 1.67 and at 1/4
-/// above it, which costs `jpeg-decoder` ~40% more time (its entropy decoding
-/// alone is ~70% of libvips's whole job): margin 1.5 is the one that keeps
-/// the default build at libvips's speed. Under the load benchmark (distinct
-/// sizes 100-600 px of a 12 MP JPEG, two cores) margin 3 served 45
-/// requests/s at 169 MB peak, margin 1.5 served 63 at 90 MB.
-#[cfg(not(feature = "turbo"))]
-pub const SHRINK_MARGIN: f64 = 1.5;
+pub use super::codec::FrameSink;
+pub use super::codec::jpeg::SHRINK_MARGIN;
 
-/// With the `turbo` feature, libjpeg-turbo's scaled IDCTs keep more detail
-/// and its decoding is faster, so the same jobs afford a larger margin:
-/// margin 2.5 averages 95.6 (above oximg's 95.5) with the 12 MP -> 300 px job
-/// at 0.81-0.87x libvips's time, where margin 1.5 averages 93.0 at ~0.66x.
-#[cfg(feature = "turbo")]
-pub const SHRINK_MARGIN: f64 = 2.5;
-
-/// Bytes per pixel the decoders may need beyond our own output buffer
-/// (16-bit RGBA before narrowing), used for the crates' own memory limits.
-const DECODER_BYTES_PER_PIXEL: u64 = 8;
-
-/// Slack for decoder bookkeeping (tables, row buffers, metadata chunks) on
-/// top of the pixel budget.
-const DECODER_OVERHEAD_BYTES: u64 = 16 * 1024 * 1024;
+/// What a decoder is asked for: how small it may decode, whether every
+/// frame is wanted, and the limits it decodes under.
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeRequest {
+    /// The smallest fraction of the full size the result may have: a JPEG
+    /// may be decoded at 1/2, 1/4 or 1/8 scale when that still leaves the
+    /// resampler a margin.
+    pub min_scale: f64,
+    /// How much resolution above `min_scale` a shrunk decode keeps, per
+    /// axis ([`SHRINK_MARGIN`] in the service).
+    pub shrink_margin: f64,
+    /// Every frame (within the limits) instead of the first.
+    pub animate: bool,
+    pub limits: Limits,
+}
 
 /// Decodes `bytes` (already probed). `min_scale` is the smallest fraction of
 /// the full size the result may have: a JPEG may be decoded at 1/2, 1/4 or
@@ -65,8 +51,8 @@ pub fn decode(
 }
 
 /// [`decode`] with an explicit shrink-on-load margin instead of
-/// [`SHRINK_MARGIN`] (see [`shrink_denominator_with`]), so that the margin
-/// can be tuned by measurement without editing a constant.
+/// [`SHRINK_MARGIN`] (see [`codec::jpeg::shrink_denominator_with`]), so that
+/// the margin can be tuned by measurement without editing a constant.
 pub fn decode_with_margin(
     bytes: &[u8],
     probe: &Probe,
@@ -75,19 +61,25 @@ pub fn decode_with_margin(
     animate: bool,
     limits: &Limits,
 ) -> Result<Image, PipelineError> {
+    let request = DecodeRequest {
+        min_scale,
+        shrink_margin: margin,
+        animate,
+        limits: *limits,
+    };
+    decode_request(bytes, probe, &request)
+}
+
+/// Decodes `bytes` (already probed) as `request` asks: one line per format.
+pub fn decode_request(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
     match probe.format {
-        ImageFormat::Jpeg => decode_jpeg(bytes, probe, min_scale, margin, limits),
-        ImageFormat::Png => decode_png(bytes, limits),
-        ImageFormat::Gif => decode_gif(bytes, animate, limits),
-        ImageFormat::Webp => decode_webp(bytes, min_scale, margin, animate, limits),
+        ImageFormat::Jpeg => codec::jpeg::decode(bytes, probe, request),
+        ImageFormat::Png => codec::png::decode(bytes, probe, request),
+        ImageFormat::Gif => codec::gif::decode(bytes, probe, request),
+        ImageFormat::Webp => codec::webp::decode(bytes, probe, request),
         ImageFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
 }
-
-/// Receives the frames of an animation one at a time, each fully composited
-/// on the canvas, with its channels; an error stops the decoding and is
-/// returned as it is.
-pub type FrameSink<'a> = dyn FnMut(Frame, Channels) -> Result<(), PipelineError> + 'a;
 
 /// Decodes every frame of an animation (within the limits), handing each to
 /// `each` as soon as it is composited instead of keeping it: the decoder
@@ -106,8 +98,8 @@ pub fn decode_animation(
     each: &mut FrameSink<'_>,
 ) -> Result<u16, PipelineError> {
     match probe.format {
-        ImageFormat::Gif => gif_frames(bytes, true, limits, each),
-        ImageFormat::Webp => webp_frames(bytes, limits, each),
+        ImageFormat::Gif => codec::gif::stream(bytes, true, limits, each),
+        ImageFormat::Webp => codec::webp::stream(bytes, limits, each),
         _ => {
             let image = decode(bytes, probe, 1.0, true, limits)?;
             let channels = image.channels;
@@ -119,429 +111,18 @@ pub fn decode_animation(
     }
 }
 
-fn corrupt(error: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Corrupt(error.to_string())
-}
-
-/// The memory budget handed to a decoder crate, from the pixel limit.
-fn decoder_budget(limits: &Limits) -> u64 {
-    limits
-        .max_src_pixels
-        .saturating_mul(DECODER_BYTES_PER_PIXEL)
-        .saturating_add(DECODER_OVERHEAD_BYTES)
-}
-
-fn budget_usize(limits: &Limits) -> usize {
-    usize::try_from(decoder_budget(limits)).unwrap_or(usize::MAX)
-}
-
-/// Whether frame `index` (0-based) of an animation whose canvas has
-/// `canvas_pixels` pixels still fits the animation limits. Asked before the
-/// frame's memory is allocated; frames past the limits are dropped (SPEC §3:
-/// frames are transformed up to `max_animation_frames`, within
-/// `max_animation_pixels`), so an animation costs at most the limits and the
-/// client still gets its first frames. The first frame is the still image,
-/// already bounded by `max_src_pixels`, and always fits.
-fn frame_fits(index: usize, canvas_pixels: u64, limits: &Limits) -> bool {
-    let frames = index as u64 + 1;
-    index == 0
-        || (frames <= u64::from(limits.max_animation_frames)
-            && frames.saturating_mul(canvas_pixels) <= limits.max_animation_pixels)
-}
-
-// ---------------------------------------------------------------- JPEG
-
 /// The DCT scale denominator (1, 2, 4 or 8) for a `width x height` JPEG
-/// that will be shown at `min_scale` of its size: the largest one whose
-/// output still has [`SHRINK_MARGIN`] times the needed pixels on both axes.
+/// that will be shown at `min_scale` of its size, at [`SHRINK_MARGIN`].
 pub fn shrink_denominator(width: u32, height: u32, min_scale: f64) -> u32 {
-    shrink_denominator_with(width, height, min_scale, SHRINK_MARGIN)
-}
-
-/// [`shrink_denominator`] with an explicit `margin` (the decoded size over
-/// the needed size, per axis). A margin that is not a finite number of at
-/// least 1 leaves no room to shrink: the JPEG is decoded at full size.
-pub fn shrink_denominator_with(width: u32, height: u32, min_scale: f64, margin: f64) -> u32 {
-    if !(margin.is_finite() && margin >= 1.0) {
-        return 1;
-    }
-    let need_w = f64::from(width) * min_scale * margin;
-    let need_h = f64::from(height) * min_scale * margin;
-    [8, 4, 2]
-        .into_iter()
-        .find(|&d| f64::from(width.div_ceil(d)) >= need_w && f64::from(height.div_ceil(d)) >= need_h)
-        .unwrap_or(1)
-}
-
-fn decode_jpeg(
-    bytes: &[u8],
-    probe: &Probe,
-    min_scale: f64,
-    margin: f64,
-    limits: &Limits,
-) -> Result<Image, PipelineError> {
-    let header = probe::jpeg_header(bytes, |_, _| {})?;
-    let denominator = shrink_denominator_with(probe.width, probe.height, min_scale, margin);
-    // The `turbo` feature: libjpeg-turbo at the same scale; it hands back
-    // what it does not take (lossless, not 8-bit).
-    #[cfg(feature = "turbo")]
-    if let Some(image) = super::turbo::decode_jpeg(bytes, &header, probe, denominator)? {
-        return Ok(image);
-    }
-    match decode_jpeg_at(bytes, &header, probe, denominator, limits)? {
-        Some(image) => Ok(image),
-        // The decoder chose a smaller size than asked: decode at full size.
-        None => decode_jpeg_at(bytes, &header, probe, 1, limits)?
-            .ok_or_else(|| corrupt("the JPEG decoded to an unexpected size")),
-    }
-}
-
-/// Decodes at 1/`denominator` scale; `None` when the result is smaller
-/// than that scale promised.
-fn decode_jpeg_at(
-    bytes: &[u8],
-    header: &probe::JpegHeader,
-    probe: &Probe,
-    denominator: u32,
-    limits: &Limits,
-) -> Result<Option<Image>, PipelineError> {
-    // At 1/8 scale a progressive JPEG's AC scans are never used: skip them.
-    let dc_only = if denominator == 8 {
-        jpeg_scans::dc_only(bytes)
-    } else {
-        None
-    };
-    let mut decoder = jpeg_decoder::Decoder::new(dc_only.as_deref().unwrap_or(bytes));
-    decoder.set_max_decoding_buffer_size(budget_usize(limits));
-    let want_w = probe.width.div_ceil(denominator);
-    let want_h = probe.height.div_ceil(denominator);
-    if denominator > 1 {
-        // Asking for the exact aspect-correct size makes the decoder pick
-        // this very factor: it takes the smallest one reaching the request
-        // on either axis, and both axes reach it together.
-        let w = u16::try_from(want_w).map_err(corrupt)?;
-        let h = u16::try_from(want_h).map_err(corrupt)?;
-        decoder.scale(w, h).map_err(corrupt)?;
-    }
-    let data = decoder.decode().map_err(corrupt)?;
-    let info = decoder.info().ok_or_else(|| corrupt("the JPEG has no frame"))?;
-    let (width, height) = (u32::from(info.width), u32::from(info.height));
-    if width < want_w || height < want_h {
-        return Ok(None);
-    }
-    let pixels = width as usize * height as usize;
-    let rgb = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => data,
-        jpeg_decoder::PixelFormat::L8 => grey_to_rgb(&data),
-        jpeg_decoder::PixelFormat::L16 => {
-            let narrow: Vec<u8> = data
-                .chunks_exact(2)
-                .map(|s| (u16::from_ne_bytes([s[0], s[1]]) >> 8) as u8)
-                .collect();
-            grey_to_rgb(&narrow)
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => {
-            // The decoder returns 255 minus each stored sample. Adobe
-            // writers store ink inverted, so for them that is the ink
-            // amount; other writers store ink as is, so undo the inversion.
-            let mut cmyk = data;
-            if header.adobe_transform.is_none() {
-                cmyk.iter_mut().for_each(|v| *v = 255 - *v);
-            }
-            colour::cmyk_to_rgb(&cmyk, probe.icc_profile.as_deref())
-        }
-    };
-    if rgb.len() != pixels * 3 {
-        return Err(corrupt("the JPEG decoded to fewer pixels than its size"));
-    }
-    Ok(Some(Image::still(width, height, Channels::Rgb, rgb)))
-}
-
-fn grey_to_rgb(grey: &[u8]) -> Vec<u8> {
-    grey.iter().flat_map(|&v| [v, v, v]).collect()
-}
-
-fn grey_alpha_to_rgba(grey: &[u8]) -> Vec<u8> {
-    grey.chunks_exact(2)
-        .flat_map(|p| [p[0], p[0], p[0], p[1]])
-        .collect()
-}
-
-// ---------------------------------------------------------------- PNG
-
-fn decode_png(bytes: &[u8], limits: &Limits) -> Result<Image, PipelineError> {
-    let png_limits = png::Limits {
-        bytes: budget_usize(limits),
-    };
-    let mut decoder = png::Decoder::new_with_limits(Cursor::new(bytes), png_limits);
-    decoder.set_transformations(png::Transformations::normalize_to_color8());
-    decoder.set_ignore_text_chunk(true);
-    let mut reader = decoder.read_info().map_err(corrupt)?;
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| corrupt("the PNG is too large for this machine"))?;
-    let mut buf = vec![0u8; size];
-    let info = reader.next_frame(&mut buf).map_err(corrupt)?;
-    buf.truncate(info.buffer_size());
-    let (width, height) = (info.width, info.height);
-    let (channels, data) = match info.color_type {
-        png::ColorType::Rgb => (Channels::Rgb, buf),
-        png::ColorType::Rgba => (Channels::Rgba, buf),
-        png::ColorType::Grayscale => (Channels::Rgb, grey_to_rgb(&buf)),
-        png::ColorType::GrayscaleAlpha => (Channels::Rgba, grey_alpha_to_rgba(&buf)),
-        png::ColorType::Indexed => return Err(corrupt("the PNG palette could not be expanded")),
-    };
-    if data.len() != width as usize * height as usize * channels.count() {
-        return Err(corrupt("the PNG decoded to an unexpected size"));
-    }
-    Ok(Image::still(width, height, channels, data))
-}
-
-// ---------------------------------------------------------------- GIF
-
-fn decode_gif(bytes: &[u8], animate: bool, limits: &Limits) -> Result<Image, PipelineError> {
-    let mut frames = Vec::new();
-    let loops = gif_frames(bytes, animate, limits, &mut |frame, channels| {
-        frames.push((channels, frame));
-        Ok(())
-    })?;
-    Image::assemble(frames, loops).ok_or_else(|| corrupt("the GIF has no image"))
-}
-
-/// Decodes a GIF frame by frame (only the first unless `animate`),
-/// compositing onto one RGBA canvas and handing each composited frame to
-/// `each`: RGB when the canvas is opaque everywhere, so that a GIF without
-/// transparency travels as cheaply as a JPEG would, else RGBA.
-fn gif_frames(
-    bytes: &[u8],
-    animate: bool,
-    limits: &Limits,
-    each: &mut FrameSink<'_>,
-) -> Result<u16, PipelineError> {
-    let mut options = gif::DecodeOptions::new();
-    options.set_color_output(gif::ColorOutput::Indexed);
-    if let Some(limit) = NonZeroU64::new(decoder_budget(limits)) {
-        options.set_memory_limit(gif::MemoryLimit::Bytes(limit));
-    }
-    let mut decoder = options.read_info(bytes).map_err(corrupt)?;
-    let (width, height) = (usize::from(decoder.width()), usize::from(decoder.height()));
-    let canvas_pixels = (width * height) as u64;
-    let global_palette = decoder.global_palette().map(<[u8]>::to_vec);
-    // GIF counts repetitions after the first play (absent = play once);
-    // `Image::loops` counts plays, 0 meaning forever.
-    let loops = match decoder.repeat() {
-        gif::Repeat::Infinite => 0,
-        gif::Repeat::Finite(n) => n.saturating_add(1),
-    };
-
-    // Disposal "restore to background" clears to transparent, as browsers do.
-    let mut canvas = vec![0u8; width * height * 4];
-    let mut index = 0;
-    let mut indices = Vec::new();
-    loop {
-        if index > 0 && !animate {
-            break;
-        }
-        let frame = match decoder.next_frame_info() {
-            Ok(Some(frame)) => frame.clone(),
-            Ok(None) => break,
-            // A damaged tail after good frames keeps the good frames, as
-            // viewers do; a damaged first frame is an error.
-            Err(error) if index == 0 => return Err(corrupt(error)),
-            Err(_) => break,
-        };
-        if !frame_fits(index, canvas_pixels, limits) {
-            break;
-        }
-        let frame_pixels = usize::from(frame.width) * usize::from(frame.height);
-        if frame_pixels as u64 > limits.max_src_pixels {
-            return Err(corrupt("a GIF frame is larger than the limits allow"));
-        }
-        indices.clear();
-        indices.resize(frame_pixels, 0);
-        match decoder.read_into_buffer(&mut indices) {
-            Ok(()) => {}
-            Err(error) if index == 0 => return Err(corrupt(error)),
-            Err(_) => break,
-        }
-        let palette = frame
-            .palette
-            .as_deref()
-            .or(global_palette.as_deref())
-            .ok_or_else(|| corrupt("a GIF frame has no colour table"))?;
-
-        let saved = (frame.dispose == gif::DisposalMethod::Previous).then(|| canvas.clone());
-        let left = usize::from(frame.left);
-        let top = usize::from(frame.top);
-        let fw = usize::from(frame.width);
-        for (row_index, row) in indices.chunks_exact(fw.max(1)).enumerate() {
-            let y = top + row_index;
-            if y >= height {
-                break;
-            }
-            for (col, &i) in row.iter().enumerate() {
-                let x = left + col;
-                if x >= width {
-                    break;
-                }
-                if frame.transparent == Some(i) {
-                    continue;
-                }
-                let p = usize::from(i) * 3;
-                if let (Some(rgb), Some(px)) = (
-                    palette.get(p..p + 3),
-                    canvas.get_mut((y * width + x) * 4..(y * width + x) * 4 + 4),
-                ) {
-                    px.copy_from_slice(&[rgb[0], rgb[1], rgb[2], 255]);
-                }
-            }
-        }
-        let (channels, data) = if canvas.chunks_exact(4).all(|p| p[3] == u8::MAX) {
-            let rgb = canvas.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-            (Channels::Rgb, rgb)
-        } else {
-            (Channels::Rgba, canvas.clone())
-        };
-        each(
-            Frame {
-                width: width as u32,
-                height: height as u32,
-                data,
-                delay_ms: u32::from(frame.delay) * 10,
-            },
-            channels,
-        )?;
-        index += 1;
-        match frame.dispose {
-            gif::DisposalMethod::Background => {
-                for y in top..(top + usize::from(frame.height)).min(height) {
-                    let start = (y * width + left.min(width)) * 4;
-                    let end = (y * width + (left + fw).min(width)) * 4;
-                    if let Some(span) = canvas.get_mut(start..end) {
-                        span.fill(0);
-                    }
-                }
-            }
-            gif::DisposalMethod::Previous => {
-                if let Some(saved) = saved {
-                    canvas = saved;
-                }
-            }
-            gif::DisposalMethod::Keep | gif::DisposalMethod::Any => {}
-        }
-    }
-    if index == 0 {
-        return Err(corrupt("the GIF has no image"));
-    }
-    Ok(loops)
-}
-
-// ---------------------------------------------------------------- WebP
-
-fn decode_webp(
-    bytes: &[u8],
-    min_scale: f64,
-    margin: f64,
-    animate: bool,
-    limits: &Limits,
-) -> Result<Image, PipelineError> {
-    // The `turbo` feature: libwebp decodes a still at the size needed.
-    #[cfg(feature = "turbo")]
-    if let Some(image) = super::libwebp::decode_still(bytes, min_scale, margin)? {
-        return Ok(image);
-    }
-    #[cfg(not(feature = "turbo"))]
-    let _ = (min_scale, margin);
-    let mut frames = Vec::new();
-    let mut keep = |frame, channels| {
-        frames.push((channels, frame));
-        Ok(())
-    };
-    let loops = if animate {
-        webp_frames(bytes, limits, &mut keep)?
-    } else {
-        let (decoder, channels, size) = webp_decoder(bytes, limits)?;
-        keep(webp_first_frame(decoder, size)?, channels)?;
-        0
-    };
-    Image::assemble(frames, loops).ok_or_else(|| corrupt("the WebP has no image"))
-}
-
-type WebpDecoder<'b> = image_webp::WebPDecoder<Cursor<&'b [u8]>>;
-
-/// A WebP decoder under the memory budget, with the channels and the byte
-/// size of one frame.
-fn webp_decoder<'b>(
-    bytes: &'b [u8],
-    limits: &Limits,
-) -> Result<(WebpDecoder<'b>, Channels, usize), PipelineError> {
-    let mut decoder = image_webp::WebPDecoder::new(Cursor::new(bytes)).map_err(corrupt)?;
-    decoder.set_memory_limit(budget_usize(limits));
-    let channels = if decoder.has_alpha() {
-        Channels::Rgba
-    } else {
-        Channels::Rgb
-    };
-    let size = decoder
-        .output_buffer_size()
-        .ok_or_else(|| corrupt("the WebP is too large for this machine"))?;
-    Ok((decoder, channels, size))
-}
-
-/// The still image, or the first frame of an animation.
-fn webp_first_frame(mut decoder: WebpDecoder<'_>, size: usize) -> Result<Frame, PipelineError> {
-    let (width, height) = decoder.dimensions();
-    let mut data = vec![0u8; size];
-    decoder.read_image(&mut data).map_err(corrupt)?;
-    Ok(Frame {
-        width,
-        height,
-        data,
-        delay_ms: 0,
-    })
-}
-
-/// Decodes a WebP frame by frame (within the limits), handing each frame,
-/// composited by the decoder on its canvas, to `each`.
-fn webp_frames(bytes: &[u8], limits: &Limits, each: &mut FrameSink<'_>) -> Result<u16, PipelineError> {
-    let (mut decoder, channels, size) = webp_decoder(bytes, limits)?;
-    if !(decoder.is_animated() && decoder.num_frames() > 1) {
-        each(webp_first_frame(decoder, size)?, channels)?;
-        return Ok(0);
-    }
-    let (width, height) = decoder.dimensions();
-    let loops = match decoder.loop_count() {
-        image_webp::LoopCount::Forever => 0,
-        image_webp::LoopCount::Times(n) => n.get(),
-    };
-    let canvas_pixels = u64::from(width) * u64::from(height);
-    for index in 0..decoder.num_frames() as usize {
-        if !frame_fits(index, canvas_pixels, limits) {
-            break;
-        }
-        let mut data = vec![0u8; size];
-        match decoder.read_frame(&mut data) {
-            Ok(delay_ms) => each(
-                Frame {
-                    width,
-                    height,
-                    data,
-                    delay_ms,
-                },
-                channels,
-            )?,
-            Err(error) if index == 0 => return Err(corrupt(error)),
-            // Keep the frames decoded before a damaged one.
-            Err(_) => break,
-        }
-    }
-    Ok(loops)
+    codec::jpeg::shrink_denominator_with(width, height, min_scale, SHRINK_MARGIN)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::codec::jpeg::shrink_denominator_with;
     use crate::pipeline::probe::probe;
+    use crate::pipeline::{Channels, Frame, colour};
 
     fn jpeg(width: u16, height: u16, data: &[u8], colour: jpeg_encoder::ColorType) -> Vec<u8> {
         let mut out = Vec::new();

@@ -1,15 +1,16 @@
 //! Encode: [`Image`] -> bytes of the output format.
 //!
-//! One function per format, each writing no metadata at all (SPEC §3: the
-//! pixels are already sRGB, and EXIF, XMP and ICC are stripped). JPEG, PNG,
-//! GIF and AVIF encoders are pure Rust; WebP uses libwebp through the `webp`
-//! crate, the only encoder with animation and good lossy quality per byte.
-//! Every failure becomes [`PipelineError::Encode`]; nothing here panics on
-//! any image the earlier stages can produce.
+//! Chooses the quality and dispatches to the format's codec module
+//! (`codec/`), one line per format. Every encoder writes no metadata at all
+//! (README, "Output": the pixels are already sRGB, and EXIF, XMP and ICC are
+//! stripped). In the default build the JPEG, PNG, GIF and AVIF encoders are
+//! pure Rust and WebP is libwebp (the `webp` crate); the `turbo` feature
+//! writes JPEGs with libjpeg-turbo instead. Every failure becomes
+//! [`PipelineError::Encode`]; nothing here panics on any image the earlier
+//! stages can produce.
 
-use std::collections::HashMap;
-
-use super::{Channels, Encoded, Frame, Image, PipelineError};
+use super::codec;
+use super::{Encoded, Image, PipelineError};
 use crate::format::ImageFormat;
 use crate::options::Quality;
 
@@ -40,34 +41,6 @@ pub fn quality_for(format: ImageFormat, quality: Quality) -> u8 {
     }
 }
 
-/// From this JPEG quality up, chroma is kept at full resolution (4:4:4):
-/// at high quality the user asked for detail, and colour edges (red text)
-/// smear visibly at 4:2:0. Below it 4:2:0 halves the chroma bytes.
-const JPEG_FULL_CHROMA_FROM: u8 = 90;
-
-/// rav1e speed 1 (slow) ..= 10 (fast). The fastest preset: without its
-/// assembly (which needs nasm, not part of the default build) rav1e takes
-/// about 90 ms for a 300x225 thumbnail even at 10, and a request must not
-/// spend seconds on AVIF; the slow presets save only a few percent of bytes.
-const AVIF_SPEED: u8 = 10;
-
-/// NeuQuant learns from one pixel in `samplefac` (1 = every pixel ..= 30).
-/// It needs a few tens of thousands of samples for a good palette, so small
-/// frames use every pixel and large ones are sampled, capping the cost of
-/// learning at a few milliseconds per frame.
-const GIF_QUANT_SAMPLES: usize = 10_000;
-
-/// The sparsest NeuQuant sampling used: 10 is the usual quality/speed trade.
-const GIF_QUANT_MAX_SAMPLEFAC: usize = 10;
-
-/// GIF has 1-bit transparency: alpha below this is transparent, at or above
-/// it opaque (the midpoint, as browsers round coverage).
-const GIF_ALPHA_THRESHOLD: u8 = 128;
-
-/// libwebp method 0 (fast) ..= 6 (small). 4 is its default and the usual
-/// server setting: method 5-6 save 1-2% for twice the time.
-const WEBP_METHOD: i32 = 4;
-
 /// Encodes `image` as `format` at `quality`. A still format given an
 /// animation encodes its first frame.
 pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<Encoded, PipelineError> {
@@ -90,11 +63,11 @@ pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<En
     }
     let q = quality_for(format, quality);
     let bytes = match format {
-        ImageFormat::Jpeg => jpeg(frame, image.channels, q)?,
-        ImageFormat::Png => png(frame, image.channels)?,
-        ImageFormat::Gif => gif(image)?,
-        ImageFormat::Webp => webp(image, q)?,
-        ImageFormat::Avif => avif(frame, image.channels, q)?,
+        ImageFormat::Jpeg => codec::jpeg::encode(frame, image.channels, q)?,
+        ImageFormat::Png => codec::png::encode(frame, image.channels)?,
+        ImageFormat::Gif => codec::gif::encode(image)?,
+        ImageFormat::Webp => codec::webp::encode(image, q)?,
+        ImageFormat::Avif => codec::avif::encode(frame, image.channels, q)?,
     };
     Ok(Encoded {
         bytes,
@@ -104,323 +77,10 @@ pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<En
     })
 }
 
-fn encode_error(format: ImageFormat, e: impl std::fmt::Display) -> PipelineError {
-    PipelineError::Encode(format!("{format}: {e}"))
-}
-
-/// A side as the 16-bit value JPEG and GIF headers hold.
-fn side_u16(format: ImageFormat, v: u32) -> Result<u16, PipelineError> {
-    u16::try_from(v).map_err(|_| encode_error(format, format!("side of {v} pixels is too large")))
-}
-
-/// With the `turbo` feature, libjpeg-turbo writes the JPEG with the same
-/// settings (`turbo.rs`).
-#[cfg(feature = "turbo")]
-fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
-    super::turbo::encode_jpeg(frame, channels, quality, quality >= JPEG_FULL_CHROMA_FROM)
-}
-
-#[cfg(not(feature = "turbo"))]
-fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
-    use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
-    let f = ImageFormat::Jpeg;
-    let (w, h) = (side_u16(f, frame.width)?, side_u16(f, frame.height)?);
-    let mut out = Vec::new();
-    let mut encoder = Encoder::new(&mut out, quality);
-    encoder.set_sampling_factor(if quality < JPEG_FULL_CHROMA_FROM {
-        SamplingFactor::R_4_2_0
-    } else {
-        SamplingFactor::R_4_4_4
-    });
-    // Box-averaged chroma instead of the top-left sample: no colour aliasing
-    // on fine detail, for a negligible cost.
-    encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
-    // Optimised Huffman tables cost one extra pass over the coefficients of a
-    // small image and save 5-10% of its bytes.
-    encoder.set_optimized_huffman_tables(true);
-    // The pipeline flattens alpha before JPEG; should RGBA arrive anyway, the
-    // encoder ignores the alpha samples.
-    let color = match channels {
-        Channels::Rgb => ColorType::Rgb,
-        Channels::Rgba => ColorType::Rgba,
-    };
-    encoder
-        .encode(&frame.data, w, h, color)
-        .map_err(|e| encode_error(f, e))?;
-    Ok(out)
-}
-
-/// The distinct colours of `data` (RGBA or RGB samples) if there are at
-/// most 256, in first-seen order, with each pixel's index.
-fn exact_palette(data: &[u8], n: usize) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
-    let mut lookup: HashMap<[u8; 4], u8> = HashMap::new();
-    let mut palette = Vec::new();
-    let mut indices = Vec::with_capacity(data.len() / n);
-    for px in data.chunks_exact(n) {
-        let key = [px[0], px[1], px[2], px.get(3).copied().unwrap_or(u8::MAX)];
-        let index = match lookup.get(&key) {
-            Some(&i) => i,
-            None => {
-                let i = u8::try_from(palette.len()).ok()?;
-                lookup.insert(key, i);
-                palette.push(key);
-                i
-            }
-        };
-        indices.push(index);
-    }
-    Some((palette, indices))
-}
-
-fn png(frame: &Frame, channels: Channels) -> Result<Vec<u8>, PipelineError> {
-    let f = ImageFormat::Png;
-    let n = channels.count();
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
-        encoder.set_depth(png::BitDepth::Eight);
-        // fdeflate with adaptive filtering: within ~10% of zlib's default
-        // size at several times its speed, which suits on-the-fly output.
-        encoder.set_compression(png::Compression::Fast);
-        encoder.set_filter(png::Filter::Adaptive);
-        // Logos, icons and flat graphics: an indexed PNG is a fraction of the
-        // size and exactly the same pixels.
-        let palette = exact_palette(&frame.data, n);
-        let data: std::borrow::Cow<'_, [u8]> = match palette {
-            Some((palette, indices)) => {
-                encoder.set_color(png::ColorType::Indexed);
-                let rgb: Vec<u8> = palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
-                encoder.set_palette(rgb);
-                if palette.iter().any(|c| c[3] != u8::MAX) {
-                    let trns: Vec<u8> = palette.iter().map(|c| c[3]).collect();
-                    encoder.set_trns(trns);
-                }
-                indices.into()
-            }
-            None => {
-                encoder.set_color(match channels {
-                    Channels::Rgb => png::ColorType::Rgb,
-                    Channels::Rgba => png::ColorType::Rgba,
-                });
-                (&frame.data[..]).into()
-            }
-        };
-        let mut writer = encoder.write_header().map_err(|e| encode_error(f, e))?;
-        writer.write_image_data(&data).map_err(|e| encode_error(f, e))?;
-        writer.finish().map_err(|e| encode_error(f, e))?;
-    }
-    Ok(out)
-}
-
-/// Maps one pixel to its palette index.
-type IndexOf = Box<dyn Fn(&[u8]) -> u8>;
-
-/// One GIF frame: a palette of at most 256 entries (the last one reserved
-/// for transparency when any pixel is transparent) and the index buffer.
-fn gif_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, PipelineError> {
-    let f = ImageFormat::Gif;
-    let n = channels.count();
-    let transparent_at = |px: &[u8]| px.get(3).is_some_and(|&a| a < GIF_ALPHA_THRESHOLD);
-    let has_transparent = frame.data.chunks_exact(n).any(transparent_at);
-    let colours = if has_transparent { 255 } else { 256 };
-    // Opaque pixels as RGBA, the layout both quantisers take.
-    let opaque: Vec<u8> = frame
-        .data
-        .chunks_exact(n)
-        .filter(|px| !transparent_at(px))
-        .flat_map(|px| [px[0], px[1], px[2], u8::MAX])
-        .collect();
-
-    let (mut palette, mut map): (Vec<u8>, IndexOf) = match exact_palette(&opaque, 4) {
-        Some((colours_seen, _)) if colours_seen.len() <= colours => {
-            let lookup: HashMap<[u8; 3], u8> = colours_seen
-                .iter()
-                .enumerate()
-                .map(|(i, c)| ([c[0], c[1], c[2]], i as u8))
-                .collect();
-            let palette = colours_seen.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
-            (
-                palette,
-                Box::new(move |px: &[u8]| lookup.get(&[px[0], px[1], px[2]]).copied().unwrap_or(0)),
-            )
-        }
-        _ => {
-            let samplefac = (opaque.len() / 4 / GIF_QUANT_SAMPLES).clamp(1, GIF_QUANT_MAX_SAMPLEFAC);
-            let nq = color_quant::NeuQuant::new(samplefac as i32, colours, &opaque);
-            let palette = nq.color_map_rgb();
-            (
-                palette,
-                Box::new(move |px: &[u8]| {
-                    let index = nq.index_of(&[px[0], px[1], px[2], u8::MAX]);
-                    u8::try_from(index).unwrap_or(0)
-                }),
-            )
-        }
-    };
-    // An empty or fully transparent frame still needs one palette entry.
-    if palette.is_empty() {
-        palette.extend_from_slice(&[0, 0, 0]);
-    }
-    let transparent = if has_transparent {
-        let index = u8::try_from(palette.len() / 3).map_err(|e| encode_error(f, e))?;
-        palette.extend_from_slice(&[0, 0, 0]);
-        let previous = map;
-        map = Box::new(move |px: &[u8]| if transparent_at(px) { index } else { previous(px) });
-        Some(index)
-    } else {
-        None
-    };
-    let buffer: Vec<u8> = frame.data.chunks_exact(n).map(&map).collect();
-    Ok(gif::Frame {
-        width: side_u16(f, frame.width)?,
-        height: side_u16(f, frame.height)?,
-        buffer: buffer.into(),
-        palette: Some(palette),
-        transparent,
-        // Frames are fully composited: each one replaces the last, so the
-        // area it leaves transparent must be cleared, not show the previous.
-        dispose: gif::DisposalMethod::Background,
-        // GIF delays are in hundredths of a second.
-        delay: u16::try_from(frame.delay_ms.div_ceil(10)).unwrap_or(u16::MAX),
-        ..gif::Frame::default()
-    })
-}
-
-fn gif(image: &Image) -> Result<Vec<u8>, PipelineError> {
-    let f = ImageFormat::Gif;
-    let (w, h) = (side_u16(f, image.width())?, side_u16(f, image.height())?);
-    let mut out = Vec::new();
-    {
-        let mut encoder = gif::Encoder::new(&mut out, w, h, &[]).map_err(|e| encode_error(f, e))?;
-        if image.is_animated() {
-            let repeat = match image.loops {
-                0 => gif::Repeat::Infinite,
-                n => gif::Repeat::Finite(n),
-            };
-            encoder.set_repeat(repeat).map_err(|e| encode_error(f, e))?;
-        }
-        for frame in &image.frames {
-            let frame = gif_frame(frame, image.channels)?;
-            encoder.write_frame(&frame).map_err(|e| encode_error(f, e))?;
-        }
-        encoder.into_inner().map_err(|e| encode_error(f, e))?;
-    }
-    Ok(out)
-}
-
-fn webp(image: &Image, quality: u8) -> Result<Vec<u8>, PipelineError> {
-    use webp::{AnimEncoder, AnimFrame, PixelLayout, WebPConfig};
-    let f = ImageFormat::Webp;
-    let mut config = WebPConfig::new().map_err(|()| encode_error(f, "configuration failed"))?;
-    config.lossless = 0;
-    config.quality = f32::from(quality);
-    config.method = WEBP_METHOD;
-    // Alpha is compressed losslessly: edges of cut-outs stay exact.
-    config.alpha_compression = 1;
-    let layout = match image.channels {
-        Channels::Rgb => PixelLayout::Rgb,
-        Channels::Rgba => PixelLayout::Rgba,
-    };
-    let (w, h) = (image.width(), image.height());
-    if !image.is_animated() {
-        let frame = image
-            .frames
-            .first()
-            .ok_or_else(|| encode_error(f, "the image has no frames"))?;
-        let memory = webp::Encoder::new(&frame.data, layout, w, h)
-            .encode_advanced(&config)
-            .map_err(|e| encode_error(f, format!("{e:?}")))?;
-        return Ok(memory.to_vec());
-    }
-    let mut encoder = AnimEncoder::new(w, h, &config);
-    encoder.set_loop_count(i32::from(image.loops));
-    // Timestamps are each frame's start, in milliseconds.
-    let mut timestamp: i32 = 0;
-    for frame in &image.frames {
-        encoder.add_frame(AnimFrame::new(&frame.data, layout, w, h, timestamp, None));
-        timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms).unwrap_or(i32::MAX));
-    }
-    let memory = encoder
-        .try_encode()
-        .map_err(|e| encode_error(f, format!("{e:?}")))?;
-    let mut bytes = memory.to_vec();
-    let total: u64 = image.frames.iter().map(|f| u64::from(f.delay_ms)).sum();
-    fix_last_duration(&mut bytes, total);
-    Ok(bytes)
-}
-
-/// Sets the duration of the last `ANMF` frame of an animated WebP so that
-/// all durations add up to `total_ms`.
-///
-/// libwebp's animation encoder learns a frame's duration from the next
-/// frame's timestamp; the `webp` crate closes the stream without the end
-/// timestamp, so libwebp gives the last frame the average duration instead.
-/// The container is simple enough to correct in place: RIFF chunks, and in
-/// each `ANMF` payload a 24-bit little-endian duration at offset 12. The
-/// file is left as it is if it does not parse as expected.
-fn fix_last_duration(bytes: &mut [u8], total_ms: u64) {
-    const RIFF_HEADER: usize = 12;
-    const DURATION_AT: usize = 12;
-    let mut at = RIFF_HEADER;
-    let mut frames: Vec<(usize, u64)> = Vec::new();
-    while let Some(header) = bytes.get(at..at + 8) {
-        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
-        if &header[..4] == b"ANMF" {
-            let d = at + 8 + DURATION_AT;
-            match bytes.get(d..d + 3) {
-                Some(v) => frames.push((d, u64::from(v[0]) | u64::from(v[1]) << 8 | u64::from(v[2]) << 16)),
-                None => return,
-            }
-        }
-        // Chunks are padded to an even size.
-        at = at.saturating_add(8).saturating_add(size).saturating_add(size & 1);
-    }
-    let Some((&(last_at, _), others)) = frames.split_last() else {
-        return;
-    };
-    let before: u64 = others.iter().map(|&(_, d)| d).sum();
-    // 24 bits hold the duration.
-    let last = total_ms.saturating_sub(before).min(0xFF_FFFF);
-    if let Some(slot) = bytes.get_mut(last_at..last_at + 3) {
-        slot.copy_from_slice(&last.to_le_bytes()[..3]);
-    }
-}
-
-fn avif(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
-    use ravif::{Encoder, Img, RGB8, RGBA8};
-    let f = ImageFormat::Avif;
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    let q = f32::from(quality.clamp(1, 100));
-    let encoder = Encoder::new()
-        .with_quality(q)
-        .with_alpha_quality(q)
-        .with_speed(AVIF_SPEED)
-        // One thread: the service already runs one image per core.
-        .with_num_threads(Some(1));
-    let encoded = match channels {
-        Channels::Rgb => {
-            let pixels: Vec<RGB8> = frame
-                .data
-                .chunks_exact(3)
-                .map(|p| RGB8::new(p[0], p[1], p[2]))
-                .collect();
-            encoder.encode_rgb(Img::new(&pixels[..], w, h))
-        }
-        Channels::Rgba => {
-            let pixels: Vec<RGBA8> = frame
-                .data
-                .chunks_exact(4)
-                .map(|p| RGBA8::new(p[0], p[1], p[2], p[3]))
-                .collect();
-            encoder.encode_rgba(Img::new(&pixels[..], w, h))
-        }
-    };
-    encoded.map(|e| e.avif_file).map_err(|e| encode_error(f, e))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::Channels;
 
     /// Left half red, right half blue, optional alpha ramp.
     fn two_tone(w: u32, h: u32, channels: Channels) -> Image {

@@ -7,23 +7,18 @@
 //! fuzz targets. Every limit is checked before the memory it guards is
 //! allocated.
 
+pub mod codec;
 pub mod colour;
 pub mod decode;
 pub mod effects;
 pub mod encode;
 pub mod geometry;
 pub mod image;
-mod jpeg_scans;
-#[cfg(feature = "turbo")]
-#[allow(unsafe_code)]
-mod libwebp;
 pub mod orient;
 pub mod probe;
 pub mod resize;
 pub mod saliency;
 mod srgb;
-#[cfg(feature = "turbo")]
-mod turbo;
 
 use std::time::{Duration, Instant};
 

@@ -9,7 +9,8 @@
 //! (~100 ms of a 12-megapixel photo, where the DC scans take a few), because
 //! the decoder reads every scan before it knows the image is complete.
 //!
-//! [`Progressive::split`] walks the markers and entropy-coded data once;
+//! [`Progressive::split`] cuts the file with the one marker walker
+//! ([`super::markers::Markers`]), entropy-coded data included;
 //! each decoder then keeps the scans it reads: [`dc_only`] for
 //! `jpeg-decoder`, and the `turbo` feature's own rule for libjpeg-turbo
 //! (which needs one AC scan per component, see `turbo.rs`). This is
@@ -17,6 +18,8 @@
 //! unexpected (not progressive, arithmetic coding, a truncated segment)
 //! gives `None` and the decoder gets the original bytes, with its own error
 //! reporting.
+
+use super::markers::{self, Markers};
 
 /// A well-formed progressive Huffman JPEG, cut into its segments.
 pub struct Progressive {
@@ -67,60 +70,32 @@ impl Progressive {
             return None;
         }
         let mut components = None;
-        let mut segments = Vec::new();
-        let mut at = 2;
-        loop {
-            let start = at;
-            if *bytes.get(at)? != 0xFF {
-                return None;
-            }
-            // Fill bytes before a marker.
-            while *bytes.get(at)? == 0xFF {
-                at += 1;
-            }
-            let marker = bytes[at];
-            at += 1;
-            match marker {
-                0xD9 => {
-                    segments.push(Segment {
-                        start,
-                        end: at,
-                        scan: None,
-                    });
-                    break;
-                }
-                // Markers without a length.
-                0x01 | 0xD0..=0xD8 => {
-                    segments.push(Segment {
-                        start,
-                        end: at,
-                        scan: None,
-                    });
-                    continue;
-                }
-                _ => {}
-            }
-            let length = usize::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
-            if length < 2 {
-                return None;
-            }
-            let payload = bytes.get(at + 2..at.checked_add(length)?)?;
-            at += length;
+        let mut segments: Vec<Segment> = Vec::new();
+        // The walk ends at EOI, or with an error that gives up.
+        for item in Markers::new(bytes) {
+            let segment = item.ok()?;
             let mut scan = None;
-            match marker {
-                0xC2 => components = Some(frame_components(payload)?),
+            match segment.marker {
+                0xC2 => components = Some(frame_components(segment.payload)?),
                 // Every other frame type (baseline, lossless, arithmetic,
                 // hierarchical): not for us.
-                0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-                0xDA => {
+                marker if markers::is_frame(marker) => return None,
+                markers::SOS => {
                     // A scan before the frame header is malformed.
                     components.as_ref()?;
-                    scan = Some(scan_header(payload)?);
-                    at = scan_end(bytes, at);
+                    scan = Some(scan_header(segment.payload)?);
                 }
                 _ => {}
             }
-            segments.push(Segment { start, end: at, scan });
+            segments.push(Segment {
+                start: segment.start,
+                end: segment.end,
+                scan,
+            });
+        }
+        // A scan's entropy-coded data runs up to the next marker.
+        for i in 1..segments.len() {
+            segments[i - 1].end = segments[i].start;
         }
         Some(Progressive {
             components: components?,
@@ -180,25 +155,6 @@ fn scan_header(payload: &[u8]) -> Option<Scan> {
         spectral_start: *payload.get(1 + 2 * count)?,
         approximation_high: *payload.get(3 + 2 * count)? >> 4,
     })
-}
-
-/// Where the entropy-coded data that starts at `from` ends: the first marker
-/// that is neither a stuffed zero (`FF 00`) nor a restart (`FF D0-D7`), or the
-/// end of the bytes.
-fn scan_end(bytes: &[u8], from: usize) -> usize {
-    let mut at = from;
-    while let Some(offset) = bytes
-        .get(at..)
-        .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-    {
-        let marker_at = at + offset;
-        match bytes.get(marker_at + 1) {
-            None => return bytes.len(),
-            Some(0x00 | 0xD0..=0xD7 | 0xFF) => at = marker_at + 1,
-            Some(_) => return marker_at,
-        }
-    }
-    bytes.len()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! behaviour is the default path's, stage for stage:
 //!
 //! - the same DCT scale (the caller's `shrink_denominator_with`, so the same
-//!   [`super::Tuning`] margin), checked against the size it promises;
+//!   `Tuning` margin), checked against the size it promises;
 //! - at 1/8 scale, a progressive JPEG is handed over without the AC scans
 //!   of the components whose 1x1 IDCT never reads them
 //!   ([`eighth_scale_scans`]): the same pixels in less than half the time;
@@ -30,7 +30,8 @@
 //!   default path returns. Measured peak RSS is the same within 1 MB
 //!   (BENCHMARKS.md). TurboJPEG's own `MAXMEMORY` and `MAXPIXELS` knobs are
 //!   not set: the `turbojpeg` crate's safe API has no setter for them, and
-//!   this crate forbids `unsafe` code. Progressive scans are capped
+//!   this module uses that safe API only (the crate denies `unsafe` code,
+//!   allowed in `codec/webp/libwebp.rs` alone). Progressive scans are capped
 //!   ([`MAX_SCANS`]) against files built to cost CPU;
 //! - damage is an error: libjpeg-turbo reports a truncated or corrupt file
 //!   as a *warning* and fills in grey, which TurboJPEG returns as a failure;
@@ -39,7 +40,7 @@
 //!   and come back as a return code, never as a Rust panic or an abort.
 //!   (Damage inside a scan that a 1/8-scale decode skips is not seen.)
 //! - encode: the same quality, 4:2:0 below
-//!   [`super::encode`]'s full-chroma threshold and 4:4:4 from it, box-averaged
+//!   `FULL_CHROMA_FROM` (`jpeg/mod.rs`) and 4:4:4 from it, box-averaged
 //!   chroma (libjpeg's downsampler), optimised Huffman tables, baseline (the
 //!   default encoder writes no progressive JPEGs either), a JFIF header and
 //!   no other metadata.
@@ -49,10 +50,10 @@
 
 use turbojpeg::{Decompressor, PixelFormat, ScalingFactor};
 
-use super::jpeg_scans::{FrameComponent, Progressive};
-use super::probe::JpegHeader;
-use super::{Channels, Frame, Image, PipelineError, Probe, colour};
+use super::Header as JpegHeader;
+use super::scans::{FrameComponent, Progressive};
 use crate::format::ImageFormat;
+use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe, colour};
 
 /// Most progressive scans a JPEG may have: libjpeg-turbo's own suggestion
 /// (`TJFLAG_LIMITSCANS`). Real encoders write about ten; thousands of tiny
@@ -104,7 +105,7 @@ pub(crate) fn decode_jpeg(
     decoder
         .set_scaling_factor(ScalingFactor::new(1, denominator as usize))
         .map_err(corrupt)?;
-    // TJSCALED rounds up, as the `div_ceil` of decode.rs does.
+    // TJSCALED rounds up, as the `div_ceil` of `jpeg/mod.rs` does.
     let (width, height) = (
         probe.width.div_ceil(denominator),
         probe.height.div_ceil(denominator),
@@ -310,7 +311,7 @@ mod tests {
         for progressive in [false, true] {
             let bytes = jpeg(1601, 1203, progressive);
             let p = probe(&bytes).unwrap();
-            // (min_scale, margin) -> the scale decode.rs picks, and its size.
+            // (min_scale, margin) -> the scale `jpeg/mod.rs` picks, and its size.
             let cases = [
                 (1.0, 1.5, (1601, 1203)),
                 (0.3, 1.5, (801, 602)),
@@ -427,7 +428,7 @@ mod tests {
     fn damage_and_repeated_scans_are_errors() {
         let bytes = jpeg(320, 240, true);
         let p = probe(&bytes).unwrap();
-        let header = crate::pipeline::probe::jpeg_header(&bytes, |_, _| {}).unwrap();
+        let header = super::markers::read_header(&bytes, |_, _| {}).unwrap();
         assert!(decode_jpeg(&bytes, &header, &p, 1).unwrap().is_some());
         // Its scans repeated past MAX_SCANS, as a file built to cost CPU
         // might: libjpeg-turbo flags the bogus progression, which is an error.

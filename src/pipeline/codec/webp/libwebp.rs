@@ -13,7 +13,7 @@
 //! Animated WebPs are left to `image-webp` (libwebp's simple decoder does not
 //! read them; the caller falls back when [`decode_still`] returns `None`).
 
-use super::{Channels, Image, PipelineError};
+use crate::pipeline::{Channels, Image, PipelineError};
 
 /// Decodes a still WebP at the smallest size that keeps `margin` times the
 /// pixels `min_scale` needs; `Ok(None)` for an animation or a file libwebp's

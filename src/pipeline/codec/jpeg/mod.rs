@@ -1,0 +1,264 @@
+//! JPEG: the header probe, shrink-on-load decoding and the encoder.
+//!
+//! The default build decodes with `jpeg-decoder` and writes with
+//! `jpeg-encoder` (pure Rust); with the `turbo` feature libjpeg-turbo
+//! (`turbo.rs`) takes over both, and this module is the only place that
+//! chooses. The header is read once, by [`probe`] through the one marker
+//! walker (`markers.rs`), and handed to the decoder in the [`Probe`]. JPEGs
+//! are decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
+//! ([`shrink_denominator_with`]), which is most of the speed of
+//! thumbnailing; at 1/8 a progressive file loses the scans that scale never
+//! reads first (`scans.rs`).
+
+mod markers;
+mod scans;
+#[cfg(feature = "turbo")]
+mod turbo;
+
+pub use markers::Header;
+
+use super::{
+    Header as CodecHeader, MAX_ICC_BYTES, budget_usize, corrupt, encode_error, exif_orientation, grey_to_rgb,
+    side_u16,
+};
+use crate::format::ImageFormat;
+use crate::pipeline::decode::DecodeRequest;
+use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe, colour};
+
+/// How much resolution above the final output a shrunk JPEG (or WebP, with
+/// the `turbo` feature) must keep, per axis. DCT scaling is a box filter of
+/// sorts, in gamma space, that aliases and blurs; the linear-light Lanczos3
+/// resampler needs real detail beyond the output's to work with. Chosen by
+/// measurement per build (`examples/quality.rs`, tables in BENCHMARKS.md): on
+/// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
+/// linear-light reference averages, in the default build, 85.5 at margin 1,
+/// 91.0 at 1.5, 93.6 at 2, 95.3 at 3 and 96.8 without shrinking (the ceiling
+/// of an 8-bit output; libvips scores 88.3, Pillow 89.0, oximg 95.5). The
+/// 12 MP -> 300 px job decodes at 1/8 scale up to margin 1.67 and at 1/4
+/// above it, which costs `jpeg-decoder` ~40% more time (its entropy decoding
+/// alone is ~70% of libvips's whole job): margin 1.5 is the one that keeps
+/// the default build at libvips's speed. Under the load benchmark (distinct
+/// sizes 100-600 px of a 12 MP JPEG, two cores) margin 3 served 45
+/// requests/s at 169 MB peak, margin 1.5 served 63 at 90 MB.
+#[cfg(not(feature = "turbo"))]
+pub const SHRINK_MARGIN: f64 = 1.5;
+
+/// With the `turbo` feature, libjpeg-turbo's scaled IDCTs keep more detail
+/// and its decoding is faster, so the same jobs afford a larger margin:
+/// margin 2.5 averages 95.6 (above oximg's 95.5) with the 12 MP -> 300 px job
+/// at 0.81-0.87x libvips's time, where margin 1.5 averages 93.0 at ~0.66x.
+#[cfg(feature = "turbo")]
+pub const SHRINK_MARGIN: f64 = 2.5;
+
+/// From this JPEG quality up, chroma is kept at full resolution (4:4:4):
+/// at high quality the user asked for detail, and colour edges (red text)
+/// smear visibly at 4:2:0. Below it 4:2:0 halves the chroma bytes.
+const FULL_CHROMA_FROM: u8 = 90;
+
+/// The APP2 identifier of an ICC profile chunk.
+const ICC_ID: &[u8] = b"ICC_PROFILE\0";
+
+// ---------------------------------------------------------------- probe
+
+/// Reads the header of a JPEG; `None` when `bytes` are not one.
+pub fn probe(bytes: &[u8]) -> Option<Result<Probe, PipelineError>> {
+    bytes.starts_with(&[0xFF, 0xD8, 0xFF]).then(|| read_probe(bytes))
+}
+
+fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
+    let mut orientation = None;
+    // (sequence number, chunk count, data) of each ICC chunk.
+    let mut icc_chunks: Vec<(u8, u8, &[u8])> = Vec::new();
+    let header = markers::read_header(bytes, |marker, payload| match marker {
+        0xE1 if orientation.is_none() => {
+            if let Some(tiff) = payload.strip_prefix(b"Exif\0\0") {
+                orientation = exif_orientation(tiff);
+            }
+        }
+        0xE2 => {
+            if let Some(rest) = payload.strip_prefix(ICC_ID)
+                && let [seq, count, data @ ..] = rest
+            {
+                icc_chunks.push((*seq, *count, data));
+            }
+        }
+        _ => {}
+    })?;
+    let mut probe = Probe::new(ImageFormat::Jpeg, header.width.into(), header.height.into())?;
+    probe.orientation = orientation.unwrap_or(1);
+    probe.icc_profile = assemble_icc(icc_chunks);
+    probe.header = CodecHeader::Jpeg(header);
+    Ok(probe)
+}
+
+/// Joins the APP2 ICC chunks in sequence order; an inconsistent set is
+/// ignored rather than guessed at.
+fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
+    let count = chunks.first()?.1;
+    if usize::from(count) != chunks.len() {
+        return None;
+    }
+    chunks.sort_by_key(|c| c.0);
+    let mut profile = Vec::new();
+    for (i, (seq, n, data)) in chunks.iter().enumerate() {
+        if usize::from(*seq) != i + 1 || *n != count {
+            return None;
+        }
+        if profile.len() + data.len() > MAX_ICC_BYTES {
+            return None;
+        }
+        profile.extend_from_slice(data);
+    }
+    Some(profile)
+}
+
+// ---------------------------------------------------------------- decode
+
+/// The DCT scale denominator (1, 2, 4 or 8) for a `width x height` JPEG
+/// that will be shown at `min_scale` of its size: the largest one whose
+/// output still has `margin` times the needed pixels on both axes (the
+/// decoded size over the needed size, per axis). A margin that is not a
+/// finite number of at least 1 leaves no room to shrink: the JPEG is
+/// decoded at full size.
+pub fn shrink_denominator_with(width: u32, height: u32, min_scale: f64, margin: f64) -> u32 {
+    if !(margin.is_finite() && margin >= 1.0) {
+        return 1;
+    }
+    let need_w = f64::from(width) * min_scale * margin;
+    let need_h = f64::from(height) * min_scale * margin;
+    [8, 4, 2]
+        .into_iter()
+        .find(|&d| f64::from(width.div_ceil(d)) >= need_w && f64::from(height.div_ceil(d)) >= need_h)
+        .unwrap_or(1)
+}
+
+/// Decodes a probed JPEG at the smallest DCT scale `request` allows, into
+/// 8-bit RGB.
+pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
+    let CodecHeader::Jpeg(header) = &probe.header else {
+        return Err(corrupt("the JPEG was not probed as a JPEG"));
+    };
+    let denominator = shrink_denominator_with(
+        probe.width,
+        probe.height,
+        request.min_scale,
+        request.shrink_margin,
+    );
+    // The `turbo` feature: libjpeg-turbo at the same scale; it hands back
+    // what it does not take (lossless, not 8-bit).
+    #[cfg(feature = "turbo")]
+    if let Some(image) = turbo::decode_jpeg(bytes, header, probe, denominator)? {
+        return Ok(image);
+    }
+    match decode_at(bytes, header, probe, denominator, request)? {
+        Some(image) => Ok(image),
+        // The decoder chose a smaller size than asked: decode at full size.
+        None => decode_at(bytes, header, probe, 1, request)?
+            .ok_or_else(|| corrupt("the JPEG decoded to an unexpected size")),
+    }
+}
+
+/// Decodes with `jpeg-decoder` at 1/`denominator` scale; `None` when the
+/// result is smaller than that scale promised.
+fn decode_at(
+    bytes: &[u8],
+    header: &Header,
+    probe: &Probe,
+    denominator: u32,
+    request: &DecodeRequest,
+) -> Result<Option<Image>, PipelineError> {
+    // At 1/8 scale a progressive JPEG's AC scans are never used: skip them.
+    let dc_only = if denominator == 8 {
+        scans::dc_only(bytes)
+    } else {
+        None
+    };
+    let mut decoder = jpeg_decoder::Decoder::new(dc_only.as_deref().unwrap_or(bytes));
+    decoder.set_max_decoding_buffer_size(budget_usize(&request.limits));
+    let want_w = probe.width.div_ceil(denominator);
+    let want_h = probe.height.div_ceil(denominator);
+    if denominator > 1 {
+        // Asking for the exact aspect-correct size makes the decoder pick
+        // this very factor: it takes the smallest one reaching the request
+        // on either axis, and both axes reach it together.
+        let w = u16::try_from(want_w).map_err(corrupt)?;
+        let h = u16::try_from(want_h).map_err(corrupt)?;
+        decoder.scale(w, h).map_err(corrupt)?;
+    }
+    let data = decoder.decode().map_err(corrupt)?;
+    let info = decoder.info().ok_or_else(|| corrupt("the JPEG has no frame"))?;
+    let (width, height) = (u32::from(info.width), u32::from(info.height));
+    if width < want_w || height < want_h {
+        return Ok(None);
+    }
+    let pixels = width as usize * height as usize;
+    let rgb = match info.pixel_format {
+        jpeg_decoder::PixelFormat::RGB24 => data,
+        jpeg_decoder::PixelFormat::L8 => grey_to_rgb(&data),
+        jpeg_decoder::PixelFormat::L16 => {
+            let narrow: Vec<u8> = data
+                .chunks_exact(2)
+                .map(|s| (u16::from_ne_bytes([s[0], s[1]]) >> 8) as u8)
+                .collect();
+            grey_to_rgb(&narrow)
+        }
+        jpeg_decoder::PixelFormat::CMYK32 => {
+            // The decoder returns 255 minus each stored sample. Adobe
+            // writers store ink inverted, so for them that is the ink
+            // amount; other writers store ink as is, so undo the inversion.
+            let mut cmyk = data;
+            if header.adobe_transform.is_none() {
+                cmyk.iter_mut().for_each(|v| *v = 255 - *v);
+            }
+            colour::cmyk_to_rgb(&cmyk, probe.icc_profile.as_deref())
+        }
+    };
+    if rgb.len() != pixels * 3 {
+        return Err(corrupt("the JPEG decoded to fewer pixels than its size"));
+    }
+    Ok(Some(Image::still(width, height, Channels::Rgb, rgb)))
+}
+
+// ---------------------------------------------------------------- encode
+
+/// Encodes one frame as a baseline JPEG at `quality` (1..=100): 4:2:0
+/// chroma below [`FULL_CHROMA_FROM`], 4:4:4 from it, optimised Huffman
+/// tables, a JFIF header and no other metadata. `jpeg-encoder` in the
+/// default build, libjpeg-turbo with the same settings under `turbo`.
+pub fn encode(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    #[cfg(feature = "turbo")]
+    return turbo::encode_jpeg(frame, channels, quality, quality >= FULL_CHROMA_FROM);
+    #[cfg(not(feature = "turbo"))]
+    encode_rust(frame, channels, quality)
+}
+
+/// The pure-Rust encoder (`jpeg-encoder`) of the default build.
+#[cfg(not(feature = "turbo"))]
+fn encode_rust(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
+    let f = ImageFormat::Jpeg;
+    let (w, h) = (side_u16(f, frame.width)?, side_u16(f, frame.height)?);
+    let mut out = Vec::new();
+    let mut encoder = Encoder::new(&mut out, quality);
+    encoder.set_sampling_factor(if quality < FULL_CHROMA_FROM {
+        SamplingFactor::R_4_2_0
+    } else {
+        SamplingFactor::R_4_4_4
+    });
+    // Box-averaged chroma instead of the top-left sample: no colour aliasing
+    // on fine detail, for a negligible cost.
+    encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+    // Optimised Huffman tables cost one extra pass over the coefficients of a
+    // small image and save 5-10% of its bytes.
+    encoder.set_optimized_huffman_tables(true);
+    // The pipeline flattens alpha before JPEG; should RGBA arrive anyway, the
+    // encoder ignores the alpha samples.
+    let color = match channels {
+        Channels::Rgb => ColorType::Rgb,
+        Channels::Rgba => ColorType::Rgba,
+    };
+    encoder
+        .encode(&frame.data, w, h, color)
+        .map_err(|e| encode_error(f, e))?;
+    Ok(out)
+}
