@@ -14,8 +14,8 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use resizer::format::ImageFormat;
 use resizer::options::{GrammarLimits, Gravity, Plan, Quality};
 use resizer::pipeline::geometry::{Anchor, Dim, Layout, Region};
-use resizer::pipeline::resize::{ResampleSpace, apply_in};
-use resizer::pipeline::{Channels, Image, Limits, OutputChoice, decode, encode, probe, process};
+use resizer::pipeline::resize::{ResampleSpace, apply};
+use resizer::pipeline::{Channels, Image, Limits, OutputChoice, Pipeline, decode, encode, probe};
 
 /// The jobs of `bench/vips_job.py`.
 #[path = "../examples/support/jobs.rs"]
@@ -38,9 +38,13 @@ fn job(c: &mut Criterion) {
         };
         let plan = Plan::parse(transformation, &GrammarLimits::default()).expect("the job's plan parses");
         let output = OutputChoice::Fixed(format);
-        let limits = Limits::default();
+        let pipeline = Pipeline::new(Limits::default());
         group.bench_function(name, |b| {
-            b.iter(|| process(black_box(&bytes), &plan, output, &limits, None).expect("the job runs"))
+            b.iter(|| {
+                pipeline
+                    .run(black_box(&bytes), &plan, output, None)
+                    .expect("the job runs")
+            })
         });
     }
     group.finish();
@@ -93,7 +97,7 @@ fn scale_layout(source: (u32, u32), target: (u32, u32)) -> Layout {
 /// and GIF.
 fn decoders(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/images");
-    let limits = Limits::default();
+    let pipeline = Pipeline::new(Limits::default());
     let mut sources: Vec<(String, Vec<u8>, f64)> = Vec::new();
     for (name, file) in [
         ("jpeg_12mp", "photo_12mp.jpg"),
@@ -126,7 +130,8 @@ fn decoders(c: &mut Criterion) {
         group.bench_function(name.as_str(), |b| {
             b.iter(|| {
                 let probed = probe::probe(black_box(bytes)).expect("the source probes");
-                decode::decode(bytes, &probed, *min_scale, false, &limits).expect("the source decodes")
+                decode::decode(bytes, &probed, &pipeline.decode_request(*min_scale, false))
+                    .expect("the source decodes")
             })
         });
     }
@@ -144,7 +149,7 @@ fn resize(c: &mut Criterion) {
                 // The clone that feeds each run is not measured.
                 b.iter_batched(
                     || image.clone(),
-                    |image| apply_in(black_box(image), &layout, space),
+                    |image| apply(black_box(image), &layout, space),
                     BatchSize::LargeInput,
                 )
             });
@@ -156,7 +161,7 @@ fn resize(c: &mut Criterion) {
 fn encoders(c: &mut Criterion) {
     // A real thumbnail is a reduction: its per-pixel noise is averaged away,
     // which matters a lot to AV1 and WebP encode times.
-    let thumb = apply_in(
+    let thumb = apply(
         photo(1200, 900),
         &scale_layout((1200, 900), (300, 225)),
         ResampleSpace::Linear,

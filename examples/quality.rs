@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use resizer::format::ImageFormat;
 use resizer::options::{GrammarLimits, Plan};
-use resizer::pipeline::{Limits, OutputChoice, ResampleSpace, Tuning, process_with};
+use resizer::pipeline::{Limits, OutputChoice, Pipeline, ResampleSpace, Tuning};
 use ssimulacra2::compute_frame_ssimulacra2;
 
 #[path = "support/quality_reference.rs"]
@@ -97,22 +97,18 @@ fn main() -> Result<(), Failure> {
         ResampleSpace::Gamma,
     ] {
         for margin in MARGINS {
-            let tuning = Tuning {
-                shrink_margin: margin,
-                resample_space: space,
+            let pipeline = Pipeline {
+                limits,
+                tuning: Tuning {
+                    shrink_margin: margin,
+                    resample_space: space,
+                },
             };
             let mut scores = Vec::new();
             let mut large = Vec::new();
             for (_, factor, bytes, tw, th, reference) in &cases {
                 let plan = parse(&format!("w_{tw},h_{th}"))?;
-                let (encoded, _) = process_with(
-                    bytes,
-                    &plan,
-                    OutputChoice::Fixed(ImageFormat::Png),
-                    &limits,
-                    None,
-                    &tuning,
-                )?;
+                let (encoded, _) = pipeline.run(bytes, &plan, OutputChoice::Fixed(ImageFormat::Png), None)?;
                 let out = linear_from_png(&encoded.bytes)?;
                 let score = compute_frame_ssimulacra2(reference.clone(), out)?;
                 scores.push(score);
@@ -130,10 +126,10 @@ fn main() -> Result<(), Failure> {
             );
             for (_, bytes, plan, format) in &jobs {
                 let mut times = Vec::with_capacity(runs);
-                process_with(bytes, plan, OutputChoice::Fixed(*format), &limits, None, &tuning)?;
+                pipeline.run(bytes, plan, OutputChoice::Fixed(*format), None)?;
                 for _ in 0..runs {
                     let t = Instant::now();
-                    process_with(bytes, plan, OutputChoice::Fixed(*format), &limits, None, &tuning)?;
+                    pipeline.run(bytes, plan, OutputChoice::Fixed(*format), None)?;
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
                 times.sort_by(f64::total_cmp);

@@ -70,7 +70,7 @@ pub async fn convert(
         max_animation_pixels: config.max_animation_pixels,
     };
     let (encoded, _) =
-        tokio::task::spawn_blocking(move || pipeline::process(&bytes, &plan, choice, &limits, None))
+        tokio::task::spawn_blocking(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, None))
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?
             .map_err(ApiError::from)?;

@@ -13,7 +13,7 @@
 
 use fast_image_resize::images::Image as FirImage;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use resizer::pipeline::{Channels, Image, Limits, decode, probe};
+use resizer::pipeline::{Channels, Image, Limits, Pipeline, Tuning, decode, probe};
 use ssimulacra2::{LinearRgb, compute_frame_ssimulacra2};
 
 pub type Failure = Box<dyn std::error::Error>;
@@ -40,14 +40,15 @@ fn linear_to_srgb(v: f32) -> f32 {
 /// The whole source at full size, as the pipeline decodes it.
 pub fn decode_full(bytes: &[u8]) -> Result<Image, Failure> {
     let p = probe::probe(bytes)?;
-    Ok(decode::decode_with_margin(
-        bytes,
-        &p,
-        1.0,
-        f64::INFINITY,
-        false,
-        &Limits::default(),
-    )?)
+    // An infinite margin disables shrink-on-load.
+    let pipeline = Pipeline {
+        limits: Limits::default(),
+        tuning: Tuning {
+            shrink_margin: f64::INFINITY,
+            ..Tuning::default()
+        },
+    };
+    Ok(decode::decode(bytes, &p, &pipeline.decode_request(1.0, false))?)
 }
 
 /// Linear-light Lanczos3 in f32 of the whole (opaque) image to `tw x th`.

@@ -35,7 +35,7 @@ fuzz_target!(|bytes: &[u8]| {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         let output = OutputChoice::Fixed(ImageFormat::Png);
-        if let Ok((encoded, _)) = pipeline::process(bytes, &plan, output, &LIMITS, Some(deadline)) {
+        if let Ok((encoded, _)) = pipeline::Pipeline::new(LIMITS).run(bytes, &plan, output, Some(deadline)) {
             assert_eq!(encoded.format, ImageFormat::Png);
             assert!(
                 encoded.width >= 1 && encoded.width <= width,

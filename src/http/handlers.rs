@@ -149,7 +149,7 @@ async fn produce(
     let deadline = Instant::now() + state.config.processing_timeout;
     let (result, waited) = state
         .pool
-        .run(move || pipeline::process(&bytes, &plan, choice, &limits, Some(deadline)))
+        .run(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, Some(deadline)))
         .await?;
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);

@@ -36,42 +36,9 @@ pub struct DecodeRequest {
     pub limits: Limits,
 }
 
-/// Decodes `bytes` (already probed). `min_scale` is the smallest fraction of
-/// the full size the result may have: a JPEG may be decoded at 1/2, 1/4 or
-/// 1/8 scale when that still leaves the resampler a margin. `animate` asks
-/// for every frame (within the limits) instead of the first.
-pub fn decode(
-    bytes: &[u8],
-    probe: &Probe,
-    min_scale: f64,
-    animate: bool,
-    limits: &Limits,
-) -> Result<Image, PipelineError> {
-    decode_with_margin(bytes, probe, min_scale, SHRINK_MARGIN, animate, limits)
-}
-
-/// [`decode`] with an explicit shrink-on-load margin instead of
-/// [`SHRINK_MARGIN`] (see [`codec::jpeg::shrink_denominator_with`]), so that
-/// the margin can be tuned by measurement without editing a constant.
-pub fn decode_with_margin(
-    bytes: &[u8],
-    probe: &Probe,
-    min_scale: f64,
-    margin: f64,
-    animate: bool,
-    limits: &Limits,
-) -> Result<Image, PipelineError> {
-    let request = DecodeRequest {
-        min_scale,
-        shrink_margin: margin,
-        animate,
-        limits: *limits,
-    };
-    decode_request(bytes, probe, &request)
-}
-
-/// Decodes `bytes` (already probed) as `request` asks: one line per format.
-pub fn decode_request(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
+/// Decodes `bytes` (already probed) as `request` asks (see
+/// [`super::Pipeline::decode_request`]): one line per format.
+pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
     match probe.format {
         ImageFormat::Jpeg => codec::jpeg::decode(bytes, probe, request),
         ImageFormat::Png => codec::png::decode(bytes, probe, request),
@@ -101,7 +68,13 @@ pub fn decode_animation(
         ImageFormat::Gif => codec::gif::stream(bytes, true, limits, each),
         ImageFormat::Webp => codec::webp::stream(bytes, limits, each),
         _ => {
-            let image = decode(bytes, probe, 1.0, true, limits)?;
+            let request = DecodeRequest {
+                min_scale: 1.0,
+                shrink_margin: SHRINK_MARGIN,
+                animate: true,
+                limits: *limits,
+            };
+            let image = decode(bytes, probe, &request)?;
             let channels = image.channels;
             for frame in image.frames {
                 each(frame, channels)?;
@@ -109,12 +82,6 @@ pub fn decode_animation(
             Ok(image.loops)
         }
     }
-}
-
-/// The DCT scale denominator (1, 2, 4 or 8) for a `width x height` JPEG
-/// that will be shown at `min_scale` of its size, at [`SHRINK_MARGIN`].
-pub fn shrink_denominator(width: u32, height: u32, min_scale: f64) -> u32 {
-    codec::jpeg::shrink_denominator_with(width, height, min_scale, SHRINK_MARGIN)
 }
 
 #[cfg(test)]
@@ -131,6 +98,16 @@ mod tests {
         out
     }
 
+    /// What the pipeline asks for at `min_scale` with `margin`.
+    fn request(min_scale: f64, margin: f64, animate: bool, limits: &Limits) -> DecodeRequest {
+        DecodeRequest {
+            min_scale,
+            shrink_margin: margin,
+            animate,
+            limits: *limits,
+        }
+    }
+
     fn decode_all(
         bytes: &[u8],
         min_scale: f64,
@@ -138,7 +115,7 @@ mod tests {
         limits: &Limits,
     ) -> Result<Image, PipelineError> {
         let p = probe(bytes)?;
-        decode(bytes, &p, min_scale, animate, limits)
+        decode(bytes, &p, &request(min_scale, SHRINK_MARGIN, animate, limits))
     }
 
     fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {
@@ -198,7 +175,7 @@ mod tests {
         assert_eq!(SHRINK_MARGIN, expected);
         for min_scale in [250.0 / 4000.0, 300.0 / 4000.0, 0.25] {
             assert_eq!(
-                shrink_denominator(4000, 3000, min_scale),
+                shrink_denominator_with(4000, 3000, min_scale, SHRINK_MARGIN),
                 shrink_denominator_with(4000, 3000, min_scale, expected)
             );
         }
@@ -218,8 +195,7 @@ mod tests {
             .collect();
         let bytes = jpeg(w, h, &data, jpeg_encoder::ColorType::Rgb);
         let p = probe(&bytes).unwrap();
-        let at_margin_2 =
-            |min_scale| decode_with_margin(&bytes, &p, min_scale, 2.0, false, &Limits::default());
+        let at_margin_2 = |min_scale| decode(&bytes, &p, &request(min_scale, 2.0, false, &Limits::default()));
         let image = at_margin_2(250.0 / 4000.0).unwrap();
         assert_eq!((image.width(), image.height()), (500, 375));
         let image = at_margin_2(300.0 / 4000.0).unwrap();
@@ -241,7 +217,7 @@ mod tests {
         let min_scale = 0.06;
         let margin = 2.0;
         let p = probe(&bytes).unwrap();
-        let image = decode_with_margin(&bytes, &p, min_scale, margin, false, &Limits::default()).unwrap();
+        let image = decode(&bytes, &p, &request(min_scale, margin, false, &Limits::default())).unwrap();
         assert!(f64::from(image.width()) >= f64::from(w) * min_scale * margin);
         assert!(f64::from(image.height()) >= f64::from(h) * min_scale * margin);
         assert_eq!((image.width(), image.height()), (126, 42));
@@ -707,7 +683,12 @@ mod tests {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(&path).unwrap();
         let p = probe(&bytes).unwrap();
-        let image = decode(&bytes, &p, 1.0, false, &Limits::default()).unwrap();
+        let image = decode(
+            &bytes,
+            &p,
+            &request(1.0, SHRINK_MARGIN, false, &Limits::default()),
+        )
+        .unwrap();
         let image = super::super::orient::apply(image, p.orientation, crate::options::Rotation::None);
         colour::to_srgb(image, p.icc_profile.as_deref()).unwrap()
     }

@@ -12,6 +12,7 @@ pub mod colour;
 pub mod decode;
 pub mod effects;
 pub mod encode;
+pub mod finish;
 pub mod geometry;
 pub mod image;
 pub mod orient;
@@ -31,7 +32,7 @@ pub use resize::ResampleSpace;
 
 /// The knobs that trade speed for quality, gathered so that benchmarks and
 /// the quality measurement (`examples/quality.rs`) can try other settings
-/// through [`process_with`] without editing constants. The service always
+/// through a [`Pipeline`] without editing constants. The service always
 /// uses [`Tuning::default`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tuning {
@@ -149,133 +150,150 @@ pub enum PipelineError {
     DeadlineExceeded,
 }
 
-/// Runs the whole pipeline on one source.
-///
-/// `deadline`, when given, is checked between stages so that a pathological
-/// image stops costing CPU soon after its time is up.
-pub fn process(
-    bytes: &[u8],
-    plan: &Plan,
-    output: OutputChoice,
-    limits: &Limits,
-    deadline: Option<Instant>,
-) -> Result<(Encoded, Timings), PipelineError> {
-    process_with(bytes, plan, output, limits, deadline, &Tuning::default())
+/// One configured pipeline: the limits every image is held to and the
+/// tuning that trades speed for quality, as one value. The server (on the
+/// CPU pool), `resizer convert`, the benches, the quality measurement and
+/// the fuzz targets all call [`Pipeline::run`], so that they run the same
+/// code with the same settings unless they choose otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pipeline {
+    /// What one image may cost, checked before the memory is spent.
+    pub limits: Limits,
+    /// Speed against quality; [`Tuning::default`] in the service, other
+    /// values only where a measurement tries them.
+    pub tuning: Tuning,
 }
 
-/// [`process`] with explicit [`Tuning`], for benchmarks and quality
-/// measurements.
-pub fn process_with(
-    bytes: &[u8],
-    plan: &Plan,
-    output: OutputChoice,
-    limits: &Limits,
-    deadline: Option<Instant>,
-    tuning: &Tuning,
-) -> Result<(Encoded, Timings), PipelineError> {
-    let check_deadline = || match deadline {
-        Some(d) if Instant::now() > d => Err(PipelineError::DeadlineExceeded),
-        _ => Ok(()),
-    };
-    let mut timings = Timings::default();
-    let started = Instant::now();
-
-    let probe = probe::probe(bytes)?;
-    probe.check_limits(limits)?;
-    let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);
-
-    // Geometry first, on the header's (oriented) size, so that the decoder
-    // knows how small it may decode (shrink-on-load) and output limits are
-    // checked before any pixel is decoded.
-    let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
-    let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
-    let animate = format.supports_animation();
-    let image = if animate && probe.animated {
-        let (image, decode_time, transform_time) =
-            stream_animation(bytes, &probe, plan, &layout, limits, tuning, &check_deadline)?;
-        timings.decode = decode_time;
-        timings.transform = transform_time;
-        image
-    } else {
-        let image = decode::decode_with_margin(
-            bytes,
-            &probe,
-            layout.decode_hint(),
-            tuning.shrink_margin,
-            animate,
+impl Pipeline {
+    /// A pipeline under `limits` with the service's tuning.
+    pub fn new(limits: Limits) -> Pipeline {
+        Pipeline {
             limits,
-        )?;
-        timings.decode = started.elapsed();
+            tuning: Tuning::default(),
+        }
+    }
+
+    /// What to ask a decoder for: at least `min_scale` of the full size
+    /// with this pipeline's shrink-on-load margin, every frame when
+    /// `animate`, under this pipeline's limits.
+    pub fn decode_request(&self, min_scale: f64, animate: bool) -> decode::DecodeRequest {
+        decode::DecodeRequest {
+            min_scale,
+            shrink_margin: self.tuning.shrink_margin,
+            animate,
+            limits: self.limits,
+        }
+    }
+
+    /// Runs the whole pipeline on one source.
+    ///
+    /// `deadline`, when given, is checked between stages so that a
+    /// pathological image stops costing CPU soon after its time is up.
+    pub fn run(
+        &self,
+        bytes: &[u8],
+        plan: &Plan,
+        output: OutputChoice,
+        deadline: Option<Instant>,
+    ) -> Result<(Encoded, Timings), PipelineError> {
+        let limits = &self.limits;
+        let check_deadline = || match deadline {
+            Some(d) if Instant::now() > d => Err(PipelineError::DeadlineExceeded),
+            _ => Ok(()),
+        };
+        let mut timings = Timings::default();
+        let started = Instant::now();
+
+        let probe = probe::probe(bytes)?;
+        probe.check_limits(limits)?;
+        let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);
+
+        // Geometry first, on the header's (oriented) size, so that the decoder
+        // knows how small it may decode (shrink-on-load) and output limits are
+        // checked before any pixel is decoded.
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
+        let animate = format.supports_animation();
+        let image = if animate && probe.animated {
+            let (image, decode_time, transform_time) =
+                self.stream_animation(bytes, &probe, plan, &layout, &check_deadline)?;
+            timings.decode = decode_time;
+            timings.transform = transform_time;
+            image
+        } else {
+            let request = self.decode_request(layout.decode_hint(), animate);
+            let image = decode::decode(bytes, &probe, &request)?;
+            timings.decode = started.elapsed();
+            check_deadline()?;
+
+            let started = Instant::now();
+            let image = orient::apply(image, probe.orientation, plan.rotation);
+            let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
+            check_deadline()?;
+            let image = resize::apply(image, &layout, self.tuning.resample_space)?;
+            check_deadline()?;
+            let image = effects::apply(image, plan);
+            timings.transform = started.elapsed();
+            image
+        };
+        let started = Instant::now();
+        let image = finish::apply(image, &layout, plan, format);
+        timings.transform += started.elapsed();
         check_deadline()?;
 
         let started = Instant::now();
-        let image = orient::apply(image, probe.orientation, plan.rotation);
-        let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
-        check_deadline()?;
-        let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
-        check_deadline()?;
-        let image = effects::apply(image, plan);
-        timings.transform = started.elapsed();
-        image
-    };
-    let started = Instant::now();
-    let image = resize::finish(image, &layout, plan, format);
-    timings.transform += started.elapsed();
-    check_deadline()?;
+        let encoded = encode::encode(&image, format, plan.quality)?;
+        timings.encode = started.elapsed();
+        Ok((encoded, timings))
+    }
 
-    let started = Instant::now();
-    let encoded = encode::encode(&image, format, plan.quality)?;
-    timings.encode = started.elapsed();
-    Ok((encoded, timings))
-}
-
-/// Decodes and transforms an animation frame by frame: each frame, as soon
-/// as the decoder has composited it, is oriented, converted to sRGB,
-/// resampled to the layout and given its effects, and only that
-/// output-sized frame is kept. Memory is then one source canvas and its
-/// working copies plus the kept frames, instead of every frame at the
-/// source's size. Returns the image (not yet padded or flattened) and the
-/// time spent decoding and transforming.
-fn stream_animation(
-    bytes: &[u8],
-    probe: &Probe,
-    plan: &Plan,
-    layout: &geometry::Layout,
-    limits: &Limits,
-    tuning: &Tuning,
-    check_deadline: &dyn Fn() -> Result<(), PipelineError>,
-) -> Result<(Image, Duration, Duration), PipelineError> {
-    let started = Instant::now();
-    let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
-    let mut resampler = resize::Resampler::new(layout, tuning.resample_space);
-    let mut kept: Vec<(Channels, Frame)> = Vec::new();
-    let mut transform = Duration::ZERO;
-    let loops = decode::decode_animation(
-        bytes,
-        probe,
-        &animation_limits(limits, layout.output()),
-        &mut |frame, channels| {
-            check_deadline()?;
-            let started = Instant::now();
-            let image = Image {
-                channels,
-                frames: vec![frame],
-                loops: 0,
-            };
-            let image = orient::apply(image, probe.orientation, plan.rotation);
-            let image = to_srgb.apply(image);
-            let image = resampler.run(image)?;
-            let image = effects::apply(image, plan);
-            let channels = image.channels;
-            kept.extend(image.frames.into_iter().map(|f| (channels, f)));
-            transform += started.elapsed();
-            Ok(())
-        },
-    )?;
-    check_deadline()?;
-    let image = Image::assemble(kept, loops)
-        .ok_or_else(|| PipelineError::Corrupt("the animation has no frames".into()))?;
-    Ok((image, started.elapsed().saturating_sub(transform), transform))
+    /// Decodes and transforms an animation frame by frame: each frame, as soon
+    /// as the decoder has composited it, is oriented, converted to sRGB,
+    /// resampled to the layout and given its effects, and only that
+    /// output-sized frame is kept. Memory is then one source canvas and its
+    /// working copies plus the kept frames, instead of every frame at the
+    /// source's size. Returns the image (not yet padded or flattened) and the
+    /// time spent decoding and transforming.
+    fn stream_animation(
+        &self,
+        bytes: &[u8],
+        probe: &Probe,
+        plan: &Plan,
+        layout: &geometry::Layout,
+        check_deadline: &dyn Fn() -> Result<(), PipelineError>,
+    ) -> Result<(Image, Duration, Duration), PipelineError> {
+        let started = Instant::now();
+        let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
+        let mut resampler = resize::Resampler::new(layout, self.tuning.resample_space);
+        let mut kept: Vec<(Channels, Frame)> = Vec::new();
+        let mut transform = Duration::ZERO;
+        let loops = decode::decode_animation(
+            bytes,
+            probe,
+            &animation_limits(&self.limits, layout.output()),
+            &mut |frame, channels| {
+                check_deadline()?;
+                let started = Instant::now();
+                let image = Image {
+                    channels,
+                    frames: vec![frame],
+                    loops: 0,
+                };
+                let image = orient::apply(image, probe.orientation, plan.rotation);
+                let image = to_srgb.apply(image);
+                let image = resampler.run(image)?;
+                let image = effects::apply(image, plan);
+                let channels = image.channels;
+                kept.extend(image.frames.into_iter().map(|f| (channels, f)));
+                transform += started.elapsed();
+                Ok(())
+            },
+        )?;
+        check_deadline()?;
+        let image = Image::assemble(kept, loops)
+            .ok_or_else(|| PipelineError::Corrupt("the animation has no frames".into()))?;
+        Ok((image, started.elapsed().saturating_sub(transform), transform))
+    }
 }
 
 /// The limits an animation is decoded under when its frames are kept at
@@ -356,12 +374,10 @@ mod tests {
         let probe = probe::probe(bytes).unwrap();
         let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
-        let (image, _, _) =
-            stream_animation(bytes, &probe, &plan, &layout, limits, &Tuning::default(), &|| {
-                Ok(())
-            })
+        let (image, _, _) = Pipeline::new(*limits)
+            .stream_animation(bytes, &probe, &plan, &layout, &|| Ok(()))
             .unwrap();
-        resize::finish(image, &layout, &plan, ImageFormat::Gif)
+        finish::apply(image, &layout, &plan, ImageFormat::Gif)
     }
 
     /// The same stages run on the whole decoded animation at once.
@@ -371,12 +387,13 @@ mod tests {
         let probe = probe::probe(bytes).unwrap();
         let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
-        let image = decode::decode(bytes, &probe, 1.0, true, &limits).unwrap();
+        let request = Pipeline::new(limits).decode_request(1.0, true);
+        let image = decode::decode(bytes, &probe, &request).unwrap();
         let image = orient::apply(image, probe.orientation, plan.rotation);
         let image = colour::to_srgb(image, probe.icc_profile.as_deref()).unwrap();
-        let image = resize::apply(image, &layout, &plan).unwrap();
+        let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
         let image = effects::apply(image, &plan);
-        resize::finish(image, &layout, &plan, ImageFormat::Gif)
+        finish::apply(image, &layout, &plan, ImageFormat::Gif)
     }
 
     fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {

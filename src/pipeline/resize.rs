@@ -1,5 +1,5 @@
-//! Resize: cut the layout's region and resample it, then compose the result
-//! (padding, alpha flattening) for the output format.
+//! Resize: cut the layout's region and resample it (padding and alpha
+//! flattening for the output format come after, in `finish.rs`).
 //!
 //! Resampling is Lanczos3 with `fast_image_resize` (SIMD), by default in
 //! linear light: averaging sRGB-encoded values darkens fine detail and
@@ -21,8 +21,7 @@ use fast_image_resize::{
 
 use super::geometry::{Anchor, Layout, place};
 use super::{Channels, Frame, Image, PipelineError, saliency, srgb};
-use crate::format::ImageFormat;
-use crate::options::{Gravity, Plan, Rgba};
+use crate::options::Gravity;
 
 /// Which values the resampler averages, and in what precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,24 +90,9 @@ static HEADROOM_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(|| {
 });
 
 /// Crops the region of `layout` (resolving gravity or saliency) and
-/// resamples it to `layout.resize`, in [`ResampleSpace::DEFAULT`].
-pub fn apply(image: Image, layout: &Layout, plan: &Plan) -> Result<Image, PipelineError> {
-    apply_with(image, layout, plan, ResampleSpace::DEFAULT)
-}
-
-/// [`apply`] in an explicit resampling space (the pipeline's [`super::Tuning`]).
-pub fn apply_with(
-    image: Image,
-    layout: &Layout,
-    plan: &Plan,
-    space: ResampleSpace,
-) -> Result<Image, PipelineError> {
-    let _ = plan;
-    apply_in(image, layout, space)
-}
-
-/// [`apply`] with an explicit resampling space (for benchmarks and tests).
-pub fn apply_in(image: Image, layout: &Layout, space: ResampleSpace) -> Result<Image, PipelineError> {
+/// resamples it to `layout.resize` in `space` (the pipeline's
+/// [`super::Tuning`]; [`ResampleSpace::DEFAULT`] in the service).
+pub fn apply(image: Image, layout: &Layout, space: ResampleSpace) -> Result<Image, PipelineError> {
     Resampler::new(layout, space).run(image)
 }
 
@@ -558,145 +542,10 @@ fn kernel_bounds(window: &Window, image: (u32, u32), target: (u32, u32)) -> (u32
     (x, y, w, h)
 }
 
-/// Pads onto the canvas and flattens alpha onto the background when `format`
-/// cannot store it. An alpha channel that is opaque everywhere is dropped,
-/// so that encoders write the smaller RGB form.
-pub fn finish(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -> Image {
-    let image = match layout.canvas {
-        Some(canvas) if (canvas.width, canvas.height) != (image.width(), image.height()) => pad(
-            image,
-            (canvas.width, canvas.height),
-            canvas.gravity,
-            plan.background,
-        ),
-        _ => image,
-    };
-    if image.channels == Channels::Rgb {
-        return image;
-    }
-    if !format.supports_alpha() {
-        return flatten(image, plan.background);
-    }
-    if image
-        .frames
-        .iter()
-        .all(|f| f.data.chunks_exact(4).all(|p| p[3] == u8::MAX))
-    {
-        return drop_alpha(image);
-    }
-    image
-}
-
-/// Places every frame on a `size` canvas of `background`, by gravity. The
-/// canvas has an alpha channel only when the image or the colour needs one.
-fn pad(image: Image, size: (u32, u32), gravity: Gravity, background: Rgba) -> Image {
-    let (cw, ch_) = (size.0 as usize, size.1 as usize);
-    let channels = if image.channels == Channels::Rgba || background.0[3] < u8::MAX {
-        Channels::Rgba
-    } else {
-        Channels::Rgb
-    };
-    let out_n = channels.count();
-    let in_n = image.channels.count();
-    let pixel = &background.0[..out_n];
-    let (iw, ih) = (image.width() as usize, image.height() as usize);
-    let (x, y) = place((size.0 as f64, size.1 as f64), (iw as f64, ih as f64), gravity);
-    // Whole-pixel offsets; negative when the image is larger than the canvas,
-    // then it is clipped.
-    let (ox, oy) = (x.round() as i64, y.round() as i64);
-    let frames = image
-        .frames
-        .into_iter()
-        .map(|frame| {
-            let mut data = pixel.repeat(cw * ch_);
-            for (row_index, row) in frame.data.chunks_exact(iw * in_n).enumerate() {
-                let cy = row_index as i64 + oy;
-                if cy < 0 || cy >= ch_ as i64 {
-                    continue;
-                }
-                for (col, px) in row.chunks_exact(in_n).enumerate() {
-                    let cx = col as i64 + ox;
-                    if cx < 0 || cx >= cw as i64 {
-                        continue;
-                    }
-                    let at = (cy as usize * cw + cx as usize) * out_n;
-                    if let Some(dst) = data.get_mut(at..at + out_n) {
-                        dst[..3].copy_from_slice(&px[..3]);
-                        if out_n == 4 {
-                            dst[3] = px.get(3).copied().unwrap_or(u8::MAX);
-                        }
-                    }
-                }
-            }
-            Frame {
-                width: size.0,
-                height: size.1,
-                data,
-                delay_ms: frame.delay_ms,
-            }
-        })
-        .collect();
-    Image {
-        channels,
-        frames,
-        loops: image.loops,
-    }
-}
-
-/// Composites RGBA frames over `background` (itself composited over white
-/// when it is transparent, since the result has no alpha) and returns RGB.
-/// Blending is done on the sRGB values, as browsers composite.
-fn flatten(image: Image, background: Rgba) -> Image {
-    let [br, bg, bb, ba] = background.0.map(u32::from);
-    let over_white = |c: u32| (c * ba + 255 * (255 - ba) + 127) / 255;
-    let bgc = [over_white(br), over_white(bg), over_white(bb)];
-    let frames = image
-        .frames
-        .into_iter()
-        .map(|frame| {
-            let mut data = Vec::with_capacity(frame.data.len() / 4 * 3);
-            for px in frame.data.chunks_exact(4) {
-                let a = u32::from(px[3]);
-                for c in 0..3 {
-                    let v = (u32::from(px[c]) * a + bgc[c] * (255 - a) + 127) / 255;
-                    data.push(v as u8);
-                }
-            }
-            Frame { data, ..frame }
-        })
-        .collect();
-    Image {
-        channels: Channels::Rgb,
-        frames,
-        loops: image.loops,
-    }
-}
-
-/// RGBA -> RGB, for images whose alpha is opaque everywhere.
-fn drop_alpha(image: Image) -> Image {
-    let frames = image
-        .frames
-        .into_iter()
-        .map(|frame| {
-            let data = frame
-                .data
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect();
-            Frame { data, ..frame }
-        })
-        .collect();
-    Image {
-        channels: Channels::Rgb,
-        frames,
-        loops: image.loops,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::geometry::{Canvas, Dim, Region};
+    use crate::pipeline::geometry::{Dim, Region};
 
     fn layout(source: (u32, u32), region: (f64, f64), anchor: Anchor, resize: (u32, u32)) -> Layout {
         Layout {
@@ -753,7 +602,7 @@ mod tests {
                 Anchor::Gravity(Gravity::Center),
                 (100, 50),
             );
-            let out = apply_in(quadrants(400, 200), &l, space).unwrap();
+            let out = apply(quadrants(400, 200), &l, space).unwrap();
             assert_eq!((out.width(), out.height()), (100, 50));
             assert!(close(&pixel(&out, 10, 10), &[255, 0, 0], 2), "{space:?}");
             assert!(close(&pixel(&out, 90, 10), &[0, 255, 0], 2));
@@ -772,7 +621,7 @@ mod tests {
             Anchor::Gravity(Gravity::East),
             (50, 50),
         );
-        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        let out = apply(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
         assert_eq!((out.width(), out.height()), (50, 50));
         assert!(close(&pixel(&out, 25, 5), &[0, 255, 0], 2));
         assert!(close(&pixel(&out, 25, 45), &[255, 255, 255], 2));
@@ -781,7 +630,7 @@ mod tests {
     #[test]
     fn crop_copies_the_window_at_a_point() {
         let l = layout((400, 200), (20.0, 10.0), Anchor::Point { x: 390, y: 5 }, (20, 10));
-        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        let out = apply(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
         assert_eq!((out.width(), out.height()), (20, 10));
         // Clamped to x = 380: all green.
         assert_eq!(pixel(&out, 0, 0), vec![0, 255, 0]);
@@ -796,7 +645,7 @@ mod tests {
             Anchor::Gravity(Gravity::SouthWest),
             (100, 50),
         );
-        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        let out = apply(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
         assert_eq!(pixel(&out, 50, 25), vec![0, 0, 255]);
     }
 
@@ -804,7 +653,7 @@ mod tests {
     fn identity_is_untouched() {
         let img = quadrants(40, 20);
         let l = layout((40, 20), (40.0, 20.0), Anchor::Gravity(Gravity::Center), (40, 20));
-        assert_eq!(apply_in(img.clone(), &l, ResampleSpace::Linear).unwrap(), img);
+        assert_eq!(apply(img.clone(), &l, ResampleSpace::Linear).unwrap(), img);
     }
 
     #[test]
@@ -815,8 +664,8 @@ mod tests {
             .collect();
         let img = Image::still(w, h, Channels::Rgb, data);
         let l = layout((w, h), (64.0, 64.0), Anchor::Gravity(Gravity::Center), (8, 8));
-        let linear = apply_in(img.clone(), &l, ResampleSpace::Linear).unwrap();
-        let gamma = apply_in(img, &l, ResampleSpace::Gamma).unwrap();
+        let linear = apply(img.clone(), &l, ResampleSpace::Linear).unwrap();
+        let gamma = apply(img, &l, ResampleSpace::Gamma).unwrap();
         let lin = pixel(&linear, 4, 4);
         let gam = pixel(&gamma, 4, 4);
         assert!(close(&lin, &[188, 188, 188], 4), "linear {lin:?}");
@@ -841,7 +690,7 @@ mod tests {
         let img = Image::still(w, h, Channels::Rgba, data);
         let l = layout((w, h), (64.0, 8.0), Anchor::Gravity(Gravity::Center), (16, 2));
         for space in [ResampleSpace::Linear, ResampleSpace::Gamma] {
-            let out = apply_in(img.clone(), &l, space).unwrap();
+            let out = apply(img.clone(), &l, space).unwrap();
             for x in 0..16 {
                 let p = pixel(&out, x, 1);
                 if p[3] > 8 {
@@ -862,8 +711,8 @@ mod tests {
             .collect();
         let rgba = Image::still(90, 60, Channels::Rgba, rgba_data);
         let l = layout((90, 60), (90.0, 60.0), Anchor::Gravity(Gravity::Center), (17, 11));
-        let a = apply_in(rgb, &l, ResampleSpace::Linear).unwrap();
-        let b = apply_in(rgba, &l, ResampleSpace::Linear).unwrap();
+        let a = apply(rgb, &l, ResampleSpace::Linear).unwrap();
+        let b = apply(rgba, &l, ResampleSpace::Linear).unwrap();
         for (p, q) in a.frames[0]
             .data
             .chunks_exact(3)
@@ -889,8 +738,8 @@ mod tests {
             .collect();
         let img = Image::still(w, h, Channels::Rgb, data);
         let l = layout((w, h), (96.0, 96.0), Anchor::Gravity(Gravity::Center), (24, 24));
-        let linear = apply_in(img.clone(), &l, ResampleSpace::Linear).unwrap();
-        let clamped = apply_in(img, &l, ResampleSpace::Linear16).unwrap();
+        let linear = apply(img.clone(), &l, ResampleSpace::Linear).unwrap();
+        let clamped = apply(img, &l, ResampleSpace::Linear16).unwrap();
         // Just inside the square's edges (where the undershoot was):
         // 0 in linear light against 14 with the clamp.
         for x in [10, 13] {
@@ -1000,7 +849,7 @@ mod tests {
         second.delay_ms = 70;
         img.frames.push(second);
         let l = layout((40, 20), (40.0, 20.0), Anchor::Gravity(Gravity::Center), (20, 10));
-        let out = apply_in(img, &l, ResampleSpace::Linear).unwrap();
+        let out = apply(img, &l, ResampleSpace::Linear).unwrap();
         assert_eq!(out.frames.len(), 2);
         assert!(
             out.frames
@@ -1018,7 +867,7 @@ mod tests {
             Anchor::Gravity(Gravity::NorthWest),
             (40, 20),
         );
-        let out = apply_in(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
+        let out = apply(quadrants(400, 200), &l, ResampleSpace::Linear).unwrap();
         assert!(close(&pixel(&out, 20, 10), &[255, 0, 0], 2));
     }
 
@@ -1030,7 +879,7 @@ mod tests {
             Anchor::Gravity(Gravity::Center),
             (20, 10),
         );
-        let out = apply_in(quadrants(40, 20), &l, ResampleSpace::Linear).unwrap();
+        let out = apply(quadrants(40, 20), &l, ResampleSpace::Linear).unwrap();
         assert_eq!((out.width(), out.height()), (20, 10));
         assert!(
             close(&pixel(&out, 2, 2), &[255, 0, 0], 16),
@@ -1039,96 +888,5 @@ mod tests {
             out.width(),
             out.height()
         );
-    }
-
-    fn pad_layout(canvas: (u32, u32), gravity: Gravity) -> Layout {
-        let mut l = layout((10, 10), (10.0, 10.0), Anchor::Gravity(Gravity::Center), (10, 10));
-        l.canvas = Some(Canvas {
-            width: canvas.0,
-            height: canvas.1,
-            gravity,
-        });
-        l
-    }
-
-    #[test]
-    fn pad_places_by_gravity_on_the_background() {
-        let img = Image::still(10, 10, Channels::Rgb, vec![0; 300]);
-        let plan = Plan {
-            background: Rgba([0, 0, 255, 255]),
-            ..Plan::default()
-        };
-        let out = finish(
-            img.clone(),
-            &pad_layout((30, 20), Gravity::East),
-            &plan,
-            ImageFormat::Png,
-        );
-        assert_eq!((out.width(), out.height(), out.channels), (30, 20, Channels::Rgb));
-        assert_eq!(pixel(&out, 0, 0), vec![0, 0, 255]);
-        assert_eq!(pixel(&out, 29, 19), vec![0, 0, 255]);
-        assert_eq!(pixel(&out, 25, 10), vec![0, 0, 0]);
-        assert_eq!(pixel(&out, 19, 10), vec![0, 0, 255]);
-        assert_eq!(pixel(&out, 20, 4), vec![0, 0, 255]);
-        assert_eq!(pixel(&out, 20, 5), vec![0, 0, 0]);
-
-        let out = finish(
-            img,
-            &pad_layout((30, 20), Gravity::NorthWest),
-            &plan,
-            ImageFormat::Png,
-        );
-        assert_eq!(pixel(&out, 0, 0), vec![0, 0, 0]);
-        assert_eq!(pixel(&out, 29, 19), vec![0, 0, 255]);
-        assert_eq!(pixel(&out, 10, 0), vec![0, 0, 255]);
-    }
-
-    #[test]
-    fn transparent_pad_keeps_alpha() {
-        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
-        let plan = Plan {
-            background: Rgba([0, 0, 0, 0]),
-            ..Plan::default()
-        };
-        let out = finish(
-            img,
-            &pad_layout((20, 10), Gravity::Center),
-            &plan,
-            ImageFormat::Png,
-        );
-        assert_eq!(out.channels, Channels::Rgba);
-        assert_eq!(pixel(&out, 0, 0)[3], 0);
-        assert_eq!(pixel(&out, 10, 5), vec![9, 9, 9, 255]);
-    }
-
-    #[test]
-    fn flatten_uses_the_background_where_transparent() {
-        let data = [[10, 20, 30, 0], [10, 20, 30, 255], [255, 0, 0, 128]].concat();
-        let img = Image::still(3, 1, Channels::Rgba, data);
-        let l = layout((3, 1), (3.0, 1.0), Anchor::Gravity(Gravity::Center), (3, 1));
-        let plan = Plan {
-            background: Rgba([0, 255, 0, 255]),
-            ..Plan::default()
-        };
-        let out = finish(img.clone(), &l, &plan, ImageFormat::Jpeg);
-        assert_eq!(out.channels, Channels::Rgb);
-        assert_eq!(pixel(&out, 0, 0), vec![0, 255, 0]);
-        assert_eq!(pixel(&out, 1, 0), vec![10, 20, 30]);
-        assert!(close(&pixel(&out, 2, 0), &[128, 127, 0], 1));
-        // Default background: white.
-        let out = finish(img.clone(), &l, &Plan::default(), ImageFormat::Jpeg);
-        assert_eq!(pixel(&out, 0, 0), vec![255, 255, 255]);
-        // PNG keeps the alpha channel.
-        let out = finish(img, &l, &plan, ImageFormat::Png);
-        assert_eq!(out.channels, Channels::Rgba);
-    }
-
-    #[test]
-    fn opaque_alpha_is_dropped() {
-        let img = Image::still(2, 1, Channels::Rgba, vec![1, 2, 3, 255, 4, 5, 6, 255]);
-        let l = layout((2, 1), (2.0, 1.0), Anchor::Gravity(Gravity::Center), (2, 1));
-        let out = finish(img, &l, &Plan::default(), ImageFormat::Webp);
-        assert_eq!(out.channels, Channels::Rgb);
-        assert_eq!(out.frames[0].data, vec![1, 2, 3, 4, 5, 6]);
     }
 }

@@ -7,7 +7,7 @@
 
 use resizer::format::ImageFormat;
 use resizer::options::{GrammarLimits, Plan};
-use resizer::pipeline::{Limits, OutputChoice, ResampleSpace, Tuning, process, process_with};
+use resizer::pipeline::{Limits, OutputChoice, Pipeline, ResampleSpace, Tuning};
 use ssimulacra2::compute_frame_ssimulacra2;
 
 #[path = "../../examples/support/quality_reference.rs"]
@@ -79,7 +79,10 @@ const PNG: OutputChoice = OutputChoice::Fixed(ImageFormat::Png);
 fn resized_photo_stays_above_the_ssimulacra2_floor() {
     let bytes = fixture();
     let scores = scores(&bytes, |plan| {
-        process(&bytes, plan, PNG, &Limits::default(), None).unwrap().0
+        Pipeline::new(Limits::default())
+            .run(&bytes, plan, PNG, None)
+            .unwrap()
+            .0
     });
     for (factor, score) in FACTORS.iter().zip(&scores) {
         assert!(*score >= FLOOR_EACH, "{factor}x: {score:.2} < {FLOOR_EACH}");
@@ -98,15 +101,14 @@ fn resized_photo_stays_above_the_ssimulacra2_floor() {
 fn the_floor_catches_a_gamma_space_or_clamped_resample() {
     for space in [ResampleSpace::Gamma, ResampleSpace::Linear16] {
         let bytes = fixture();
-        let tuning = Tuning {
-            resample_space: space,
-            ..Tuning::default()
+        let pipeline = Pipeline {
+            limits: Limits::default(),
+            tuning: Tuning {
+                resample_space: space,
+                ..Tuning::default()
+            },
         };
-        let scores = scores(&bytes, |plan| {
-            process_with(&bytes, plan, PNG, &Limits::default(), None, &tuning)
-                .unwrap()
-                .0
-        });
+        let scores = scores(&bytes, |plan| pipeline.run(&bytes, plan, PNG, None).unwrap().0);
         println!("{space:?}: mean {:.2}", mean(&scores));
         assert!(mean(&scores) < FLOOR_MEAN, "{space:?} mean {:.2}", mean(&scores));
     }

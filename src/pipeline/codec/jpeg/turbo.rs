@@ -254,9 +254,17 @@ pub(crate) fn encode_jpeg(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Limits;
-    use crate::pipeline::decode::{decode, decode_with_margin};
+    use crate::pipeline::decode::{DecodeRequest, decode};
     use crate::pipeline::probe::probe;
+    use crate::pipeline::{Limits, Pipeline};
+
+    /// What the pipeline asks for at `min_scale` with `margin`.
+    fn request(min_scale: f64, margin: f64) -> DecodeRequest {
+        DecodeRequest {
+            shrink_margin: margin,
+            ..Pipeline::new(Limits::default()).decode_request(min_scale, false)
+        }
+    }
 
     /// A `w x h` image: left half red, right half blue, a green square
     /// in the middle of the lower half.
@@ -321,8 +329,7 @@ mod tests {
                 (0.05, 3.0, (401, 301)),
             ];
             for (min_scale, margin, size) in cases {
-                let image =
-                    decode_with_margin(&bytes, &p, min_scale, margin, false, &Limits::default()).unwrap();
+                let image = decode(&bytes, &p, &request(min_scale, margin)).unwrap();
                 let (w, h) = (image.width(), image.height());
                 assert_eq!((w, h), size, "progressive {progressive}, scale {min_scale}");
                 assert_eq!(image.channels, Channels::Rgb);
@@ -345,7 +352,7 @@ mod tests {
     fn the_same_pixels_as_the_default_decoder_give_or_take_rounding() {
         let bytes = jpeg(640, 480, false);
         let p = probe(&bytes).unwrap();
-        let ours = decode(&bytes, &p, 1.0, false, &Limits::default()).unwrap();
+        let ours = decode(&bytes, &p, &Pipeline::default().decode_request(1.0, false)).unwrap();
         let mut reference = jpeg_decoder::Decoder::new(&bytes[..]);
         let theirs = reference.decode().unwrap();
         assert_eq!(ours.frames[0].data.len(), theirs.len());
@@ -411,7 +418,7 @@ mod tests {
             };
             d.decompress(&bytes, image(&mut whole[..])).unwrap();
             let p = probe(&bytes).unwrap();
-            let ours = decode(&bytes, &p, 0.05, false, &Limits::default()).unwrap();
+            let ours = decode(&bytes, &p, &Pipeline::default().decode_request(0.05, false)).unwrap();
             assert_eq!((ours.width(), ours.height()), (w as u32, h as u32));
             assert!(ours.frames[0].data == whole, "{subsamp:?}: the pixels differ");
         }
@@ -446,7 +453,7 @@ mod tests {
         // Truncated: libjpeg-turbo warns and fills in grey; that is an error.
         let cut = &bytes[..bytes.len() / 2];
         assert!(matches!(
-            decode(cut, &p, 1.0, false, &Limits::default()),
+            decode(cut, &p, &Pipeline::default().decode_request(1.0, false)),
             Err(PipelineError::Corrupt(_))
         ));
     }
@@ -472,7 +479,7 @@ mod tests {
             assert_eq!(&bytes[..4], &[0xFF, 0xD8, 0xFF, 0xE0]);
             let p = probe(&bytes).unwrap();
             assert!(p.icc_profile.is_none());
-            let image = decode(&bytes, &p, 1.0, false, &Limits::default()).unwrap();
+            let image = decode(&bytes, &p, &Pipeline::default().decode_request(1.0, false)).unwrap();
             assert!(
                 near(at(&image, 8, 12), [220, 20, 20], 10),
                 "{:?}",
