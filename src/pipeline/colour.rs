@@ -1,6 +1,6 @@
 //! Colour: embedded ICC profiles converted to sRGB, and CMYK to RGB.
 //!
-//! Output is always sRGB (SPEC §3), so a source tagged Display P3, Adobe RGB
+//! Output is always sRGB (README, "Output"), so a source tagged Display P3, Adobe RGB
 //! or any other RGB profile has its pixels converted here, once, right after
 //! decoding. A profile that is missing, unparsable, not RGB, or equivalent
 //! to sRGB costs nothing: the pixels are passed through unchanged. A broken
@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use moxcms::{ColorProfile, DataColorSpace, Layout, Transform8BitExecutor, TransformOptions};
 
-use super::{Channels, Image, PipelineError};
+use super::{Channels, Image};
 
 /// Largest difference (in 8-bit steps) between a profile's transform and
 /// the identity for which the profile counts as sRGB. One step absorbs the
@@ -18,9 +18,11 @@ use super::{Channels, Image, PipelineError};
 /// (different tags, v2 vs v4, parametric vs table curves).
 const SRGB_TOLERANCE: u8 = 1;
 
-/// Converts pixels described by `icc_profile` to sRGB, in place.
-pub fn to_srgb(image: Image, icc_profile: Option<&[u8]>) -> Result<Image, PipelineError> {
-    Ok(ToSrgb::new(icc_profile).apply(image))
+/// Converts pixels described by `icc_profile` to sRGB, in place. It cannot
+/// fail: a profile that cannot be parsed or transformed leaves the pixels
+/// as they are (treated as sRGB).
+pub fn to_srgb(image: Image, icc_profile: Option<&[u8]>) -> Image {
+    ToSrgb::new(icc_profile).apply(image)
 }
 
 /// The conversion of one source's pixels to sRGB, prepared once and applied
@@ -143,7 +145,7 @@ mod tests {
 
     fn pixel(data: &[u8], channels: Channels, icc: &[u8]) -> Vec<u8> {
         let image = Image::still(1, 1, channels, data.to_vec());
-        to_srgb(image, Some(icc)).unwrap().frames[0].data.clone()
+        to_srgb(image, Some(icc)).frames[0].data.clone()
     }
 
     fn close(actual: &[u8], expected: &[u8], tolerance: u8) -> bool {
@@ -187,7 +189,7 @@ mod tests {
         assert_eq!(pixel(&data, Channels::Rgb, b"garbage"), data);
         assert_eq!(pixel(&data, Channels::Rgb, &srgb[..srgb.len() / 2]), data);
         let image = Image::still(1, 1, Channels::Rgb, data.to_vec());
-        assert_eq!(to_srgb(image.clone(), None).unwrap(), image);
+        assert_eq!(to_srgb(image.clone(), None), image);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::{Encoded, Image, PipelineError};
 use crate::format::ImageFormat;
 use crate::options::Quality;
 
-/// Quality when the request has no `q_` token (SPEC §2).
+/// Quality when the request has no `q_` token (README, "Transformations").
 const DEFAULT_QUALITY: u8 = 80;
 
 /// `q_auto`: a per-format quality tuned for size at a quality a viewer of a

@@ -1,10 +1,10 @@
-//! Geometry: the pure math of SPEC §2's crop-mode table.
+//! Geometry: the pure math of the crop-mode table (README, "Transformations").
 //!
 //! Given the (oriented) source size and a plan, compute which region of the
 //! source is used, what size it is resampled to, and the canvas it is placed
 //! on. No pixels here, so every mode is covered by table tests.
 //!
-//! Rules beyond the table of SPEC §2, written down here once:
+//! Rules beyond that table, written down here once:
 //! - The requested sides are `w`/`h` times `dpr`; a relative side is a
 //!   fraction of the source side, then times `dpr` too.
 //! - With no size at all the output is the source size times `dpr` (for the

@@ -228,7 +228,7 @@ impl Pipeline {
 
             let started = Instant::now();
             let image = orient::apply(image, probe.orientation, plan.rotation);
-            let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
+            let image = colour::to_srgb(image, probe.icc_profile.as_deref());
             check_deadline()?;
             let image = resize::apply(image, &layout, self.tuning.resample_space)?;
             check_deadline()?;
@@ -313,10 +313,10 @@ pub fn animation_limits(limits: &Limits, output: geometry::Dim) -> Limits {
     }
 }
 
-/// Chooses the output format (SPEC §2, `f_`).
+/// Chooses the output format (README, "Transformations", `f_`).
 ///
 /// For `f_auto`, an animated source prefers WebP to AVIF when the client
-/// accepts both: resizer writes AVIF as a still image, and SPEC §3 keeps
+/// accepts both: resizer writes AVIF as a still image, and the README ("Output") keeps
 /// animation whenever the chosen format can.
 pub fn resolve_format(
     output: OutputChoice,
@@ -390,7 +390,7 @@ mod tests {
         let request = Pipeline::new(limits).decode_request(1.0, true);
         let image = decode::decode(bytes, &probe, &request).unwrap();
         let image = orient::apply(image, probe.orientation, plan.rotation);
-        let image = colour::to_srgb(image, probe.icc_profile.as_deref()).unwrap();
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref());
         let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
         let image = effects::apply(image, &plan);
         finish::apply(image, &layout, &plan, ImageFormat::Gif)

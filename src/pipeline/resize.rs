@@ -273,158 +273,183 @@ fn resize_error(e: impl std::fmt::Display) -> PipelineError {
 }
 
 impl Resampler {
-    /// Resamples the window of every frame to `tw x th`.
+    /// Resamples the window of every frame to `tw x th`, in the
+    /// resampler's space.
     fn resample(&mut self, image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, PipelineError> {
-        let (iw, ih) = (image.width(), image.height());
         let alpha = image.channels == Channels::Rgba;
-        let (u8_type, u16_type) = pixel_types(alpha);
         // `mul_div_alpha` premultiplies before and divides after convolution.
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FILTER))
             .use_alpha(alpha);
-        let resizer = &mut self.resizer;
-        let mut frames = Vec::with_capacity(image.frames.len());
-
-        match self.space {
-            ResampleSpace::Gamma => {
-                let options = options.crop(window.left, window.top, window.width, window.height);
-                for frame in &image.frames {
-                    let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
-                    let mut dst = FirImage::new(tw, th, u8_type);
-                    resizer.resize(&src, &mut dst, &options).map_err(resize_error)?;
-                    frames.push(out_frame(frame, dst.into_vec(), tw, th));
-                }
-            }
-            space => {
-                // With alpha, linear light with headroom is premultiplied in
-                // the conversion loops rather than by fast_image_resize, which
-                // would multiply the headroom offset too.
-                let premultiply = alpha && space == ResampleSpace::Linear;
-                let options = if premultiply {
-                    options.use_alpha(false)
-                } else {
-                    options
-                };
-                // Only the pixels the kernel can reach are converted to linear
-                // light: a crop of a large image does not pay for the whole.
-                let bounds = kernel_bounds(window, (iw, ih), (tw, th));
-                let (left, top, width, height) = bounds;
-                let mapper = if space == ResampleSpace::Linear {
-                    &*HEADROOM_MAPPER
-                } else {
-                    &*SRGB_MAPPER
-                };
-                // A region whose 16-bit copy is small is converted whole and
-                // resampled in one call. A larger one is converted a strip of
-                // rows at a time, each resampled across into `across` (output
-                // width x region height) before the next, then one vertical
-                // pass makes the output: fast_image_resize runs the same two
-                // passes with the same coefficients inside one call (the
-                // horizontal one first for 16-bit pixels), so the output is
-                // the same, and the copy never exists whole.
-                let strip_rows = strip_rows(width, height, u16_type, self.strip_sizes);
-                let in_strips = strip_rows < height;
-                // Working buffers shared by all frames (and, for an
-                // animation decoded frame by frame, by all calls).
-                let buffers = match self.linear.take() {
-                    Some(buffers) if buffers.channels == image.channels => buffers,
-                    _ => LinearBuffers {
-                        channels: image.channels,
-                        strip: FirImage::new(width, strip_rows, u16_type),
-                        across: in_strips.then(|| FirImage::new(tw, height, u16_type)),
-                        output: FirImage::new(tw, th, u16_type),
-                    },
-                };
-                let LinearBuffers {
-                    strip,
-                    across,
-                    output,
-                    ..
-                } = self.linear.insert(buffers);
-                for frame in &image.frames {
-                    let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
-                    // Rows `y..y + rows` of the region into the strip buffer.
-                    let to_linear = |strip: &mut FirImage<'static>, y: u32, rows: u32| {
-                        if premultiply {
-                            if let Some(mut typed) = strip.typed_image_mut::<U16x4>() {
-                                premultiplied_linear(
-                                    &frame.data,
-                                    iw,
-                                    (left, top + y, width, rows),
-                                    U16x4::components_mut(typed.pixels_mut()),
-                                );
-                            }
-                            Ok(())
-                        } else {
-                            let part =
-                                CroppedImage::new(&src, left, top + y, width, rows).map_err(resize_error)?;
-                            if rows == strip.height() {
-                                mapper.forward_map(&part, strip).map_err(resize_error)
-                            } else {
-                                let mut into =
-                                    CroppedImageMut::new(strip, 0, 0, width, rows).map_err(resize_error)?;
-                                mapper.forward_map(&part, &mut into).map_err(resize_error)
-                            }
-                        }
-                    };
-                    let crop_left = window.left - f64::from(left);
-                    let crop_top = window.top - f64::from(top);
-                    match across {
-                        None => {
-                            to_linear(strip, 0, height)?;
-                            let options =
-                                options
-                                    .clone()
-                                    .crop(crop_left, crop_top, window.width, window.height);
-                            resizer.resize(&*strip, output, &options).map_err(resize_error)?;
-                        }
-                        Some(across) => {
-                            for y in (0..height).step_by(strip_rows as usize) {
-                                let rows = strip_rows.min(height - y);
-                                to_linear(strip, y, rows)?;
-                                let part =
-                                    CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;
-                                let mut into =
-                                    CroppedImageMut::new(across, 0, y, tw, rows).map_err(resize_error)?;
-                                let options =
-                                    options
-                                        .clone()
-                                        .crop(crop_left, 0.0, window.width, f64::from(rows));
-                                resizer.resize(&part, &mut into, &options).map_err(resize_error)?;
-                            }
-                            let options = options.clone().crop(0.0, crop_top, f64::from(tw), window.height);
-                            resizer.resize(&*across, output, &options).map_err(resize_error)?;
-                        }
-                    }
-                    let data = if premultiply {
-                        match output.typed_image::<U16x4>() {
-                            Some(typed) => unpremultiplied_srgb(U16x4::components(typed.pixels())),
-                            None => vec![0; tw as usize * th as usize * 4],
-                        }
-                    } else {
-                        let mut dst = FirImage::new(tw, th, u8_type);
-                        mapper.backward_map(&*output, &mut dst).map_err(resize_error)?;
-                        dst.into_vec()
-                    };
-                    frames.push(out_frame(frame, data, tw, th));
-                }
-            }
-        }
+        let frames = match self.space {
+            ResampleSpace::Gamma => self.resample_gamma(&image, window, (tw, th), options)?,
+            space => self.resample_linear(&image, window, (tw, th), options, space)?,
+        };
         Ok(Image {
             channels: image.channels,
             frames,
             loops: image.loops,
         })
     }
+
+    /// The gamma-space path: fast_image_resize averages the 8-bit sRGB
+    /// values of the window directly.
+    fn resample_gamma(
+        &mut self,
+        image: &Image,
+        window: &Window,
+        (tw, th): (u32, u32),
+        options: ResizeOptions,
+    ) -> Result<Vec<Frame>, PipelineError> {
+        let (iw, ih) = (image.width(), image.height());
+        let (u8_type, _) = pixel_types(image.channels == Channels::Rgba);
+        let resizer = &mut self.resizer;
+        let mut frames = Vec::with_capacity(image.frames.len());
+        let options = options.crop(window.left, window.top, window.width, window.height);
+        for frame in &image.frames {
+            let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+            let mut dst = FirImage::new(tw, th, u8_type);
+            resizer.resize(&src, &mut dst, &options).map_err(resize_error)?;
+            frames.push(out_frame(frame, dst.into_vec(), tw, th));
+        }
+        Ok(frames)
+    }
+
+    /// The linear-light paths (16-bit, with or without headroom): the
+    /// pixels the kernel reaches are converted, whole or a strip at a time,
+    /// resampled, and converted back to 8-bit sRGB.
+    fn resample_linear(
+        &mut self,
+        image: &Image,
+        window: &Window,
+        (tw, th): (u32, u32),
+        options: ResizeOptions,
+        space: ResampleSpace,
+    ) -> Result<Vec<Frame>, PipelineError> {
+        let (iw, ih) = (image.width(), image.height());
+        let alpha = image.channels == Channels::Rgba;
+        let (u8_type, u16_type) = pixel_types(alpha);
+        let resizer = &mut self.resizer;
+        let mut frames = Vec::with_capacity(image.frames.len());
+        // With alpha, linear light with headroom is premultiplied in
+        // the conversion loops rather than by fast_image_resize, which
+        // would multiply the headroom offset too.
+        let premultiply = alpha && space == ResampleSpace::Linear;
+        let options = if premultiply {
+            options.use_alpha(false)
+        } else {
+            options
+        };
+        // Only the pixels the kernel can reach are converted to linear
+        // light: a crop of a large image does not pay for the whole.
+        let bounds = kernel_bounds(window, (iw, ih), (tw, th));
+        let (left, top, width, height) = bounds;
+        let mapper = if space == ResampleSpace::Linear {
+            &*HEADROOM_MAPPER
+        } else {
+            &*SRGB_MAPPER
+        };
+        // A region whose 16-bit copy is small is converted whole and
+        // resampled in one call. A larger one is converted a strip of
+        // rows at a time, each resampled across into `across` (output
+        // width x region height) before the next, then one vertical
+        // pass makes the output: fast_image_resize runs the same two
+        // passes with the same coefficients inside one call (the
+        // horizontal one first for 16-bit pixels), so the output is
+        // the same, and the copy never exists whole.
+        let strip_rows = strip_rows(width, height, u16_type, self.strip_sizes);
+        let in_strips = strip_rows < height;
+        // Working buffers shared by all frames (and, for an
+        // animation decoded frame by frame, by all calls).
+        let buffers = match self.linear.take() {
+            Some(buffers) if buffers.channels == image.channels => buffers,
+            _ => LinearBuffers {
+                channels: image.channels,
+                strip: FirImage::new(width, strip_rows, u16_type),
+                across: in_strips.then(|| FirImage::new(tw, height, u16_type)),
+                output: FirImage::new(tw, th, u16_type),
+            },
+        };
+        let LinearBuffers {
+            strip,
+            across,
+            output,
+            ..
+        } = self.linear.insert(buffers);
+        for frame in &image.frames {
+            let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+            // Rows `y..y + rows` of the region into the strip buffer.
+            let to_linear = |strip: &mut FirImage<'static>, y: u32, rows: u32| {
+                if premultiply {
+                    let mut typed = strip
+                        .typed_image_mut::<U16x4>()
+                        .ok_or_else(|| resize_error("the strip buffer is not 16-bit RGBA"))?;
+                    premultiplied_linear(
+                        &frame.data,
+                        iw,
+                        (left, top + y, width, rows),
+                        U16x4::components_mut(typed.pixels_mut()),
+                    );
+                    Ok(())
+                } else {
+                    let part = CroppedImage::new(&src, left, top + y, width, rows).map_err(resize_error)?;
+                    if rows == strip.height() {
+                        mapper.forward_map(&part, strip).map_err(resize_error)
+                    } else {
+                        let mut into =
+                            CroppedImageMut::new(strip, 0, 0, width, rows).map_err(resize_error)?;
+                        mapper.forward_map(&part, &mut into).map_err(resize_error)
+                    }
+                }
+            };
+            let crop_left = window.left - f64::from(left);
+            let crop_top = window.top - f64::from(top);
+            match across {
+                None => {
+                    to_linear(strip, 0, height)?;
+                    let options = options
+                        .clone()
+                        .crop(crop_left, crop_top, window.width, window.height);
+                    resizer.resize(&*strip, output, &options).map_err(resize_error)?;
+                }
+                Some(across) => {
+                    for y in (0..height).step_by(strip_rows as usize) {
+                        let rows = strip_rows.min(height - y);
+                        to_linear(strip, y, rows)?;
+                        let part = CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;
+                        let mut into = CroppedImageMut::new(across, 0, y, tw, rows).map_err(resize_error)?;
+                        let options = options
+                            .clone()
+                            .crop(crop_left, 0.0, window.width, f64::from(rows));
+                        resizer.resize(&part, &mut into, &options).map_err(resize_error)?;
+                    }
+                    let options = options.clone().crop(0.0, crop_top, f64::from(tw), window.height);
+                    resizer.resize(&*across, output, &options).map_err(resize_error)?;
+                }
+            }
+            let data = if premultiply {
+                let typed = output
+                    .typed_image::<U16x4>()
+                    .ok_or_else(|| resize_error("the output buffer is not 16-bit RGBA"))?;
+                unpremultiplied_srgb(U16x4::components(typed.pixels()))
+            } else {
+                let mut dst = FirImage::new(tw, th, u8_type);
+                mapper.backward_map(&*output, &mut dst).map_err(resize_error)?;
+                dst.into_vec()
+            };
+            frames.push(out_frame(frame, data, tw, th));
+        }
+        Ok(frames)
+    }
 }
 
 /// The largest 16-bit copy of a region made whole (32 MB: about 5 MP, a
 /// 12 MP JPEG decoded at 1/2 scale fits); larger regions are converted and
-/// resampled across in strips. Strips cost time at this size: each one
-/// recomputes the horizontal kernel's coefficients (fast_image_resize keeps
-/// none between calls), and a 2000x1500 region in three strips made a whole
-/// job 28% slower and the distinct load benchmark 13% slower (BENCHMARKS.md),
-/// so they are kept for the regions where they save real memory.
+/// resampled across in strips. Strips cost time: each one recomputes the
+/// horizontal kernel's coefficients (fast_image_resize keeps none between
+/// calls), which is measurable on whole jobs (BENCHMARKS.md, "Large stills:
+/// the resampler's 16-bit copy in strips"), so they are kept for the regions
+/// where they save real memory.
 const WHOLE_COPY_BYTES: u64 = 32 * 1024 * 1024;
 
 /// Bytes of 16-bit pixels in one strip, at least.

@@ -29,24 +29,19 @@ use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe, colour};
 /// the `turbo` feature) must keep, per axis. DCT scaling is a box filter of
 /// sorts, in gamma space, that aliases and blurs; the linear-light Lanczos3
 /// resampler needs real detail beyond the output's to work with. Chosen by
-/// measurement per build (`examples/quality.rs`, tables in BENCHMARKS.md): on
-/// the benchmark photos at 2-14x reductions, SSIMULACRA2 against a full-size
-/// linear-light reference averages, in the default build, 85.5 at margin 1,
-/// 91.0 at 1.5, 93.6 at 2, 95.3 at 3 and 96.8 without shrinking (the ceiling
-/// of an 8-bit output; libvips scores 88.3, Pillow 89.0, oximg 95.5). The
-/// 12 MP -> 300 px job decodes at 1/8 scale up to margin 1.67 and at 1/4
-/// above it, which costs `jpeg-decoder` ~40% more time (its entropy decoding
-/// alone is ~70% of libvips's whole job): margin 1.5 is the one that keeps
-/// the default build at libvips's speed. Under the load benchmark (distinct
-/// sizes 100-600 px of a 12 MP JPEG, two cores) margin 3 served 45
-/// requests/s at 169 MB peak, margin 1.5 served 63 at 90 MB.
+/// measurement per build (`examples/quality.rs`; the figures are in
+/// BENCHMARKS.md, "Quality: the shrink-on-load margin and the resample
+/// space", and "Load"): a larger margin scores higher against a full-size
+/// reference, but the 12 MP -> 300 px job then decodes at 1/4 instead of 1/8
+/// scale, which `jpeg-decoder` pays for in time and memory. 1.5 is the
+/// largest margin that keeps the default build at libvips's speed.
 #[cfg(not(feature = "turbo"))]
 pub const SHRINK_MARGIN: f64 = 1.5;
 
 /// With the `turbo` feature, libjpeg-turbo's scaled IDCTs keep more detail
-/// and its decoding is faster, so the same jobs afford a larger margin:
-/// margin 2.5 averages 95.6 (above oximg's 95.5) with the 12 MP -> 300 px job
-/// at 0.81-0.87x libvips's time, where margin 1.5 averages 93.0 at ~0.66x.
+/// and its decoding is faster, so the same jobs afford a larger margin while
+/// staying faster than libvips (BENCHMARKS.md, "Quality with the `turbo`
+/// feature").
 #[cfg(feature = "turbo")]
 pub const SHRINK_MARGIN: f64 = 2.5;
 

@@ -6,8 +6,8 @@
 //! refinements of both. Decoded at 1/8 scale, each block becomes one pixel:
 //! its DC value, and no AC coefficient is used at all. The entropy decoding of
 //! the AC scans is nevertheless most of the work of a progressive decode
-//! (~100 ms of a 12-megapixel photo, where the DC scans take a few), because
-//! the decoder reads every scan before it knows the image is complete.
+//! (BENCHMARKS.md, "Pipeline"), because the decoder reads every scan before
+//! it knows the image is complete.
 //!
 //! [`Progressive::split`] cuts the file with the one marker walker
 //! ([`super::markers::Markers`]), entropy-coded data included;
