@@ -24,7 +24,7 @@ pub use handlers::Rendered;
 
 use crate::cache::{ByteCache, SingleFlight};
 use crate::config::{Config, MetricsAddr};
-use crate::fetch::{FetchError, FetchLimits, Fetcher, Guard};
+use crate::fetch::{FetchError, Fetcher, Guard};
 use crate::metrics::Metrics;
 use crate::options::GrammarLimits;
 use crate::pipeline;
@@ -67,27 +67,11 @@ impl AppState {
     /// Builds the state; fails only if the HTTP client cannot be built.
     pub fn new(config: Config) -> Result<AppState, FetchError> {
         let guard = Guard::new(&config);
-        let fetcher = Fetcher::new(
-            guard.clone(),
-            FetchLimits {
-                max_bytes: config.max_src_bytes,
-                connect_timeout: config.connect_timeout,
-                download_timeout: config.download_timeout,
-                max_redirects: config.max_redirects,
-            },
-        )?;
+        let fetcher = Fetcher::new(guard.clone(), config.fetch_limits())?;
         let verifier = (!config.signing_keys.is_empty()).then(|| Verifier::new(config.signing_keys.clone()));
         let shared = Shared {
-            grammar: GrammarLimits {
-                max_dimension: config.max_dimension,
-                max_tokens: config.max_tokens,
-            },
-            limits: pipeline::Limits {
-                max_src_pixels: config.max_src_pixels,
-                max_dimension: config.max_dimension,
-                max_animation_frames: config.max_animation_frames,
-                max_animation_pixels: config.max_animation_pixels,
-            },
+            grammar: config.grammar_limits(),
+            limits: config.pipeline_limits(),
             guard,
             fetcher,
             verifier,
