@@ -519,7 +519,11 @@ fn name_env_twin(error: clap::Error) -> clap::Error {
     let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
         return error;
     };
-    let long = arg.trim_start_matches('-').split([' ', '=']).next().unwrap_or_default();
+    let long = arg
+        .trim_start_matches('-')
+        .split([' ', '='])
+        .next()
+        .unwrap_or_default();
     let command = Cli::command();
     let Some(env) = command
         .get_arguments()
@@ -791,7 +795,11 @@ mod tests {
             }
         }
         assert!(named >= 8, "{VERSION}");
-        assert!(VERSION.contains(if cfg!(feature = "turbo") { "turbo (" } else { "without turbo" }));
+        assert!(VERSION.contains(if cfg!(feature = "turbo") {
+            "turbo ("
+        } else {
+            "without turbo"
+        }));
     }
 
     #[test]

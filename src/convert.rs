@@ -108,7 +108,10 @@ pub fn sign(key: &[u8], path_and_query: &str) -> Result<String, CommandError> {
     };
     let rest = path_and_query.strip_prefix('/').ok_or_else(usage)?;
     let (transformation, query) = rest.split_once('?').ok_or_else(usage)?;
-    let source = crate::http::query::parse(Some(query)).url.ok_or_else(usage)?;
+    let source = crate::http::query::parse(Some(query))
+        .ok()
+        .and_then(|q| q.url)
+        .ok_or_else(usage)?;
     let transformation = percent_encoding::percent_decode_str(transformation)
         .decode_utf8_lossy()
         .into_owned();
