@@ -180,7 +180,7 @@ fn respond(state: &AppState, rendered: &Rendered, request: &HeaderMap, vary_acce
     let cache_control = format!("public, max-age={}", state.config.cache_ttl.as_secs());
     let not_modified = headers::not_modified(request, &rendered.etag);
     let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
+        not_modified_response()
     } else {
         state.metrics.response_bytes.inc_by(rendered.bytes.len() as u64);
         let mut response = Response::new(Body::from(rendered.bytes.clone()));
@@ -202,6 +202,17 @@ fn respond(state: &AppState, rendered: &Rendered, request: &HeaderMap, vary_acce
     if vary_accept {
         h.insert(header::VARY, HeaderValue::from_static("Accept"));
     }
+    response
+}
+
+/// A `304` with no `Content-Length` at all. An empty body of known size
+/// would make the router add `Content-Length: 0` to the answer to a HEAD,
+/// which reads as "the image is empty"; a body of unknown size gets no
+/// length, and the server sends no body with a 304 anyway.
+fn not_modified_response() -> Response {
+    let no_body = futures_util::stream::empty::<Result<Bytes, std::convert::Infallible>>();
+    let mut response = Response::new(Body::from_stream(no_body));
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
     response
 }
 

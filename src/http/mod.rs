@@ -129,7 +129,12 @@ pub async fn serve(
     let metrics_addr = config.metrics;
     let state = AppState::new(config).map_err(std::io::Error::other)?;
     if let MetricsAddr::Separate(addr) = metrics_addr {
-        let metrics_listener = TcpListener::bind(addr).await?;
+        let metrics_listener = TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr} for /metrics (--metrics, RESIZER_METRICS): {e}"),
+            )
+        })?;
         tracing::info!(%addr, "metrics listening");
         let router = metrics_app(state.clone());
         tokio::spawn(async move {
