@@ -386,20 +386,16 @@ mod tests {
         while tier.in_flight() == 0 {
             tokio::task::yield_now().await;
         }
-        let second = {
-            let tier = Arc::clone(&tier);
-            tokio::spawn(async move {
-                let metrics = Metrics::new();
-                tier.get_or_run("k".into(), &metrics, || async {
-                    Ok(bytes::Bytes::from_static(b"2"))
-                })
-                .await
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // One poll registers the second call with the run in flight.
+        let second_metrics = Metrics::new();
+        let second = tier.get_or_run("k".into(), &second_metrics, || async {
+            Ok(bytes::Bytes::from_static(b"2"))
+        });
+        tokio::pin!(second);
+        assert!(futures_util::poll!(second.as_mut()).is_pending());
         go.send(true).unwrap();
+        let (b, second) = second.await;
         let (a, first) = first.await.unwrap();
-        let (b, second) = second.await.unwrap();
         assert_eq!((first, second), (Outcome::Ran, Outcome::Joined));
         assert_eq!(a.unwrap().unwrap(), b.unwrap().unwrap());
         let (value, outcome) = tier
