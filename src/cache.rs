@@ -7,6 +7,9 @@
 //!   nothing for the others, and the result still reaches the cache.
 //! * [`ByteCache`] is a bounded in-memory cache weighed in bytes with a TTL
 //!   (moka), used for results and for sources. Only successes are stored.
+//! * [`Tier`] puts the two together, with the label its hits and misses are
+//!   counted under: look up, else join the run in flight, else run and
+//!   store. The result and the source caches are each one tier.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -16,6 +19,8 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
+
+use crate::metrics::{CacheLabel, Metrics};
 
 /// A run in flight, awaitable by any number of waiters; `Err` is a panic message.
 type Flight<V> = Shared<BoxFuture<'static, Result<V, String>>>;
@@ -149,6 +154,88 @@ where
     }
 }
 
+/// How a [`Tier`] answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// From the cache.
+    Hit,
+    /// Joined an identical run already in flight.
+    Joined,
+    /// Ran the work.
+    Ran,
+}
+
+/// One cache tier: a [`ByteCache`] in front of a [`SingleFlight`], counted
+/// in the metrics under its label (`result`, `source`). Successes are
+/// stored by the run itself, so a value reaches the cache even when every
+/// waiter has hung up; errors are never stored.
+pub struct Tier<V, E>
+where
+    V: Clone + Send + Sync + 'static,
+{
+    /// The `cache` label of its hit and miss counters.
+    label: &'static str,
+    cache: ByteCache<V>,
+    flights: SingleFlight<String, Result<V, E>>,
+}
+
+impl<V, E> Tier<V, E>
+where
+    V: Weighed + Clone + Send + Sync + 'static,
+    E: Clone + Send + Sync + 'static,
+{
+    /// A tier of `capacity_bytes` (0 = no cache, runs are still merged).
+    pub fn new(label: &'static str, capacity_bytes: u64, ttl: Duration) -> Tier<V, E> {
+        Tier {
+            label,
+            cache: ByteCache::new(capacity_bytes, ttl),
+            flights: SingleFlight::default(),
+        }
+    }
+
+    /// The cached value for `key`, else the value of the run in flight for
+    /// it, else the value of `work()`, stored when it succeeds. `Err` of the
+    /// outer result is a panic message from the run.
+    pub async fn get_or_run<F, Fut>(
+        &self,
+        key: String,
+        metrics: &Metrics,
+        work: F,
+    ) -> (Result<Result<V, E>, String>, Outcome)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
+        let label = CacheLabel { cache: self.label };
+        if let Some(hit) = self.cache.get(&key).await {
+            metrics.cache_hits.get_or_create(&label).inc();
+            return (Ok(Ok(hit)), Outcome::Hit);
+        }
+        if self.cache.is_enabled() {
+            metrics.cache_misses.get_or_create(&label).inc();
+        }
+        let cache = self.cache.clone();
+        let store_key = key.clone();
+        let (result, joined) = self
+            .flights
+            .run(key, move || {
+                let work = work();
+                async move {
+                    let value = work.await?;
+                    cache.insert(store_key, value.clone()).await;
+                    Ok(value)
+                }
+            })
+            .await;
+        (result, if joined { Outcome::Joined } else { Outcome::Ran })
+    }
+
+    /// Runs in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.flights.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +327,86 @@ mod tests {
         on.insert("big".into(), bytes::Bytes::from(vec![0; 5000])).await;
         on.inner.as_ref().unwrap().run_pending_tasks().await;
         assert!(on.get("big").await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_tier_stores_successes_only_and_counts_under_its_label() {
+        let metrics = Metrics::new();
+        let tier: Tier<bytes::Bytes, String> = Tier::new("source", 1000, Duration::from_secs(60));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let run = |value: Result<&'static [u8], &'static str>| {
+            let runs = Arc::clone(&runs);
+            move || async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                value.map(bytes::Bytes::from_static).map_err(str::to_owned)
+            }
+        };
+        let (failed, outcome) = tier.get_or_run("a".into(), &metrics, run(Err("boom"))).await;
+        assert_eq!((failed.unwrap(), outcome), (Err("boom".to_owned()), Outcome::Ran));
+        let (value, outcome) = tier.get_or_run("a".into(), &metrics, run(Ok(b"x"))).await;
+        assert_eq!(
+            (value.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"x"), Outcome::Ran)
+        );
+        let (value, outcome) = tier.get_or_run("a".into(), &metrics, run(Ok(b"y"))).await;
+        assert_eq!(
+            (value.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"x"), Outcome::Hit)
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        let text = metrics.render();
+        assert!(
+            text.contains("resizer_cache_hits_total{cache=\"source\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("resizer_cache_misses_total{cache=\"source\"} 2"),
+            "{text}"
+        );
+        assert_eq!(tier.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_tier_without_cache_still_merges_runs_and_counts_no_misses() {
+        let metrics = Metrics::new();
+        let tier: Arc<Tier<bytes::Bytes, String>> = Arc::new(Tier::new("result", 0, Duration::from_secs(60)));
+        let (go, gate) = tokio::sync::watch::channel(false);
+        let first = {
+            let tier = Arc::clone(&tier);
+            let mut gate = gate.clone();
+            tokio::spawn(async move {
+                let metrics = Metrics::new();
+                tier.get_or_run("k".into(), &metrics, move || async move {
+                    let _ = gate.wait_for(|open| *open).await;
+                    Ok(bytes::Bytes::from_static(b"1"))
+                })
+                .await
+            })
+        };
+        while tier.in_flight() == 0 {
+            tokio::task::yield_now().await;
+        }
+        // One poll registers the second call with the run in flight.
+        let second_metrics = Metrics::new();
+        let second = tier.get_or_run("k".into(), &second_metrics, || async {
+            Ok(bytes::Bytes::from_static(b"2"))
+        });
+        tokio::pin!(second);
+        assert!(futures_util::poll!(second.as_mut()).is_pending());
+        go.send(true).unwrap();
+        let (b, second) = second.await;
+        let (a, first) = first.await.unwrap();
+        assert_eq!((first, second), (Outcome::Ran, Outcome::Joined));
+        assert_eq!(a.unwrap().unwrap(), b.unwrap().unwrap());
+        let (value, outcome) = tier
+            .get_or_run("k".into(), &metrics, || async {
+                Ok(bytes::Bytes::from_static(b"3"))
+            })
+            .await;
+        assert_eq!(
+            (value.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"3"), Outcome::Ran)
+        );
+        assert!(!metrics.render().contains("cache_misses_total{"));
     }
 }

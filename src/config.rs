@@ -1,19 +1,112 @@
-//! Configuration: every setting of SPEC §5, as command-line flags with
-//! `RESIZER_*` environment twins, parsed and validated once at start.
+//! Configuration: every setting of the README's "Configuration" table, as
+//! command-line flags with `RESIZER_*` environment twins, parsed and
+//! validated once at start.
 //!
 //! Parsing happens in two stages: [`Settings`] is what clap read (strings
 //! for sizes and durations, as the user wrote them), [`Config`] is the
 //! validated, typed result the rest of the service uses. A bad value stops
-//! start-up with a message naming the setting.
+//! start-up with a message naming the setting and its environment variable.
+//!
+//! This module is the one owner of every default ([`defaults`]): clap shows
+//! them in `--help`, and the `Default`s of the grammar's and the pipeline's
+//! limits are built from the same constants. [`Config`] hands each part of
+//! the service its limits ([`Config::fetch_limits`],
+//! [`Config::pipeline_limits`], [`Config::grammar_limits`]), so the mapping
+//! from settings to limits is written once for the server and the CLI.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::fetch::FetchLimits;
+use crate::options::GrammarLimits;
+use crate::pipeline;
+
+/// Every default value, defined once. Settings, `--help`, the grammar's and
+/// the pipeline's `Default` limits and the encoder all read them from here.
+pub mod defaults {
+    /// Listen on every interface, the port the old service used.
+    pub const BIND: &str = "0.0.0.0:8080";
+    /// Larger than any photo a camera or phone writes, small enough that a
+    /// few concurrent downloads cannot exhaust memory.
+    pub const MAX_SRC_BYTES: &str = "30MB";
+    /// 50 MP: a large camera's photo; a decoded RGBA frame of it is 200 MB.
+    pub const MAX_SRC_PIXELS: u64 = 50_000_000;
+    /// The largest output side, after `dpr_`.
+    pub const MAX_DIMENSION: u32 = 8192;
+    /// Frames of an animation that are kept.
+    pub const MAX_ANIMATION_FRAMES: u32 = 100;
+    /// Frames x the larger of source and output pixels, all frames together:
+    /// 500 megapixels, 100 frames of 5 MP. An animation streams through the
+    /// pipeline, so its kept frames are what grows with it: 3-4 bytes per
+    /// kept output pixel, plus 4 more while a WebP is encoded (the encoder
+    /// takes every frame before it starts). A thumbnail costs little whatever
+    /// the frame count; an animation re-encoded at a large size may keep up
+    /// to ~2 GB (GIF) or ~3.5 GB (WebP) at this default, which small machines
+    /// should lower (README, Security).
+    pub const MAX_ANIMATION_PIXELS: u64 = 500_000_000;
+    /// Tokens in one transformation: every documented key fits several times.
+    pub const MAX_TOKENS: usize = 32;
+    /// Encoder quality when the request has no `q_` token. The cache key
+    /// treats `q_80` and no `q_` as one plan, so the grammar and the encoder
+    /// must agree on this value: both read it here.
+    pub const QUALITY: u8 = 80;
+    pub const DOWNLOAD_TIMEOUT: &str = "10s";
+    pub const CONNECT_TIMEOUT: &str = "3s";
+    pub const PROCESSING_TIMEOUT: &str = "20s";
+    pub const MAX_REDIRECTS: usize = 5;
+    pub const MAX_URL_LENGTH: usize = 8192;
+    pub const ALLOWED_PORTS: &str = "80,443";
+    /// 0 stands for the number of CPU cores.
+    pub const CONCURRENCY: usize = 0;
+    pub const MAX_QUEUE: usize = 256;
+    pub const CACHE_BYTES: &str = "256MB";
+    pub const CACHE_TTL: &str = "1d";
+    pub const SOURCE_CACHE_BYTES: &str = "64MB";
+    pub const METRICS: &str = "on";
+    pub const LOG_FORMAT: &str = "text";
+    /// Below the 30 s that Kubernetes and Docker wait before SIGKILL.
+    pub const SHUTDOWN_TIMEOUT: &str = "25s";
+}
+
+/// The codec crates in this build and their versions, as `Cargo.lock` pins
+/// them (a unit test compares the two, so the list cannot go stale). The C
+/// libraries come vendored in the `-sys` crates named beside them.
+macro_rules! codecs {
+    () => {
+        "jpeg-decoder 0.3.2, jpeg-encoder 0.7.1, png 0.18.1, gif 0.14.2, image-webp 0.2.4, \
+         webp 0.3.1 (libwebp encoder, libwebp-sys 0.9.6), ravif 0.13.0 (rav1e 0.8.1), moxcms 0.9.2"
+    };
+}
+
+#[cfg(feature = "turbo")]
+macro_rules! features {
+    () => {
+        "turbo (JPEG decoded and written by libjpeg-turbo: turbojpeg 1.5.1, turbojpeg-sys 1.2.0; \
+         still WebP decoded by libwebp)"
+    };
+}
+#[cfg(not(feature = "turbo"))]
+macro_rules! features {
+    () => {
+        "none (built without turbo: every decoder is pure Rust)"
+    };
+}
+
+/// `resizer --version`: the package version, the build's features and the
+/// codec libraries it carries, so a report says which decoders ran.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\nfeatures: ",
+    features!(),
+    "\ncodecs: ",
+    codecs!(),
+);
 
 /// resizer: an image resizing and conversion service.
 #[derive(Debug, Parser)]
-#[command(name = "resizer", version, about, long_about = None)]
+#[command(name = "resizer", version = VERSION, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -49,31 +142,31 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address and port the service listens on.
-    #[arg(long, env = "RESIZER_BIND", default_value = "0.0.0.0:8080", global = true)]
+    #[arg(long, env = "RESIZER_BIND", default_value = defaults::BIND, global = true)]
     pub bind: String,
 
     /// Largest source accepted, in bytes (suffixes KB, MB, GB, KiB, MiB, GiB allowed).
-    #[arg(long, env = "RESIZER_MAX_SRC_BYTES", default_value = "30MB", global = true)]
+    #[arg(long, env = "RESIZER_MAX_SRC_BYTES", default_value = defaults::MAX_SRC_BYTES, global = true)]
     pub max_src_bytes: String,
 
     /// Most pixels (width x height) of a source, checked from its header before decoding.
     #[arg(
         long,
         env = "RESIZER_MAX_SRC_PIXELS",
-        default_value_t = 50_000_000,
+        default_value_t = defaults::MAX_SRC_PIXELS,
         global = true
     )]
     pub max_src_pixels: u64,
 
     /// Largest side of an output image, in pixels, after dpr.
-    #[arg(long, env = "RESIZER_MAX_DIMENSION", default_value_t = 8192, global = true)]
+    #[arg(long, env = "RESIZER_MAX_DIMENSION", default_value_t = defaults::MAX_DIMENSION, global = true)]
     pub max_dimension: u32,
 
     /// Most frames of an animated source that are transformed.
     #[arg(
         long,
         env = "RESIZER_MAX_ANIMATION_FRAMES",
-        default_value_t = 100,
+        default_value_t = defaults::MAX_ANIMATION_FRAMES,
         global = true
     )]
     pub max_animation_frames: u32,
@@ -83,38 +176,38 @@ pub struct Settings {
     #[arg(
         long,
         env = "RESIZER_MAX_ANIMATION_PIXELS",
-        default_value_t = crate::pipeline::MAX_ANIMATION_PIXELS,
+        default_value_t = defaults::MAX_ANIMATION_PIXELS,
         global = true
     )]
     pub max_animation_pixels: u64,
 
     /// Deadline for a whole source download, headers and body (seconds, or 10s, 500ms).
-    #[arg(long, env = "RESIZER_DOWNLOAD_TIMEOUT", default_value = "10s", global = true)]
+    #[arg(long, env = "RESIZER_DOWNLOAD_TIMEOUT", default_value = defaults::DOWNLOAD_TIMEOUT, global = true)]
     pub download_timeout: String,
 
     /// Deadline for connecting to an origin.
-    #[arg(long, env = "RESIZER_CONNECT_TIMEOUT", default_value = "3s", global = true)]
+    #[arg(long, env = "RESIZER_CONNECT_TIMEOUT", default_value = defaults::CONNECT_TIMEOUT, global = true)]
     pub connect_timeout: String,
 
     /// Deadline for decoding, transforming and encoding one image.
     #[arg(
         long,
         env = "RESIZER_PROCESSING_TIMEOUT",
-        default_value = "20s",
+        default_value = defaults::PROCESSING_TIMEOUT,
         global = true
     )]
     pub processing_timeout: String,
 
     /// Most redirects followed when fetching a source.
-    #[arg(long, env = "RESIZER_MAX_REDIRECTS", default_value_t = 5, global = true)]
+    #[arg(long, env = "RESIZER_MAX_REDIRECTS", default_value_t = defaults::MAX_REDIRECTS, global = true)]
     pub max_redirects: usize,
 
     /// Longest request path and query, in characters; longer is a 414.
-    #[arg(long, env = "RESIZER_MAX_URL_LENGTH", default_value_t = 8192, global = true)]
+    #[arg(long, env = "RESIZER_MAX_URL_LENGTH", default_value_t = defaults::MAX_URL_LENGTH, global = true)]
     pub max_url_length: usize,
 
     /// Most tokens in one transformation.
-    #[arg(long, env = "RESIZER_MAX_TOKENS", default_value_t = 32, global = true)]
+    #[arg(long, env = "RESIZER_MAX_TOKENS", default_value_t = defaults::MAX_TOKENS, global = true)]
     pub max_tokens: usize,
 
     /// Hosts sources may come from, comma-separated patterns such as
@@ -129,6 +222,7 @@ pub struct Settings {
         env = "RESIZER_ALLOW_PRIVATE_NETWORKS",
         default_value_t = false,
         action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
         num_args = 0..=1,
         default_missing_value = "true",
         global = true
@@ -136,7 +230,7 @@ pub struct Settings {
     pub allow_private_networks: bool,
 
     /// Ports sources may use, comma-separated (any port when private networks are allowed).
-    #[arg(long, env = "RESIZER_ALLOWED_PORTS", default_value = "80,443", global = true)]
+    #[arg(long, env = "RESIZER_ALLOWED_PORTS", default_value = defaults::ALLOWED_PORTS, global = true)]
     pub allowed_ports: String,
 
     /// HMAC-SHA256 signing keys, comma-separated (several for rotation); unset
@@ -145,41 +239,41 @@ pub struct Settings {
     pub signing_key: Option<String>,
 
     /// Images processed at once (0 = number of CPU cores).
-    #[arg(long, env = "RESIZER_CONCURRENCY", default_value_t = 0, global = true)]
+    #[arg(long, env = "RESIZER_CONCURRENCY", default_value_t = defaults::CONCURRENCY, global = true)]
     pub concurrency: usize,
 
     /// Requests waiting for a processing slot before new ones get a 503.
-    #[arg(long, env = "RESIZER_MAX_QUEUE", default_value_t = 256, global = true)]
+    #[arg(long, env = "RESIZER_MAX_QUEUE", default_value_t = defaults::MAX_QUEUE, global = true)]
     pub max_queue: usize,
 
     /// Result cache size in memory (0 = off).
-    #[arg(long, env = "RESIZER_CACHE_BYTES", default_value = "256MB", global = true)]
+    #[arg(long, env = "RESIZER_CACHE_BYTES", default_value = defaults::CACHE_BYTES, global = true)]
     pub cache_bytes: String,
 
     /// How long results are cached, and the max-age sent to clients.
-    #[arg(long, env = "RESIZER_CACHE_TTL", default_value = "1d", global = true)]
+    #[arg(long, env = "RESIZER_CACHE_TTL", default_value = defaults::CACHE_TTL, global = true)]
     pub cache_ttl: String,
 
     /// Source cache size in memory, so many sizes of one source download it once (0 = off).
     #[arg(
         long,
         env = "RESIZER_SOURCE_CACHE_BYTES",
-        default_value = "64MB",
+        default_value = defaults::SOURCE_CACHE_BYTES,
         global = true
     )]
     pub source_cache_bytes: String,
 
     /// Serve /metrics on the main address (`on`), on another address
     /// (e.g. `127.0.0.1:9090`), or not at all (`off`).
-    #[arg(long, env = "RESIZER_METRICS", default_value = "on", global = true)]
+    #[arg(long, env = "RESIZER_METRICS", default_value = defaults::METRICS, global = true)]
     pub metrics: String,
 
     /// Log format: `text` or `json`.
-    #[arg(long, env = "RESIZER_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(long, env = "RESIZER_LOG_FORMAT", default_value = defaults::LOG_FORMAT, global = true)]
     pub log_format: String,
 
     /// How long requests in flight may take to finish after SIGTERM/SIGINT.
-    #[arg(long, env = "RESIZER_SHUTDOWN_TIMEOUT", default_value = "25s", global = true)]
+    #[arg(long, env = "RESIZER_SHUTDOWN_TIMEOUT", default_value = defaults::SHUTDOWN_TIMEOUT, global = true)]
     pub shutdown_timeout: String,
 }
 
@@ -320,10 +414,11 @@ impl Settings {
         let cache_ttl = positive_duration("cache-ttl", &self.cache_ttl)?;
         let source_cache_bytes =
             parse_bytes(&self.source_cache_bytes).map_err(|r| invalid("source-cache-bytes", r))?;
-        let metrics = match self.metrics.trim() {
-            "on" | "true" => MetricsAddr::Main,
-            "off" | "false" => MetricsAddr::Off,
-            addr => MetricsAddr::Separate(addr.parse().map_err(|_| {
+        let metrics = match parse_bool(&self.metrics) {
+            Some(true) => MetricsAddr::Main,
+            Some(false) => MetricsAddr::Off,
+            None => MetricsAddr::Separate(self.metrics.trim().parse().map_err(|_| {
+                let addr = self.metrics.trim();
                 invalid(
                     "metrics",
                     format!("`{addr}` is not `on`, `off` or an address such as 127.0.0.1:9090"),
@@ -375,6 +470,81 @@ impl Config {
         Settings::defaults()
             .validate()
             .expect("the default settings are valid")
+    }
+
+    /// What a download may cost: bytes, deadlines, redirects.
+    pub fn fetch_limits(&self) -> FetchLimits {
+        FetchLimits {
+            max_bytes: self.max_src_bytes,
+            connect_timeout: self.connect_timeout,
+            download_timeout: self.download_timeout,
+            max_redirects: self.max_redirects,
+        }
+    }
+
+    /// What one image may cost in the pipeline: pixels, sides, frames.
+    pub fn pipeline_limits(&self) -> pipeline::Limits {
+        pipeline::Limits {
+            max_src_pixels: self.max_src_pixels,
+            max_dimension: self.max_dimension,
+            max_animation_frames: self.max_animation_frames,
+            max_animation_pixels: self.max_animation_pixels,
+        }
+    }
+
+    /// What the grammar checks before anything is fetched.
+    pub fn grammar_limits(&self) -> GrammarLimits {
+        GrammarLimits {
+            max_dimension: self.max_dimension,
+            max_tokens: self.max_tokens,
+        }
+    }
+}
+
+impl Cli {
+    /// Parses the command line and the environment, exiting with clap's
+    /// message on a refused value, which then also names the environment
+    /// variable (a bad `RESIZER_CONCURRENCY=-1` is found by its name).
+    pub fn parse_or_exit() -> Cli {
+        Cli::try_parse().unwrap_or_else(|e| name_env_twin(e).exit())
+    }
+}
+
+/// Adds the environment twin to clap's message about a refused value.
+fn name_env_twin(error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        return error;
+    }
+    let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg) else {
+        return error;
+    };
+    let long = arg
+        .trim_start_matches('-')
+        .split([' ', '='])
+        .next()
+        .unwrap_or_default();
+    let command = Cli::command();
+    let Some(env) = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .and_then(|a| a.get_env())
+    else {
+        return error;
+    };
+    let rendered = error.render().to_string();
+    let message = rendered.replacen(arg.as_str(), &format!("{arg} ({})", env.to_string_lossy()), 1);
+    clap::Error::raw(error.kind(), message.trim_start_matches("error: "))
+}
+
+/// The usual spellings of a switch, as clap's boolish parser reads flags:
+/// `on`/`off`, `true`/`false`, `yes`/`no`, `1`/`0` (and `y`/`n`, `t`/`f`),
+/// in any case.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "y" | "t" | "1" => Some(true),
+        "off" | "false" | "no" | "n" | "f" | "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -520,6 +690,118 @@ mod tests {
         let mut settings = Settings::defaults();
         settings.metrics = "sometimes".into();
         assert_eq!(settings.validate().unwrap_err().setting, "metrics");
+    }
+
+    #[test]
+    fn limits_are_handed_out_from_the_settings() {
+        let mut config = Config::defaults();
+        config.max_dimension = 1000;
+        config.max_tokens = 7;
+        config.max_src_pixels = 123;
+        config.max_animation_frames = 4;
+        config.max_animation_pixels = 456;
+        config.max_src_bytes = 789;
+        config.max_redirects = 2;
+        config.connect_timeout = Duration::from_millis(10);
+        config.download_timeout = Duration::from_millis(20);
+        let grammar = config.grammar_limits();
+        assert_eq!((grammar.max_dimension, grammar.max_tokens), (1000, 7));
+        let pipeline = config.pipeline_limits();
+        assert_eq!(
+            (
+                pipeline.max_src_pixels,
+                pipeline.max_dimension,
+                pipeline.max_animation_frames,
+                pipeline.max_animation_pixels
+            ),
+            (123, 1000, 4, 456)
+        );
+        let fetch = config.fetch_limits();
+        assert_eq!((fetch.max_bytes, fetch.max_redirects), (789, 2));
+        assert_eq!(
+            (fetch.connect_timeout, fetch.download_timeout),
+            (Duration::from_millis(10), Duration::from_millis(20))
+        );
+    }
+
+    #[test]
+    fn the_limits_defaults_are_the_settings_defaults() {
+        let config = Config::defaults();
+        let (grammar, pipeline) = (GrammarLimits::default(), pipeline::Limits::default());
+        assert_eq!(grammar.max_dimension, config.grammar_limits().max_dimension);
+        assert_eq!(grammar.max_tokens, config.grammar_limits().max_tokens);
+        let ours = config.pipeline_limits();
+        assert_eq!(pipeline.max_src_pixels, ours.max_src_pixels);
+        assert_eq!(pipeline.max_dimension, ours.max_dimension);
+        assert_eq!(pipeline.max_animation_frames, ours.max_animation_frames);
+        assert_eq!(pipeline.max_animation_pixels, ours.max_animation_pixels);
+    }
+
+    #[test]
+    fn switches_accept_the_usual_spellings() {
+        for yes in ["1", "yes", "TRUE", "on", "Y", "true"] {
+            let cli = Cli::try_parse_from(["resizer", "--allow-private-networks", yes]).unwrap();
+            assert!(cli.settings.allow_private_networks, "{yes}");
+            assert_eq!(parse_bool(yes), Some(true), "{yes}");
+        }
+        for no in ["0", "no", "FALSE", "off", "n", "false"] {
+            let cli = Cli::try_parse_from(["resizer", "--allow-private-networks", no]).unwrap();
+            assert!(!cli.settings.allow_private_networks, "{no}");
+            assert_eq!(parse_bool(no), Some(false), "{no}");
+        }
+        assert!(Cli::try_parse_from(["resizer", "--allow-private-networks", "maybe"]).is_err());
+        let cli = Cli::try_parse_from(["resizer", "--allow-private-networks"]).unwrap();
+        assert!(cli.settings.allow_private_networks);
+
+        let mut settings = Settings::defaults();
+        settings.metrics = "NO".into();
+        assert_eq!(settings.validate().unwrap().metrics, MetricsAddr::Off);
+        settings.metrics = "Yes".into();
+        assert_eq!(settings.validate().unwrap().metrics, MetricsAddr::Main);
+    }
+
+    #[test]
+    fn a_value_clap_refuses_names_the_environment_variable() {
+        // (`-1` on the command line reads as a flag; from the environment
+        // it is a value: tests/it/edges.rs checks that spelling.)
+        let error = Cli::try_parse_from(["resizer", "--concurrency", "lots"]).unwrap_err();
+        let message = name_env_twin(error).to_string();
+        assert!(message.contains("RESIZER_CONCURRENCY"), "{message}");
+        assert!(message.contains("--concurrency"), "{message}");
+        assert!(message.contains("lots"), "{message}");
+        let error = Cli::try_parse_from(["resizer", "--allow-private-networks", "maybe"]).unwrap_err();
+        let message = name_env_twin(error).to_string();
+        assert!(message.contains("RESIZER_ALLOW_PRIVATE_NETWORKS"), "{message}");
+    }
+
+    #[test]
+    fn the_version_names_the_codecs_at_the_locked_versions() {
+        let lock = include_str!("../Cargo.lock");
+        let locked = |name: &str| {
+            let at = lock
+                .find(&format!("name = \"{name}\"\nversion = \""))
+                .unwrap_or_else(|| panic!("{name} is not in Cargo.lock"));
+            let rest = &lock[at + name.len() + 21..];
+            rest[..rest.find('"').unwrap()].to_owned()
+        };
+        let mut named = 0;
+        for entry in VERSION.split([',', '(', ')', '\n']) {
+            let entry = entry.trim();
+            let Some((name, version)) = entry.rsplit_once(' ') else {
+                continue;
+            };
+            let name = name.rsplit(' ').next().unwrap();
+            if version.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                assert_eq!(locked(name), version, "{name} in --version");
+                named += 1;
+            }
+        }
+        assert!(named >= 8, "{VERSION}");
+        assert!(VERSION.contains(if cfg!(feature = "turbo") {
+            "turbo ("
+        } else {
+            "without turbo"
+        }));
     }
 
     #[test]

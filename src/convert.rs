@@ -5,10 +5,10 @@
 use std::io::Write;
 
 use crate::config::Config;
-use crate::fetch::{FetchLimits, Fetcher, Guard, SourceUrl};
+use crate::fetch::{Fetcher, Guard, SourceUrl};
 use crate::format::ImageFormat;
 use crate::http::ApiError;
-use crate::options::{FormatRequest, GrammarLimits, Plan};
+use crate::options::{FormatRequest, Plan};
 use crate::pipeline::{self, OutputChoice};
 use crate::signing;
 
@@ -30,24 +30,11 @@ pub async fn convert(
     transformation: &str,
     output: &str,
 ) -> Result<(), CommandError> {
-    let grammar = GrammarLimits {
-        max_dimension: config.max_dimension,
-        max_tokens: config.max_tokens,
-    };
-    let plan = Plan::parse(transformation, &grammar).map_err(ApiError::from)?;
+    let plan = Plan::parse(transformation, &config.grammar_limits()).map_err(ApiError::from)?;
     let bytes = if input.starts_with("http://") || input.starts_with("https://") {
         let guard = Guard::new(config);
         let url = SourceUrl::parse(input, &guard).map_err(ApiError::from)?;
-        let fetcher = Fetcher::new(
-            guard,
-            FetchLimits {
-                max_bytes: config.max_src_bytes,
-                connect_timeout: config.connect_timeout,
-                download_timeout: config.download_timeout,
-                max_redirects: config.max_redirects,
-            },
-        )
-        .map_err(ApiError::from)?;
+        let fetcher = Fetcher::new(guard, config.fetch_limits()).map_err(ApiError::from)?;
         fetcher.fetch(&url).await.map_err(ApiError::from)?.to_vec()
     } else {
         let bytes = std::fs::read(input).map_err(|source| CommandError::Io {
@@ -63,12 +50,7 @@ pub async fn convert(
         bytes
     };
     let choice = output_choice(&plan, output)?;
-    let limits = pipeline::Limits {
-        max_src_pixels: config.max_src_pixels,
-        max_dimension: config.max_dimension,
-        max_animation_frames: config.max_animation_frames,
-        max_animation_pixels: config.max_animation_pixels,
-    };
+    let limits = config.pipeline_limits();
     let (encoded, _) =
         tokio::task::spawn_blocking(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, None))
             .await
@@ -126,7 +108,10 @@ pub fn sign(key: &[u8], path_and_query: &str) -> Result<String, CommandError> {
     };
     let rest = path_and_query.strip_prefix('/').ok_or_else(usage)?;
     let (transformation, query) = rest.split_once('?').ok_or_else(usage)?;
-    let source = crate::http::query::parse(Some(query)).url.ok_or_else(usage)?;
+    let source = crate::http::query::parse(Some(query))
+        .ok()
+        .and_then(|q| q.url)
+        .ok_or_else(usage)?;
     let transformation = percent_encoding::percent_decode_str(transformation)
         .decode_utf8_lossy()
         .into_owned();

@@ -1,9 +1,9 @@
 //! resizer: an image resizing and conversion service.
 //!
 //! `GET /w_150,h_500,c_fill?url=https://example.com/photo.jpg` fetches the
-//! source, transforms it and answers with the image. See `SPEC.md`-style
-//! documentation in the README for the grammar, and `ARCHITECTURE.md` for the
-//! flow of a request.
+//! source, transforms it and answers with the image. The README documents
+//! the API (requests, grammar, errors, settings); `ARCHITECTURE.md` the
+//! flow of a request and the invariants of the code.
 //!
 //! # Layout
 //!
@@ -20,10 +20,10 @@
 //! | [`http`] | routes, handlers, headers, and the one error-to-status map |
 //! | [`convert`] | the `resizer convert` and `resizer sign` commands |
 
-// No unsafe code in the default build. The `turbo` feature calls libwebp's
-// decoder directly, in one module that allows it (`pipeline::codec::webp::libwebp`).
-#![cfg_attr(not(feature = "turbo"), forbid(unsafe_code))]
-#![cfg_attr(feature = "turbo", deny(unsafe_code))]
+// `unsafe_code` is denied for every target of the package (`[lints]` in
+// Cargo.toml). The one module that needs it, `pipeline::codec::webp::libwebp` (the
+// `turbo` feature's direct call into libwebp's decoder), allows it where it
+// is declared; the default build compiles no `unsafe` code of its own.
 
 pub mod cache;
 pub mod config;

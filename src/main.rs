@@ -1,13 +1,13 @@
 //! The `resizer` binary: parse the command line, set up logging, and hand
 //! over to the library.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::Parser;
 use resizer::config::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_or_exit();
     let config = match cli.settings.validate() {
         Ok(config) => config,
         Err(e) => {
@@ -15,7 +15,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(config.log_format);
+    if let Err(e) = init_logging(config.log_format) {
+        eprintln!("resizer: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -26,10 +29,12 @@ fn main() -> ExitCode {
     let result: anyhow::Result<()> = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => {
-                let listener = tokio::net::TcpListener::bind(config.bind)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.bind))?;
-                tracing::info!(addr = %config.bind, "resizer listening");
+                let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| {
+                    anyhow::anyhow!("cannot listen on {} (--bind, RESIZER_BIND): {e}", config.bind)
+                })?;
+                // The address actually bound: with port 0 the system chose it.
+                let addr = listener.local_addr().unwrap_or(config.bind);
+                tracing::info!(%addr, "resizer listening");
                 resizer::serve(listener, config, shutdown_signal()).await?;
                 Ok(())
             }
@@ -61,16 +66,43 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RESIZER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+/// The log: `RESIZER_LOG` filters it (default `info`), colours only when
+/// stderr is a terminal (a file, journald or `docker logs` gets plain text).
+fn init_logging(format: LogFormat) -> Result<(), String> {
+    let filter = log_filter(std::env::var("RESIZER_LOG").ok().as_deref())?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    Ok(())
+}
+
+/// The filter `RESIZER_LOG` asks for: a level (`debug`) or directives
+/// (`info,resizer::fetch=debug`). A value that would silently log nothing,
+/// such as a misspelt level (`warnn` reads as a target name), is refused.
+fn log_filter(value: Option<&str>) -> Result<tracing_subscriber::EnvFilter, String> {
+    const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+    let value = value.map(str::trim).unwrap_or_default();
+    if value.is_empty() {
+        return Ok(tracing_subscriber::EnvFilter::new("info"));
+    }
+    let invalid = |reason: String| format!("invalid RESIZER_LOG `{value}`: {reason}");
+    for directive in value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let bare = !directive.contains(['=', '[', ':']);
+        if bare && !LEVELS.iter().any(|level| level.eq_ignore_ascii_case(directive)) {
+            return Err(invalid(format!(
+                "`{directive}` is not a level ({}); write target=level for a target",
+                LEVELS.join(", ")
+            )));
+        }
+    }
+    tracing_subscriber::EnvFilter::builder()
+        .parse(value)
+        .map_err(|e| invalid(e.to_string()))
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.
@@ -92,5 +124,27 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_filters_are_checked() {
+        for good in [
+            None,
+            Some(""),
+            Some("debug"),
+            Some("WARN"),
+            Some("info,resizer::fetch=debug"),
+        ] {
+            assert!(log_filter(good).is_ok(), "{good:?}");
+        }
+        for bad in ["warnn", "info,verbose", "resizer=loud"] {
+            let error = log_filter(Some(bad)).unwrap_err();
+            assert!(error.contains("RESIZER_LOG"), "{error}");
+        }
     }
 }

@@ -1,11 +1,12 @@
 //! `ApiError`: every way a request can fail, and the one place a status code
-//! is chosen (SPEC §4).
+//! is chosen (README, "Errors").
 //!
 //! Each module reports its own typed error; this file maps every variant to
-//! a status and a stable `snake_case` code in exhaustive matches (no
-//! wildcard, so a new variant cannot slip through unmapped). Server faults
-//! never leak internal detail: their message is generic and the detail goes
-//! to the log.
+//! a status, a stable `snake_case` code and a [`Fault`] (whose fault it was)
+//! in one exhaustive match with no wildcard, so a new variant cannot slip
+//! through unmapped. Every error, 404 and 405 included, is the same JSON
+//! body. Our own faults never leak internal detail: their message is
+//! generic and the detail goes to the log.
 
 use std::time::Duration;
 
@@ -40,9 +41,37 @@ pub enum ApiError {
     /// Path and query longer than `max_url_length`.
     #[error("the request URL is {length} characters long, over the limit of {max}")]
     UrlTooLong { length: usize, max: usize },
+    /// A query parameter that may appear once (`url`, `s`) appeared again:
+    /// taking either value would answer a question the client did not ask.
+    #[error("the `{0}` query parameter is given more than once: give it once")]
+    RepeatedParameter(&'static str),
+    /// No route for this path.
+    #[error("no such endpoint `{0}`: use /health or /{{transformation}}?url=<image url>")]
+    NotFound(String),
+    /// A route that exists, asked with a method it does not answer.
+    #[error("method {0} is not allowed here: use GET or HEAD")]
+    MethodNotAllowed(String),
     /// A bug: the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Whose fault an error was. It sets the level of the request log line and
+/// whether the error's own message reaches the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request, or the source it names, cannot be served as asked
+    /// (every 4xx): logged at info, the message tells the client what to fix.
+    Client,
+    /// The origin failed: unreachable, bad TLS, a status we cannot use,
+    /// too slow, too many redirects (502, 504): logged at warn.
+    Upstream,
+    /// The service is at capacity: the queue is full or the processing
+    /// deadline passed (503 with `Retry-After`): logged at warn, since
+    /// neither the client nor the code is at fault and a retry may succeed.
+    Busy,
+    /// A bug (500): logged at error with its detail, never sent.
+    Server,
 }
 
 /// What the client is told about an error.
@@ -50,13 +79,27 @@ pub enum ApiError {
 pub struct Classified {
     pub status: StatusCode,
     pub code: &'static str,
+    pub fault: Fault,
 }
 
 impl ApiError {
-    /// The status and stable code of this error.
+    /// The status, stable code and fault class of this error.
     pub fn classify(&self) -> Classified {
         use StatusCode as S;
-        let (status, code) = match self {
+        let (status, code) = self.status_and_code();
+        let fault = match status {
+            S::BAD_GATEWAY | S::GATEWAY_TIMEOUT => Fault::Upstream,
+            S::SERVICE_UNAVAILABLE => Fault::Busy,
+            s if s.is_server_error() => Fault::Server,
+            _ => Fault::Client,
+        };
+        Classified { status, code, fault }
+    }
+
+    /// The one status map: every variant, no wildcard.
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        match self {
             ApiError::Options(e) => match e {
                 OptionsError::UnknownToken { .. } => (S::BAD_REQUEST, "unknown_token"),
                 OptionsError::InvalidValue { .. } => (S::BAD_REQUEST, "invalid_token"),
@@ -98,43 +141,44 @@ impl ApiError {
             ApiError::MissingUrl => (S::BAD_REQUEST, "missing_url"),
             ApiError::EmptyUrl => (S::BAD_REQUEST, "missing_url"),
             ApiError::UrlTooLong { .. } => (S::URI_TOO_LONG, "url_too_long"),
+            ApiError::RepeatedParameter(_) => (S::BAD_REQUEST, "repeated_parameter"),
+            ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
-        };
-        Classified { status, code }
+        }
     }
 
-    /// The sentence sent to the client: the error's own message for client
-    /// and upstream faults, a generic one for our own.
+    /// The sentence sent to the client: the error's own message, except for
+    /// our own faults (bugs), whose detail only the log gets.
     pub fn public_message(&self) -> String {
-        if self.classify().status == StatusCode::INTERNAL_SERVER_ERROR {
-            "the server failed to process this request; it has been logged".to_owned()
-        } else {
-            self.to_string()
+        match self.classify().fault {
+            Fault::Server => "the server failed to process this request; it has been logged".to_owned(),
+            Fault::Client | Fault::Upstream | Fault::Busy => self.to_string(),
         }
     }
 
-    /// Seconds a client should wait before retrying, for 503s.
+    /// How long a client should wait before retrying: every 503 says.
     fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ApiError::Work(WorkError::Overloaded) | ApiError::Pipeline(PipelineError::DeadlineExceeded) => {
-                Some(Duration::from_secs(1))
-            }
-            _ => None,
-        }
+        (self.classify().fault == Fault::Busy).then_some(RETRY_AFTER)
     }
 }
+
+/// `Retry-After` of a 503: a slot or the queue frees up within about a
+/// second at the usual cost of an image.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// Carried in the response's extensions so the request log can write the
 /// error once, with its detail, at a level chosen by whose fault it was.
 #[derive(Debug, Clone)]
 pub struct LoggedError {
     pub code: &'static str,
+    pub fault: Fault,
     pub detail: String,
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let Classified { status, code } = self.classify();
+        let Classified { status, code, fault } = self.classify();
         let body = serde_json::json!({
             "error": { "status": status.as_u16(), "code": code, "message": self.public_message() }
         });
@@ -146,6 +190,7 @@ impl IntoResponse for ApiError {
         }
         response.extensions_mut().insert(LoggedError {
             code,
+            fault,
             detail: self.to_string(),
         });
         response

@@ -8,13 +8,14 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use super::cache_key::{ResultKey, source_key};
 use super::error::ApiError;
 use super::{AppState, headers, query};
-use crate::cache::Weighed;
+use crate::cache::{Outcome, Weighed};
 use crate::fetch::SourceUrl;
 use crate::format::ImageFormat;
 use crate::options::{FormatRequest, Plan};
@@ -54,7 +55,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /`: the empty transformation when `url` is given, else a short
 /// landing text.
 pub async fn root(state: State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
-    if query::parse(uri.query()).url.is_none() {
+    if query::parse(uri.query())?.url.is_none() {
         return Ok((
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             "resizer: GET /{transformation}?url={image url}, e.g. /w_150,h_500?url=https://example.com/a.jpg\n",
@@ -87,7 +88,7 @@ async fn transform_request(
             max: state.config.max_url_length,
         });
     }
-    let query = query::parse(uri.query());
+    let query = query::parse(uri.query())?;
     let url = match query.url {
         None => return Err(ApiError::MissingUrl),
         Some(url) if url.trim().is_empty() => return Err(ApiError::EmptyUrl),
@@ -116,30 +117,23 @@ async fn render(
     choice: OutputChoice,
     source: SourceUrl,
 ) -> Result<Arc<Rendered>, ApiError> {
-    let key = format!("{}|{:?}|{}", plan.cache_key(), choice, source.as_str());
-    if let Some(hit) = state.results.get(&key).await {
-        state.metrics.cache_hits.get_or_create(&result_cache()).inc();
-        return Ok(hit);
-    }
-    if state.results.is_enabled() {
-        state.metrics.cache_misses.get_or_create(&result_cache()).inc();
-    }
+    let key = ResultKey::new(&plan, choice, &source).into_string();
     let task_state = state.clone();
-    let task_key = key.clone();
-    let (result, joined) = state
-        .renders
-        .run(key, move || produce(task_state, task_key, plan, choice, source))
+    let (result, outcome) = state
+        .results
+        .get_or_run(key, &state.metrics, move || {
+            produce(task_state, plan, choice, source)
+        })
         .await;
-    if joined {
+    if outcome == Outcome::Joined {
         state.metrics.coalesced.inc();
     }
     result.map_err(ApiError::Internal)?
 }
 
-/// Fetches the source and runs the pipeline on the CPU pool; caches success.
+/// Fetches the source and runs the pipeline on the CPU pool.
 async fn produce(
     state: AppState,
-    key: String,
     plan: Plan,
     choice: OutputChoice,
     source: SourceUrl,
@@ -157,47 +151,28 @@ async fn produce(
     metrics.observe_stage("decode", timings.decode);
     metrics.observe_stage("transform", timings.transform);
     metrics.observe_stage("encode", timings.encode);
-    let rendered = Arc::new(Rendered {
+    Ok(Arc::new(Rendered {
         etag: headers::etag(&encoded.bytes),
         bytes: Bytes::from(encoded.bytes),
         format: encoded.format,
-    });
-    state.results.insert(key, Arc::clone(&rendered)).await;
-    Ok(rendered)
+    }))
 }
 
 /// The source bytes: from the source cache, from a download in flight, or
 /// downloaded now.
 async fn download(state: &AppState, source: SourceUrl) -> Result<Bytes, ApiError> {
-    let key = source.as_str().to_owned();
-    if let Some(bytes) = state.sources.get(&key).await {
-        state.metrics.cache_hits.get_or_create(&source_cache()).inc();
-        return Ok(bytes);
-    }
-    if state.sources.is_enabled() {
-        state.metrics.cache_misses.get_or_create(&source_cache()).inc();
-    }
     let task_state = state.clone();
-    let (result, _joined) = state
-        .downloads
-        .run(key.clone(), move || async move {
+    let (result, _outcome) = state
+        .sources
+        .get_or_run(source_key(&source), &state.metrics, move || async move {
             let started = Instant::now();
             let bytes = task_state.fetcher.fetch(&source).await?;
             task_state.metrics.observe_stage("fetch", started.elapsed());
             task_state.metrics.source_bytes.inc_by(bytes.len() as u64);
-            task_state.sources.insert(key, bytes.clone()).await;
             Ok(bytes)
         })
         .await;
     Ok(result.map_err(ApiError::Internal)??)
-}
-
-fn result_cache() -> crate::metrics::CacheLabel {
-    crate::metrics::CacheLabel { cache: "result" }
-}
-
-fn source_cache() -> crate::metrics::CacheLabel {
-    crate::metrics::CacheLabel { cache: "source" }
 }
 
 /// The image response, or `304` when the client has it already.
@@ -205,7 +180,7 @@ fn respond(state: &AppState, rendered: &Rendered, request: &HeaderMap, vary_acce
     let cache_control = format!("public, max-age={}", state.config.cache_ttl.as_secs());
     let not_modified = headers::not_modified(request, &rendered.etag);
     let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
+        not_modified_response()
     } else {
         state.metrics.response_bytes.inc_by(rendered.bytes.len() as u64);
         let mut response = Response::new(Body::from(rendered.bytes.clone()));
@@ -230,23 +205,26 @@ fn respond(state: &AppState, rendered: &Rendered, request: &HeaderMap, vary_acce
     response
 }
 
+/// A `304` with no `Content-Length` at all. An empty body of known size
+/// would make the router add `Content-Length: 0` to the answer to a HEAD,
+/// which reads as "the image is empty"; a body of unknown size gets no
+/// length, and the server sends no body with a 304 anyway.
+fn not_modified_response() -> Response {
+    let no_body = futures_util::stream::empty::<Result<Bytes, std::convert::Infallible>>();
+    let mut response = Response::new(Body::from_stream(no_body));
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    response
+}
+
 /// Any other path.
-pub async fn no_route(uri: Uri) -> Response {
-    let body = serde_json::json!({
-        "error": {
-            "status": 404,
-            "code": "not_found",
-            "message": format!(
-                "no such endpoint `{}`: use /health or /{{transformation}}?url=<image url>",
-                uri.path()
-            ),
-        }
-    });
-    let mut response = (StatusCode::NOT_FOUND, axum::Json(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+pub async fn no_route(uri: Uri) -> ApiError {
+    ApiError::NotFound(uri.path().to_owned())
+}
+
+/// A known path asked with a method other than GET or HEAD (the router
+/// adds the `Allow` header).
+pub async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method.to_string())
 }
 
 /// A panic in a handler (outside the pipeline, whose panics the pool

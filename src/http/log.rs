@@ -1,19 +1,21 @@
-//! The request log: one line per request (method, path, status, bytes,
-//! duration, request id), errors included once with their detail, at a level
-//! set by whose fault it was: client faults at info, upstream faults at warn,
-//! our own at error. Also counts requests for the metrics and echoes
-//! `X-Request-Id`.
+//! The request log: one line per request (method, path, status, `bytes` of
+//! body actually sent, `ms` rounded to microseconds, request id), errors
+//! included once with their detail, at a level set by whose fault it was
+//! ([`Fault`]): client faults at info, upstream faults and a busy service at
+//! warn, our own bugs at error. Also counts requests for the metrics and
+//! echoes `X-Request-Id`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use axum::body::HttpBody;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
 
 use super::AppState;
-use super::error::LoggedError;
+use super::error::{Fault, LoggedError};
 use crate::metrics::StatusLabel;
 
 const REQUEST_ID: &str = "x-request-id";
@@ -45,29 +47,43 @@ pub async fn requests(State(state): State<AppState>, mut request: Request, next:
         .get_or_create(&StatusLabel { status })
         .inc();
     state.metrics.request_duration.observe(elapsed.as_secs_f64());
-    let bytes = response
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let ms = elapsed.as_secs_f64() * 1000.0;
+    let bytes = sent_bytes(&method, response.body().size_hint().exact());
+    let ms = rounded_ms(elapsed);
     match response.extensions().get::<LoggedError>() {
         None => tracing::info!(request_id = %id, %method, %uri, status, bytes, ms, "request"),
-        Some(e) if status >= 500 && status != 503 && status != 504 && e.code != "upstream_error" => {
-            tracing::error!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
-        }
-        Some(e) if status >= 500 => {
-            tracing::warn!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
-        }
-        Some(e) => {
-            tracing::info!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request refused")
-        }
+        Some(e) => match e.fault {
+            Fault::Client => {
+                tracing::info!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request refused")
+            }
+            Fault::Upstream | Fault::Busy => {
+                tracing::warn!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
+            }
+            Fault::Server => {
+                tracing::error!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
+            }
+        },
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// Bytes of body sent: none for a HEAD (its `Content-Length` describes the
+/// body a GET would get), else the body's exact length. Every body this
+/// service writes is in memory, so its length is known; a streamed one
+/// would count 0.
+fn sent_bytes(method: &Method, body_length: Option<u64>) -> u64 {
+    if method == Method::HEAD {
+        0
+    } else {
+        body_length.unwrap_or(0)
+    }
+}
+
+/// Milliseconds rounded to the microsecond: `0.027`, not `0.026993`.
+fn rounded_ms(elapsed: std::time::Duration) -> f64 {
+    (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
 /// A short id unique within this process and unlikely to repeat across
@@ -82,4 +98,27 @@ fn new_request_id() -> String {
     });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:08x}{:08x}", (start >> 16) as u32, n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_are_rounded_to_the_microsecond() {
+        assert_eq!(rounded_ms(Duration::from_nanos(26_993)).to_string(), "0.027");
+        assert_eq!(
+            rounded_ms(Duration::from_nanos(1_234_567_890)).to_string(),
+            "1234.568"
+        );
+        assert_eq!(rounded_ms(Duration::ZERO).to_string(), "0");
+    }
+
+    #[test]
+    fn a_head_sends_no_body() {
+        assert_eq!(sent_bytes(&Method::HEAD, Some(5000)), 0);
+        assert_eq!(sent_bytes(&Method::GET, Some(5000)), 5000);
+        assert_eq!(sent_bytes(&Method::GET, Some(2)), 2);
+    }
 }

@@ -5,6 +5,7 @@
 //! finish within the shutdown deadline. Tests call the same two functions on
 //! `127.0.0.1:0`.
 
+mod cache_key;
 pub mod error;
 mod handlers;
 pub mod headers;
@@ -22,9 +23,9 @@ use tokio::net::TcpListener;
 pub use error::ApiError;
 pub use handlers::Rendered;
 
-use crate::cache::{ByteCache, SingleFlight};
+use crate::cache::Tier;
 use crate::config::{Config, MetricsAddr};
-use crate::fetch::{FetchError, FetchLimits, Fetcher, Guard};
+use crate::fetch::{FetchError, Fetcher, Guard};
 use crate::metrics::Metrics;
 use crate::options::GrammarLimits;
 use crate::pipeline;
@@ -45,14 +46,12 @@ pub struct Shared {
     /// `None` when no signing key is configured.
     pub verifier: Option<Verifier>,
     pub pool: WorkPool,
-    /// Finished results, keyed by canonical plan, format choice and source.
-    pub results: ByteCache<Arc<Rendered>>,
-    /// Downloaded sources, keyed by URL.
-    pub sources: ByteCache<bytes::Bytes>,
-    /// Identical requests in flight.
-    pub renders: SingleFlight<String, Result<Arc<Rendered>, ApiError>>,
-    /// Downloads in flight, shared by different transformations of one source.
-    pub downloads: SingleFlight<String, Result<bytes::Bytes, FetchError>>,
+    /// Finished results, keyed by canonical plan, format choice and source
+    /// (`cache_key::ResultKey`); identical requests in flight share one run.
+    pub results: Tier<Arc<Rendered>, ApiError>,
+    /// Downloaded sources, keyed by URL; downloads in flight are shared by
+    /// different transformations of one source.
+    pub sources: Tier<bytes::Bytes, FetchError>,
     pub metrics: Metrics,
 }
 
@@ -67,35 +66,17 @@ impl AppState {
     /// Builds the state; fails only if the HTTP client cannot be built.
     pub fn new(config: Config) -> Result<AppState, FetchError> {
         let guard = Guard::new(&config);
-        let fetcher = Fetcher::new(
-            guard.clone(),
-            FetchLimits {
-                max_bytes: config.max_src_bytes,
-                connect_timeout: config.connect_timeout,
-                download_timeout: config.download_timeout,
-                max_redirects: config.max_redirects,
-            },
-        )?;
+        let fetcher = Fetcher::new(guard.clone(), config.fetch_limits())?;
         let verifier = (!config.signing_keys.is_empty()).then(|| Verifier::new(config.signing_keys.clone()));
         let shared = Shared {
-            grammar: GrammarLimits {
-                max_dimension: config.max_dimension,
-                max_tokens: config.max_tokens,
-            },
-            limits: pipeline::Limits {
-                max_src_pixels: config.max_src_pixels,
-                max_dimension: config.max_dimension,
-                max_animation_frames: config.max_animation_frames,
-                max_animation_pixels: config.max_animation_pixels,
-            },
+            grammar: config.grammar_limits(),
+            limits: config.pipeline_limits(),
             guard,
             fetcher,
             verifier,
             pool: WorkPool::new(config.concurrency, config.max_queue),
-            results: ByteCache::new(config.cache_bytes, config.cache_ttl),
-            sources: ByteCache::new(config.source_cache_bytes, config.cache_ttl),
-            renders: SingleFlight::default(),
-            downloads: SingleFlight::default(),
+            results: Tier::new("result", config.cache_bytes, config.cache_ttl),
+            sources: Tier::new("source", config.source_cache_bytes, config.cache_ttl),
             metrics: Metrics::new(),
             config,
         };
@@ -104,11 +85,15 @@ impl AppState {
 }
 
 /// The router: `/health`, `/metrics` (unless moved or off), `/` and
-/// `/{transformation}`.
+/// `/{transformation}`. Any other path is a JSON 404, any other method a
+/// JSON 405.
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/health", get(handlers::health))
         .route("/", get(handlers::root))
+        // Browsers ask for it on their own: a 404, not a transformation
+        // named `favicon.ico` refused as a 400.
+        .route("/favicon.ico", get(handlers::no_route))
         .route("/{transformation}", get(handlers::transform));
     let router = if state.config.metrics == MetricsAddr::Main {
         router.route("/metrics", get(handlers::metrics))
@@ -118,6 +103,7 @@ pub fn app(state: AppState) -> Router {
     };
     router
         .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             handlers::panic_response,
         ))
@@ -143,7 +129,12 @@ pub async fn serve(
     let metrics_addr = config.metrics;
     let state = AppState::new(config).map_err(std::io::Error::other)?;
     if let MetricsAddr::Separate(addr) = metrics_addr {
-        let metrics_listener = TcpListener::bind(addr).await?;
+        let metrics_listener = TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr} for /metrics (--metrics, RESIZER_METRICS): {e}"),
+            )
+        })?;
         tracing::info!(%addr, "metrics listening");
         let router = metrics_app(state.clone());
         tokio::spawn(async move {

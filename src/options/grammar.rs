@@ -84,7 +84,7 @@ const STRENGTH_DEFAULT: u16 = 100;
 
 /// The quality `Quality::Default` stands for (SPEC §2); used to give
 /// `q_80` and no `q_` the same cache key.
-const DEFAULT_QUALITY: u8 = 80;
+const DEFAULT_QUALITY: u8 = crate::config::defaults::QUALITY;
 
 /// One `key_value` token exactly as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,8 +24,8 @@ pub struct GrammarLimits {
 impl Default for GrammarLimits {
     fn default() -> Self {
         GrammarLimits {
-            max_dimension: 8192,
-            max_tokens: 32,
+            max_dimension: crate::config::defaults::MAX_DIMENSION,
+            max_tokens: crate::config::defaults::MAX_TOKENS,
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::format::ImageFormat;
 use crate::options::Quality;
 
 /// Quality when the request has no `q_` token (README, "Transformations").
-const DEFAULT_QUALITY: u8 = 80;
+const DEFAULT_QUALITY: u8 = crate::config::defaults::QUALITY;
 
 /// `q_auto`: a per-format quality tuned for size at a quality a viewer of a
 /// thumbnail does not notice. JPEG 75 is the libjpeg/Pillow default and the

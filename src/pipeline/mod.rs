@@ -53,16 +53,6 @@ impl Default for Tuning {
     }
 }
 
-/// The default of [`Limits::max_animation_pixels`]: 500 megapixels, the
-/// contract's default (100 frames of 5 MP). An animation streams through the
-/// pipeline, so its kept frames are what grows with it: 3-4 bytes per kept
-/// output pixel, plus 4 more while a WebP is encoded (the encoder takes every
-/// frame before it starts). A thumbnail costs little whatever the frame
-/// count; an animation re-encoded at a large size may keep up to ~2 GB (GIF)
-/// or ~3.5 GB (WebP) at this default, which small machines should lower
-/// (README, Security).
-pub const MAX_ANIMATION_PIXELS: u64 = 500_000_000;
-
 /// Limits on what one image may cost.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -79,13 +69,15 @@ pub struct Limits {
     pub max_animation_pixels: u64,
 }
 
+/// The service's defaults (`config::defaults`, their one owner).
 impl Default for Limits {
     fn default() -> Self {
+        use crate::config::defaults;
         Limits {
-            max_src_pixels: 50_000_000,
-            max_dimension: 8192,
-            max_animation_frames: 100,
-            max_animation_pixels: MAX_ANIMATION_PIXELS,
+            max_src_pixels: defaults::MAX_SRC_PIXELS,
+            max_dimension: defaults::MAX_DIMENSION,
+            max_animation_frames: defaults::MAX_ANIMATION_FRAMES,
+            max_animation_pixels: defaults::MAX_ANIMATION_PIXELS,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The command line of SPEC §6: convert, sign, --help and start-up checks.
+//! The command line of the README's "Command line" section: convert, sign,
+//! --help and start-up checks.
 
 use std::process::Command;
 

@@ -1,5 +1,5 @@
-//! Every bad input of SPEC §4 gets its status, a JSON body and `no-store`,
-//! and the server keeps serving.
+//! Every bad input of the README's "Errors" table gets its status, a JSON
+//! body and `no-store`, and the server keeps serving.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Formats: sniffed inputs, every output format, negotiation, alpha,
-//! animation, and the response headers of SPEC §3.
+//! animation, and the response headers of the README's "Output" section.
 
 use crate::support::*;
 
@@ -152,7 +152,7 @@ async fn animations_are_cut_to_the_frame_limit() {
     let origin = Origin::start().await;
     origin.add("anim.gif", "image/gif", encode_gif(40, 20, &[RED, GREEN, BLUE]));
     let src = origin.url("/img/anim.gif");
-    // SPEC §3: frames are transformed up to the limit; the rest are dropped.
+    // README, "Output": frames are transformed up to the limit; the rest are dropped.
     let response = server.get(&format!("/w_20?url={src}")).await;
     assert_eq!(response.status(), 200);
     let image = decode(&response.bytes().await.unwrap());

@@ -1,7 +1,8 @@
 //! Hostile input: URLs written to slip past the outbound guard, redirects to
 //! refused destinations, decompression and animation bombs, absurd effect
 //! strengths and damaged files. Each is refused (or bounded) with its status
-//! from SPEC §4, and a refused destination is never contacted.
+//! from the README's "Errors" and "Security" sections, and a refused
+//! destination is never contacted.
 
 use std::time::{Duration, Instant};
 

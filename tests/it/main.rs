@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod edges;
 mod errors;
 mod formats;
 mod hostile;
