@@ -94,7 +94,7 @@ pub async fn convert(
 
 /// The format `f_` names, else OUTPUT's extension, else the source's.
 fn output_choice(plan: &Plan, output: &str) -> Result<OutputChoice, CommandError> {
-    match plan.format {
+    match plan.format() {
         FormatRequest::Fixed(format) => Ok(OutputChoice::Fixed(format)),
         FormatRequest::Auto => Ok(OutputChoice::Auto {
             avif: true,

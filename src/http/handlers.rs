@@ -104,7 +104,7 @@ async fn transform_request(
         &state,
         &rendered,
         &headers,
-        plan.format == FormatRequest::Auto,
+        plan.format() == FormatRequest::Auto,
     ))
 }
 

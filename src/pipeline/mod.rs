@@ -192,7 +192,7 @@ pub fn process_with(
     // Geometry first, on the header's (oriented) size, so that the decoder
     // knows how small it may decode (shrink-on-load) and output limits are
     // checked before any pixel is decoded.
-    let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+    let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
     let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
     let animate = format.supports_animation();
     let image = if animate && probe.animated {
@@ -214,7 +214,7 @@ pub fn process_with(
         check_deadline()?;
 
         let started = Instant::now();
-        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = orient::apply(image, probe.orientation, plan.rotation());
         let image = colour::to_srgb(image, probe.icc_profile.as_deref())?;
         check_deadline()?;
         let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
@@ -229,7 +229,7 @@ pub fn process_with(
     check_deadline()?;
 
     let started = Instant::now();
-    let encoded = encode::encode(&image, format, plan.quality)?;
+    let encoded = encode::encode(&image, format, plan.quality())?;
     timings.encode = started.elapsed();
     Ok((encoded, timings))
 }
@@ -267,7 +267,7 @@ fn stream_animation(
                 frames: vec![frame],
                 loops: 0,
             };
-            let image = orient::apply(image, probe.orientation, plan.rotation);
+            let image = orient::apply(image, probe.orientation, plan.rotation());
             let image = to_srgb.apply(image);
             let image = resampler.run(image)?;
             let image = effects::apply(image, plan);
@@ -359,7 +359,7 @@ mod tests {
     fn streamed(bytes: &[u8], text: &str, limits: &Limits) -> Image {
         let plan = plan(text);
         let probe = probe::probe(bytes).unwrap();
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let (image, _, _) =
             stream_animation(bytes, &probe, &plan, &layout, limits, &Tuning::default(), &|| {
@@ -374,10 +374,10 @@ mod tests {
         let plan = plan(text);
         let limits = Limits::default();
         let probe = probe::probe(bytes).unwrap();
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let image = decode::decode(bytes, &probe, 1.0, true, &limits).unwrap();
-        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = orient::apply(image, probe.orientation, plan.rotation());
         let image = colour::to_srgb(image, probe.icc_profile.as_deref()).unwrap();
         let image = resize::apply(image, &layout, &plan).unwrap();
         let image = effects::apply(image, &plan);
