@@ -74,6 +74,7 @@ impl ApiError {
                 FetchError::UpstreamStatus(_) => (S::BAD_GATEWAY, "upstream_error"),
                 FetchError::TooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "source_too_large"),
                 FetchError::Unreachable(_) => (S::BAD_GATEWAY, "upstream_unreachable"),
+                FetchError::ClosedEarly { .. } => (S::BAD_GATEWAY, "upstream_closed_early"),
                 FetchError::Tls(_) => (S::BAD_GATEWAY, "upstream_tls"),
                 FetchError::TooManyRedirects(_) => (S::BAD_GATEWAY, "too_many_redirects"),
                 FetchError::Timeout(_) => (S::GATEWAY_TIMEOUT, "upstream_timeout"),

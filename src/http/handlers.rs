@@ -13,10 +13,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use super::error::ApiError;
-use super::{AppState, headers, query};
+use super::{AppState, headers};
 use crate::cache::Weighed;
 use crate::fetch::SourceUrl;
 use crate::format::ImageFormat;
+use crate::options::query;
 use crate::options::{FormatRequest, Plan};
 use crate::pipeline::{self, OutputChoice};
 

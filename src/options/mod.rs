@@ -5,8 +5,10 @@
 //! every value against the limits and builds the canonical plan that owns the
 //! cache key. An unknown, repeated, malformed or out-of-range token is an
 //! [`OptionsError`] naming the token; nothing is ever dropped silently.
+//! [`query`] reads the request's `url` and `s` parameters.
 
 mod grammar;
+pub mod query;
 
 pub use grammar::{Token, tokenize};
 
@@ -15,9 +17,9 @@ use crate::format::ImageFormat;
 /// Limits the grammar enforces before anything is fetched.
 #[derive(Debug, Clone, Copy)]
 pub struct GrammarLimits {
-    /// Largest output side in pixels, after `dpr_` (SPEC: `max_dimension`).
+    /// Largest output side in pixels, after `dpr_` (README, "Configuration": `max_dimension`).
     pub max_dimension: u32,
-    /// Most tokens in one transformation (SPEC: `max_tokens`).
+    /// Most tokens in one transformation (README, "Configuration": `max_tokens`).
     pub max_tokens: usize,
 }
 
@@ -39,7 +41,7 @@ pub enum Size {
     Relative(f64),
 }
 
-/// How width and height are applied (SPEC §2, crop modes).
+/// How width and height are applied (README, "Transformations": crop modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CropMode {
     #[default]

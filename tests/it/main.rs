@@ -6,6 +6,7 @@ mod cli;
 mod errors;
 mod formats;
 mod hostile;
+mod origins;
 mod pipeline;
 mod quality;
 mod serving;

@@ -1,5 +1,9 @@
 //! The query string of a transformation request: `url` and `s`.
 //!
+//! Pure text handling beside the grammar, so that the server and
+//! `resizer sign` read a query the same way without the command line
+//! depending on the HTTP layer.
+//!
 //! The old service was called with the source unencoded
 //! (`/w_150,h_500?url=https://host/img.jpg`), so values are percent-decoded
 //! without turning `+` into a space (a raw URL may hold a literal `+`), and a
