@@ -184,7 +184,8 @@ impl Fetcher {
                 Ok(Ok(None)) => break,
                 // The connection ended inside the body: fewer bytes than
                 // Content-Length, an unfinished chunked body, or a reset.
-                Ok(Err(e)) if e.is_body() && !e.is_timeout() => {
+                // (The client reports a body's failure as a decode error.)
+                Ok(Err(e)) if (e.is_body() || e.is_decode()) && !e.is_timeout() => {
                     return Err(FetchError::ClosedEarly {
                         received: body.len() as u64,
                         expected: announced,
