@@ -120,12 +120,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service (the default).
     Serve,
-    /// Run one image through the pipeline: INPUT is a path or an http(s) URL,
-    /// OUTPUT a path or `-` for stdout.
+    /// Run one image through the pipeline, with the service's guard and limits.
     Convert {
+        /// The source: a file, an http(s) URL (fetched through the same guard
+        /// and limits as the service), or `-` for stdin; at most --max-src-bytes.
         input: String,
         /// A transformation such as `w_150,h_500,c_fill` (may be empty: "").
         transformation: String,
+        /// Where to write: a file whose extension (.jpg, .png, .gif, .webp,
+        /// .avif) is the format unless f_ says (they must agree), or `-` for
+        /// stdout. f_auto with `-` or no extension is JPEG, PNG with alpha.
         output: String,
     },
     /// Print the signed path and query for a transformation and a source.
@@ -403,7 +407,7 @@ impl Settings {
             .into_iter()
             .map(String::into_bytes)
             .collect();
-        if signing_keys.iter().any(|k| k.len() < 16) {
+        if signing_keys.iter().any(|k| k.len() < crate::signing::MIN_KEY_LEN) {
             return Err(invalid("signing-key", "each key must be at least 16 bytes long"));
         }
         let concurrency = match self.concurrency {
@@ -461,6 +465,27 @@ impl Settings {
             log_format,
             shutdown_timeout,
         })
+    }
+}
+
+impl Settings {
+    /// Validates for `resizer convert` and `resizer sign`, which serve
+    /// nothing: settings only the server reads (listen and metrics addresses,
+    /// caches, URL length, shutdown) are replaced by inert values first, so a
+    /// value meant for the server (a `RESIZER_BIND` in a shared environment)
+    /// cannot stop a command.
+    pub fn validate_for_command(&self) -> Result<Config, ConfigError> {
+        Settings {
+            bind: "127.0.0.1:0".into(),
+            metrics: "off".into(),
+            cache_bytes: "0".into(),
+            cache_ttl: "1s".into(),
+            source_cache_bytes: "0".into(),
+            max_url_length: usize::MAX,
+            shutdown_timeout: "0s".into(),
+            ..self.clone()
+        }
+        .validate()
     }
 }
 

@@ -1,26 +1,49 @@
 //! The command-line side: `resizer convert` runs one image through the same
 //! guard, limits and pipeline as the service; `resizer sign` prints signed
-//! paths.
+//! paths that the service accepts.
+//!
+//! Neither command depends on the HTTP layer: they read the query with
+//! [`options::query`](crate::options::query), check tokens with the same
+//! grammar as the server, and report the modules' own errors, whose messages
+//! are those the service sends (README, "Errors"). There is no status here:
+//! a failed command prints its message and exits non-zero.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use crate::config::Config;
-use crate::fetch::{Fetcher, Guard, SourceUrl};
+use crate::fetch::{FetchError, Fetcher, Guard, SourceUrl};
 use crate::format::ImageFormat;
-use crate::http::ApiError;
-use crate::options::{FormatRequest, Plan};
-use crate::pipeline::{self, OutputChoice};
-use crate::signing;
+use crate::options::{FormatRequest, GrammarLimits, OptionsError, Plan, query};
+use crate::pipeline::{self, OutputChoice, PipelineError};
+use crate::signing::{self, KeyError};
+
+/// The INPUT and OUTPUT that mean stdin and stdout.
+const STDIO: &str = "-";
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("{0}")]
-    Api(#[from] ApiError),
+    /// The transformation does not parse.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    /// The source URL was refused or could not be downloaded.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The image could not be processed.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// `resizer sign` was given a key the server would refuse.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// Reading INPUT or writing OUTPUT failed.
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
+    /// The arguments contradict each other or are not of the documented form.
     #[error("{0}")]
     Usage(String),
+    /// The blocking task running the pipeline did not finish (a panic).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// `resizer convert INPUT TRANSFORMATION OUTPUT`.
@@ -30,33 +53,16 @@ pub async fn convert(
     transformation: &str,
     output: &str,
 ) -> Result<(), CommandError> {
-    let plan = Plan::parse(transformation, &config.grammar_limits()).map_err(ApiError::from)?;
-    let bytes = if input.starts_with("http://") || input.starts_with("https://") {
-        let guard = Guard::new(config);
-        let url = SourceUrl::parse(input, &guard).map_err(ApiError::from)?;
-        let fetcher = Fetcher::new(guard, config.fetch_limits()).map_err(ApiError::from)?;
-        fetcher.fetch(&url).await.map_err(ApiError::from)?.to_vec()
-    } else {
-        let bytes = std::fs::read(input).map_err(|source| CommandError::Io {
-            path: input.to_owned(),
-            source,
-        })?;
-        if bytes.len() as u64 > config.max_src_bytes {
-            return Err(ApiError::from(crate::fetch::FetchError::TooLarge {
-                limit: config.max_src_bytes,
-            })
-            .into());
-        }
-        bytes
-    };
+    let plan = Plan::parse(transformation, &config.grammar_limits())?;
+    // Checked before any download or decode: a contradiction costs nothing.
     let choice = output_choice(&plan, output)?;
+    let bytes = read_input(config, input).await?;
     let limits = config.pipeline_limits();
     let (encoded, _) =
         tokio::task::spawn_blocking(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, None))
             .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(ApiError::from)?;
-    if output == "-" {
+            .map_err(|e| CommandError::Internal(e.to_string()))??;
+    if output == STDIO {
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(&encoded.bytes)
@@ -74,47 +80,239 @@ pub async fn convert(
     Ok(())
 }
 
-/// The format `f_` names, else OUTPUT's extension, else the source's.
+/// The source's bytes: from stdin (`-`), a URL (any `scheme://`: only http
+/// and https pass the guard) or a file, never more than `max_src_bytes`.
+async fn read_input(config: &Config, input: &str) -> Result<Vec<u8>, CommandError> {
+    let limit = config.max_src_bytes;
+    if input == STDIO {
+        return read_capped(std::io::stdin().lock(), limit, "stdin");
+    }
+    if has_scheme(input) {
+        let guard = Guard::new(config);
+        let url = SourceUrl::parse(input, &guard)?;
+        let fetcher = Fetcher::new(guard, config.fetch_limits())?;
+        return Ok(fetcher.fetch(&url).await?.to_vec());
+    }
+    let io_error = |source| CommandError::Io {
+        path: input.to_owned(),
+        source,
+    };
+    let file = std::fs::File::open(input).map_err(io_error)?;
+    // The size on disk plays the part of a Content-Length: refused before
+    // reading; the read itself is capped too, in case the file grows.
+    if file.metadata().map_err(io_error)?.len() > limit {
+        return Err(FetchError::TooLarge { limit }.into());
+    }
+    read_capped(file, limit, input)
+}
+
+/// Reads at most `limit` bytes; one more is an error, whatever was promised.
+fn read_capped(reader: impl Read, limit: u64, name: &str) -> Result<Vec<u8>, CommandError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| CommandError::Io {
+            path: name.to_owned(),
+            source,
+        })?;
+    if bytes.len() as u64 > limit {
+        return Err(FetchError::TooLarge { limit }.into());
+    }
+    Ok(bytes)
+}
+
+/// Whether INPUT is written as a URL (`http://`, `ftp://`, ...) rather than
+/// a path: a scheme of RFC 3986 letters followed by `://`.
+fn has_scheme(input: &str) -> bool {
+    input.split_once("://").is_some_and(|(scheme, _)| {
+        scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    })
+}
+
+/// What to encode, from `f_` and OUTPUT's extension, which must agree.
+///
+/// - `f_<format>`: that format; an OUTPUT extension naming another format is
+///   an error (a file's name never lies about its contents).
+/// - `f_auto`: OUTPUT's extension stands for the one format the client
+///   accepts; with `-` or no extension, the server's choice for a client
+///   that sends no `Accept`: JPEG, or PNG when the image has alpha.
+/// - no `f_`: OUTPUT's extension, else (stdout, no extension) the source's.
 fn output_choice(plan: &Plan, output: &str) -> Result<OutputChoice, CommandError> {
-    match plan.format {
-        FormatRequest::Fixed(format) => Ok(OutputChoice::Fixed(format)),
-        FormatRequest::Auto => Ok(OutputChoice::Auto {
-            avif: true,
-            webp: true,
+    let extension = if output == STDIO {
+        ""
+    } else {
+        std::path::Path::new(output)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+    };
+    let named = ImageFormat::from_name(extension);
+    match (plan.format(), named) {
+        (FormatRequest::Fixed(format), Some(named)) if named != format => Err(CommandError::Usage(format!(
+            "f_{format} asks for {format} but OUTPUT `{output}` names {named}: drop f_{format} or name the file .{}",
+            format.name()
+        ))),
+        (FormatRequest::Fixed(format), _) => Ok(OutputChoice::Fixed(format)),
+        (FormatRequest::Auto | FormatRequest::Source, Some(named)) => Ok(OutputChoice::Fixed(named)),
+        (FormatRequest::Auto, None) => Ok(OutputChoice::Auto {
+            avif: false,
+            webp: false,
         }),
-        FormatRequest::Source if output == "-" => Ok(OutputChoice::Source),
-        FormatRequest::Source => {
-            let extension = std::path::Path::new(output)
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("");
-            match ImageFormat::from_name(extension) {
-                Some(format) => Ok(OutputChoice::Fixed(format)),
-                None if extension.is_empty() => Ok(OutputChoice::Source),
-                None => Err(CommandError::Usage(format!(
-                    "cannot tell the output format from `{output}`: use .jpg, .png, .gif, .webp or .avif, or f_<format>"
-                ))),
-            }
-        }
+        (FormatRequest::Source, None) if extension.is_empty() => Ok(OutputChoice::Source),
+        (FormatRequest::Source, None) => Err(CommandError::Usage(format!(
+            "cannot tell the output format from `{output}`: use .jpg, .png, .gif, .webp or .avif, or f_<format>"
+        ))),
     }
 }
 
-/// `resizer sign`: the path and query with `&s=<signature>` appended.
-pub fn sign(key: &[u8], path_and_query: &str) -> Result<String, CommandError> {
+/// `resizer sign`: the path and query with `&s=<signature>` appended, after
+/// checking what the server would check before the signature: the key (as
+/// `signing_key` accepts it) and the transformation (the same grammar and
+/// `limits`). An `s=` already in the query is replaced, not repeated.
+pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<String, CommandError> {
+    signing::check_key(key)?;
     let usage = || {
         CommandError::Usage(format!(
             "`{path_and_query}` is not of the form /<transformation>?url=<source>"
         ))
     };
     let rest = path_and_query.strip_prefix('/').ok_or_else(usage)?;
-    let (transformation, query) = rest.split_once('?').ok_or_else(usage)?;
-    let source = crate::http::query::parse(Some(query))
+    let (transformation, raw_query) = rest.split_once('?').ok_or_else(usage)?;
+    let source = query::parse(Some(raw_query))
         .ok()
         .and_then(|q| q.url)
+        .filter(|url| !url.trim().is_empty())
         .ok_or_else(usage)?;
-    let transformation = percent_encoding::percent_decode_str(transformation)
+    // The server signs and parses the path as axum hands it over: decoded.
+    let decoded = percent_encoding::percent_decode_str(transformation)
         .decode_utf8_lossy()
         .into_owned();
-    let signature = signing::sign(key, &transformation, &source);
-    Ok(format!("{path_and_query}&s={signature}"))
+    Plan::parse(&decoded, limits)?;
+    let signature = signing::sign(key, &decoded, &source);
+    // Every `s=` pair is one the server would read as the signature.
+    let kept: Vec<&str> = raw_query
+        .split('&')
+        .filter(|pair| !pair.starts_with("s="))
+        .collect();
+    Ok(format!("/{transformation}?{}&s={signature}", kept.join("&")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Plan {
+        Plan::parse(text, &GrammarLimits::default()).unwrap()
+    }
+
+    #[test]
+    fn f_auto_without_accept_is_jpeg_or_png_and_follows_the_extension() {
+        // Bug: `f_auto` into x.jpg used to pick AVIF, as for a browser.
+        assert_eq!(
+            output_choice(&plan("w_10,f_auto"), "x.jpg").unwrap(),
+            OutputChoice::Fixed(ImageFormat::Jpeg)
+        );
+        assert_eq!(
+            output_choice(&plan("f_auto"), "x.webp").unwrap(),
+            OutputChoice::Fixed(ImageFormat::Webp)
+        );
+        let no_accept = OutputChoice::Auto {
+            avif: false,
+            webp: false,
+        };
+        assert_eq!(output_choice(&plan("f_auto"), "-").unwrap(), no_accept);
+        assert_eq!(output_choice(&plan("f_auto"), "thumb").unwrap(), no_accept);
+    }
+
+    #[test]
+    fn an_explicit_format_must_agree_with_the_extension() {
+        let err = output_choice(&plan("f_png"), "x.jpg").unwrap_err();
+        assert!(matches!(err, CommandError::Usage(_)), "{err}");
+        assert!(err.to_string().contains("x.jpg"), "{err}");
+        assert_eq!(
+            output_choice(&plan("f_jpg"), "x.JPEG").unwrap(),
+            OutputChoice::Fixed(ImageFormat::Jpeg)
+        );
+        // `-` and unknown extensions name nothing to contradict.
+        for output in ["-", "x.bin", "x"] {
+            assert_eq!(
+                output_choice(&plan("f_webp"), output).unwrap(),
+                OutputChoice::Fixed(ImageFormat::Webp),
+                "{output}"
+            );
+        }
+        assert_eq!(output_choice(&plan("w_1"), "-").unwrap(), OutputChoice::Source);
+        assert!(output_choice(&plan("w_1"), "x.bin").is_err());
+    }
+
+    #[test]
+    fn schemes_are_told_from_paths() {
+        for url in [
+            "http://h/a.jpg",
+            "https://h/a.jpg",
+            "ftp://h/a.jpg",
+            "file:///etc/x",
+        ] {
+            assert!(has_scheme(url), "{url}");
+        }
+        for path in ["a.jpg", "/tmp/a.jpg", "./x://y", "-", "C:\\a.jpg", "1a://b"] {
+            assert!(!has_scheme(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn reads_are_capped() {
+        assert_eq!(read_capped(&b"abcd"[..], 4, "x").unwrap(), b"abcd");
+        assert!(matches!(
+            read_capped(&b"abcde"[..], 4, "x"),
+            Err(CommandError::Fetch(FetchError::TooLarge { limit: 4 }))
+        ));
+    }
+
+    const KEY: &[u8] = b"0123456789abcdef0123";
+
+    #[test]
+    fn sign_replaces_an_existing_signature() {
+        let limits = GrammarLimits::default();
+        let once = sign(KEY, "/w_10?url=https://h/a.jpg", &limits).unwrap();
+        let twice = sign(KEY, &once, &limits).unwrap();
+        assert_eq!(once, twice);
+        assert_eq!(twice.matches("s=").count(), 1, "{twice}");
+        let stale = sign(KEY, "/w_10?s=old&url=https://h/a.jpg&s=older", &limits).unwrap();
+        assert_eq!(stale, once);
+    }
+
+    #[test]
+    fn sign_refuses_what_the_server_refuses() {
+        let limits = GrammarLimits::default();
+        let path = "/w_10?url=https://h/a.jpg";
+        for key in [&b"short"[..], b"0123456789abcdef,x", b" 0123456789abcdef"] {
+            assert!(
+                matches!(sign(key, path, &limits), Err(CommandError::Key(_))),
+                "{key:?}"
+            );
+        }
+        for bad in ["/w_zero?url=https://h/a.jpg", "/w_1,w_2?url=https://h/a.jpg"] {
+            assert!(
+                matches!(sign(KEY, bad, &limits), Err(CommandError::Options(_))),
+                "{bad}"
+            );
+        }
+        let tight = GrammarLimits {
+            max_dimension: 100,
+            max_tokens: 32,
+        };
+        assert!(matches!(
+            sign(KEY, "/w_101?url=https://h/a.jpg", &tight),
+            Err(CommandError::Options(_))
+        ));
+        assert!(matches!(
+            sign(KEY, "/w_10?url=", &limits),
+            Err(CommandError::Usage(_))
+        ));
+    }
 }

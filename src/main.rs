@@ -8,7 +8,12 @@ use resizer::config::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_or_exit();
-    let config = match cli.settings.validate() {
+    let command = cli.command.unwrap_or(Command::Serve);
+    let validated = match command {
+        Command::Serve => cli.settings.validate(),
+        Command::Convert { .. } | Command::Sign { .. } => cli.settings.validate_for_command(),
+    };
+    let config = match validated {
         Ok(config) => config,
         Err(e) => {
             eprintln!("resizer: {e}");
@@ -27,7 +32,7 @@ fn main() -> ExitCode {
         }
     };
     let result: anyhow::Result<()> = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Serve) {
+        match command {
             Command::Serve => {
                 let listener = tokio::net::TcpListener::bind(config.bind).await.map_err(|e| {
                     anyhow::anyhow!("cannot listen on {} (--bind, RESIZER_BIND): {e}", config.bind)
@@ -52,7 +57,11 @@ fn main() -> ExitCode {
                         .cloned()
                         .ok_or_else(|| anyhow::anyhow!("give --key or set RESIZER_SIGNING_KEY"))?,
                 };
-                println!("{}", resizer::convert::sign(&key, &path_and_query)?);
+                let grammar = resizer::options::GrammarLimits {
+                    max_dimension: config.max_dimension,
+                    max_tokens: config.max_tokens,
+                };
+                println!("{}", resizer::convert::sign(&key, &path_and_query, &grammar)?);
                 Ok(())
             }
         }

@@ -1,5 +1,5 @@
 //! Signing: HMAC-SHA256 signatures of `<transformation>?url=<source>`
-//! (SPEC §2, signed URLs).
+//! (README, "Signed URLs"), and the rule a signing key must meet.
 //!
 //! The signed message is the transformation exactly as written in the path
 //! (without its leading `/`) and the source URL exactly as it will be fetched
@@ -18,6 +18,42 @@ type HmacSha256 = Hmac<Sha256>;
 /// Length in bytes of an HMAC-SHA256 tag; anything else cannot match, so it is
 /// refused before any key is tried.
 const TAG_LEN: usize = 32;
+
+/// Shortest signing key accepted, in bytes: 128 bits, below which a key is
+/// guessable rather than secret. The server refuses shorter ones at start,
+/// `resizer sign` before signing.
+pub const MIN_KEY_LEN: usize = 16;
+
+/// Why a signing key cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    /// Fewer than [`MIN_KEY_LEN`] bytes.
+    #[error("the signing key is {0} bytes long; it must be at least {MIN_KEY_LEN}")]
+    TooShort(usize),
+    /// A comma: `signing_key` is a comma-separated list, so the server would
+    /// read such a key as two.
+    #[error("the signing key contains a comma, which separates keys in `signing_key`")]
+    Comma,
+    /// White space at either end, which the server trims from each key.
+    #[error("the signing key starts or ends with white space, which `signing_key` trims")]
+    Whitespace,
+}
+
+/// Checks that `key` is one the server accepts in `signing_key`, so that a
+/// signature made with it can ever verify.
+pub fn check_key(key: &[u8]) -> Result<(), KeyError> {
+    if key.contains(&b',') {
+        return Err(KeyError::Comma);
+    }
+    let text = String::from_utf8_lossy(key);
+    if text.trim() != text {
+        return Err(KeyError::Whitespace);
+    }
+    if key.len() < MIN_KEY_LEN {
+        return Err(KeyError::TooShort(key.len()));
+    }
+    Ok(())
+}
 
 /// Why a signature check failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,6 +239,16 @@ mod tests {
         }
         // Padding carries no information and is tolerated.
         assert_eq!(verifier.verify("w_1", "https://a/b", Some(&padded)), Ok(()));
+    }
+
+    #[test]
+    fn keys_are_checked_as_the_server_reads_them() {
+        assert_eq!(check_key(b"0123456789abcdef"), Ok(()));
+        assert_eq!(check_key(b"0123456789abcde"), Err(KeyError::TooShort(15)));
+        assert_eq!(check_key(b""), Err(KeyError::TooShort(0)));
+        assert_eq!(check_key(b"0123456789,abcdef"), Err(KeyError::Comma));
+        assert_eq!(check_key(b"0123456789abcdef "), Err(KeyError::Whitespace));
+        assert_eq!(check_key(b"\t0123456789abcdef"), Err(KeyError::Whitespace));
     }
 
     #[test]

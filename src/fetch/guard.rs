@@ -298,11 +298,6 @@ impl Guard {
         }
     }
 
-    /// Whether loopback and private destinations are let through.
-    pub fn allows_private_networks(&self) -> bool {
-        self.allow_private_networks
-    }
-
     /// Refuses an address that is not public, unless private networks are allowed.
     pub fn check_address(&self, ip: IpAddr) -> Result<(), FetchError> {
         let class = classify(ip);

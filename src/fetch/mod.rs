@@ -135,24 +135,27 @@ impl Fetcher {
     /// Downloads the whole body, within the limits.
     pub async fn fetch(&self, url: &SourceUrl) -> Result<Bytes, FetchError> {
         self.guard.check_url(&url.0)?;
-        let deadline = self.limits.download_timeout;
-        match tokio::time::timeout(deadline, self.download(&url.0)).await {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(format!(
-                "the download did not complete within {}",
-                seconds(deadline)
-            ))),
-        }
+        let deadline = tokio::time::Instant::now() + self.limits.download_timeout;
+        self.download(&url.0, deadline).await
     }
 
-    /// Request, status, Content-Length, then the body, capped as it streams.
-    async fn download(&self, url: &Url) -> Result<Bytes, FetchError> {
-        let mut response = self
+    /// Request, status, Content-Length, then the body, capped as it streams;
+    /// the answer and the whole body both by `deadline`, so that a timeout
+    /// says which of the two the origin failed to deliver.
+    async fn download(&self, url: &Url, deadline: tokio::time::Instant) -> Result<Bytes, FetchError> {
+        let request = self
             .client
             .get(url.clone())
             .header(reqwest::header::ACCEPT, ACCEPT)
-            .send()
+            .send();
+        let mut response = tokio::time::timeout_at(deadline, request)
             .await
+            .map_err(|_| {
+                FetchError::Timeout(format!(
+                    "the origin did not answer within {}",
+                    seconds(self.limits.download_timeout)
+                ))
+            })?
             .map_err(|e| self.error_from_reqwest(&e))?;
         let status = response.status();
         if !status.is_success() {
@@ -168,12 +171,41 @@ impl Fetcher {
         }
         let reserve = announced.unwrap_or(0).min(MAX_PREALLOCATION).min(limit);
         let mut body = BytesMut::with_capacity(usize::try_from(reserve).unwrap_or(0));
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.error_from_reqwest(&e))? {
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
+                Err(_) => {
+                    return Err(FetchError::Timeout(format!(
+                        "the origin did not send the whole source within {} ({} bytes arrived)",
+                        seconds(self.limits.download_timeout),
+                        body.len()
+                    )));
+                }
+                Ok(Ok(Some(chunk))) => chunk,
+                Ok(Ok(None)) => break,
+                // The connection ended inside the body: fewer bytes than
+                // Content-Length, an unfinished chunked body, or a reset.
+                // (The client reports a body's failure as a decode error.)
+                Ok(Err(e)) if (e.is_body() || e.is_decode()) && !e.is_timeout() => {
+                    return Err(FetchError::ClosedEarly {
+                        received: body.len() as u64,
+                        expected: announced,
+                    });
+                }
+                Ok(Err(e)) => return Err(self.error_from_reqwest(&e)),
+            };
             let total = (body.len() as u64).saturating_add(chunk.len() as u64);
             if total > limit {
                 return Err(FetchError::TooLarge { limit });
             }
             body.extend_from_slice(&chunk);
+        }
+        // The client already refuses a short body; this keeps the promise
+        // even if it one day does not.
+        if let Some(expected) = announced.filter(|&n| (body.len() as u64) < n) {
+            return Err(FetchError::ClosedEarly {
+                received: body.len() as u64,
+                expected: Some(expected),
+            });
         }
         Ok(body.freeze())
     }
@@ -186,9 +218,15 @@ impl Fetcher {
         }
         if error.is_timeout() {
             return FetchError::Timeout(if error.is_connect() {
-                format!("no connection within {}", seconds(self.limits.connect_timeout))
+                format!(
+                    "no connection to the origin within {}",
+                    seconds(self.limits.connect_timeout)
+                )
             } else {
-                format!("no answer within {}", seconds(self.limits.download_timeout))
+                format!(
+                    "the origin did not answer within {}",
+                    seconds(self.limits.download_timeout)
+                )
             });
         }
         if let Some(tls) = find_in_chain::<rustls::Error>(error) {
@@ -256,9 +294,9 @@ fn root_cause(error: &(dyn StdError + 'static)) -> String {
     current.to_string()
 }
 
-/// `10s`, `2.5s`: durations as the settings are written.
+/// `10 s`, `0.5 s`: a deadline as a sentence states it.
 fn seconds(duration: Duration) -> String {
-    format!("{}s", duration.as_secs_f64())
+    format!("{} s", duration.as_secs_f64())
 }
 
 /// Why a source could not be fetched.
@@ -288,16 +326,24 @@ pub enum FetchError {
     /// The body is larger than `max_src_bytes`.
     #[error("the source is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
-    /// DNS failure, connection refused or reset.
+    /// DNS failure, connection refused or reset before an answer.
     #[error("the origin could not be reached: {0}")]
     Unreachable(String),
+    /// The origin answered, then the connection ended before the body did
+    /// (shorter than its Content-Length, or an unfinished chunked body).
+    #[error(
+        "the origin closed the connection early: {received} bytes of {} arrived",
+        expected.map_or_else(|| "an unfinished body".to_owned(), |n| n.to_string())
+    )]
+    ClosedEarly { received: u64, expected: Option<u64> },
     /// A TLS handshake or certificate failure.
     #[error("TLS with the origin failed: {0}")]
     Tls(String),
     /// More redirects than `max_redirects`.
     #[error("the origin redirected more than {0} times")]
     TooManyRedirects(usize),
-    /// Connect, headers or body past their deadline.
-    #[error("the origin was too slow: {0}")]
+    /// Connect, headers or body past their deadline; the message names
+    /// which and the deadline.
+    #[error("{0}")]
     Timeout(String),
 }

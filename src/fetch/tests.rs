@@ -749,3 +749,55 @@ fn own_errors_are_found_inside_nested_io_errors() {
     let plain = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
     assert_eq!(find_in_chain::<FetchError>(&plain), None);
 }
+
+// ------------------------------------------------ what the messages say
+
+#[tokio::test]
+async fn a_body_shorter_than_its_content_length_closed_early() {
+    // Regression: this was "the origin could not be reached", as if no
+    // connection had ever been made.
+    let origin = Origin::start(|_, _| Reply::Claims { claimed: 500 }).await;
+    let err = fetch_with(open(), limits(), &origin.url("/")).await.unwrap_err();
+    assert_eq!(
+        err,
+        FetchError::ClosedEarly {
+            received: 4,
+            expected: Some(500)
+        }
+    );
+    let message = err.to_string();
+    assert!(message.contains("closed the connection early"), "{message}");
+    assert!(message.contains("4 bytes of 500"), "{message}");
+}
+
+#[tokio::test]
+async fn timeouts_state_their_deadline_and_what_was_missing() {
+    let origin = Origin::start(|_, _| Reply::Silent).await;
+    let limits = FetchLimits {
+        download_timeout: Duration::from_millis(400),
+        ..limits()
+    };
+    let err = fetch_with(open(), limits, &origin.url("/")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the origin did not answer within 0.4 s",
+        "{err:?}"
+    );
+
+    let origin = Origin::start(|_, _| Reply::Drip {
+        every: Duration::from_millis(50),
+    })
+    .await;
+    let limits = FetchLimits {
+        max_bytes: 10_000_000,
+        download_timeout: Duration::from_millis(500),
+        ..limits
+    };
+    let err = fetch_with(open(), limits, &origin.url("/")).await.unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, FetchError::Timeout(_)), "{err:?}");
+    assert!(
+        message.starts_with("the origin did not send the whole source within 0.5 s"),
+        "{message}"
+    );
+}

@@ -41,10 +41,6 @@ pub enum ApiError {
     /// Path and query longer than `max_url_length`.
     #[error("the request URL is {length} characters long, over the limit of {max}")]
     UrlTooLong { length: usize, max: usize },
-    /// A query parameter that may appear once (`url`, `s`) appeared again:
-    /// taking either value would answer a question the client did not ask.
-    #[error("the `{0}` query parameter is given more than once: give it once")]
-    RepeatedParameter(&'static str),
     /// No route for this path.
     #[error("no such endpoint `{0}`: use /health or /{{transformation}}?url=<image url>")]
     NotFound(String),
@@ -106,6 +102,7 @@ impl ApiError {
                 OptionsError::Repeated { .. } => (S::BAD_REQUEST, "repeated_token"),
                 OptionsError::TooManyTokens { .. } => (S::BAD_REQUEST, "too_many_tokens"),
                 OptionsError::TooLarge { .. } => (S::BAD_REQUEST, "dimension_too_large"),
+                OptionsError::RepeatedParameter(_) => (S::BAD_REQUEST, "repeated_parameter"),
             },
             ApiError::Fetch(e) => match e {
                 FetchError::InvalidUrl(_) => (S::BAD_REQUEST, "invalid_url"),
@@ -117,6 +114,7 @@ impl ApiError {
                 FetchError::UpstreamStatus(_) => (S::BAD_GATEWAY, "upstream_error"),
                 FetchError::TooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "source_too_large"),
                 FetchError::Unreachable(_) => (S::BAD_GATEWAY, "upstream_unreachable"),
+                FetchError::ClosedEarly { .. } => (S::BAD_GATEWAY, "upstream_closed_early"),
                 FetchError::Tls(_) => (S::BAD_GATEWAY, "upstream_tls"),
                 FetchError::TooManyRedirects(_) => (S::BAD_GATEWAY, "too_many_redirects"),
                 FetchError::Timeout(_) => (S::GATEWAY_TIMEOUT, "upstream_timeout"),
@@ -141,7 +139,6 @@ impl ApiError {
             ApiError::MissingUrl => (S::BAD_REQUEST, "missing_url"),
             ApiError::EmptyUrl => (S::BAD_REQUEST, "missing_url"),
             ApiError::UrlTooLong { .. } => (S::URI_TOO_LONG, "url_too_long"),
-            ApiError::RepeatedParameter(_) => (S::BAD_REQUEST, "repeated_parameter"),
             ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),

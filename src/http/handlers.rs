@@ -14,10 +14,11 @@ use bytes::Bytes;
 
 use super::cache_key::{ResultKey, source_key};
 use super::error::ApiError;
-use super::{AppState, headers, query};
+use super::{AppState, headers};
 use crate::cache::{Outcome, Weighed};
 use crate::fetch::SourceUrl;
 use crate::format::ImageFormat;
+use crate::options::query;
 use crate::options::{FormatRequest, Plan};
 use crate::pipeline::{self, OutputChoice};
 
@@ -105,7 +106,7 @@ async fn transform_request(
         &state,
         &rendered,
         &headers,
-        plan.format == FormatRequest::Auto,
+        plan.format() == FormatRequest::Auto,
     ))
 }
 

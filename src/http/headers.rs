@@ -9,7 +9,7 @@ use crate::pipeline::OutputChoice;
 
 /// The output choice for a plan given the request's `Accept` header.
 pub fn output_choice(plan: &Plan, headers: &HeaderMap) -> OutputChoice {
-    match plan.format {
+    match plan.format() {
         FormatRequest::Source => OutputChoice::Source,
         FormatRequest::Fixed(format) => OutputChoice::Fixed(format),
         FormatRequest::Auto => {

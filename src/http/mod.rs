@@ -10,7 +10,6 @@ pub mod error;
 mod handlers;
 pub mod headers;
 mod log;
-pub mod query;
 
 use std::future::Future;
 use std::sync::Arc;

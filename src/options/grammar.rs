@@ -72,17 +72,17 @@ const COLOURS: &[(&str, [u8; 4])] = &[
     ("magenta", [255, 0, 255, 255]),
 ];
 
-/// Device pixel ratio bounds (SPEC §2): below 0.1 the output is a smudge,
+/// Device pixel ratio bounds (README, "Transformations"): below 0.1 the output is a smudge,
 /// above 5 no screen exists and the request only burns CPU.
 const DPR_MIN: f64 = 0.1;
 const DPR_MAX: f64 = 5.0;
 
-/// Effect strength bounds (SPEC §2), and the default when none is written.
+/// Effect strength bounds (README, "Transformations"), and the default when none is written.
 const STRENGTH_MIN: u16 = 1;
 const STRENGTH_MAX: u16 = 2000;
 const STRENGTH_DEFAULT: u16 = 100;
 
-/// The quality `Quality::Default` stands for (SPEC §2); used to give
+/// The quality `Quality::Default` stands for (README, "Transformations"); used to give
 /// `q_80` and no `q_` the same cache key.
 const DEFAULT_QUALITY: u8 = crate::config::defaults::QUALITY;
 

@@ -5,8 +5,10 @@
 //! every value against the limits and builds the canonical plan that owns the
 //! cache key. An unknown, repeated, malformed or out-of-range token is an
 //! [`OptionsError`] naming the token; nothing is ever dropped silently.
+//! [`query`] reads the request's `url` and `s` parameters.
 
 mod grammar;
+pub mod query;
 
 pub use grammar::{Token, tokenize};
 
@@ -15,9 +17,9 @@ use crate::format::ImageFormat;
 /// Limits the grammar enforces before anything is fetched.
 #[derive(Debug, Clone, Copy)]
 pub struct GrammarLimits {
-    /// Largest output side in pixels, after `dpr_` (SPEC: `max_dimension`).
+    /// Largest output side in pixels, after `dpr_` (README, "Configuration": `max_dimension`).
     pub max_dimension: u32,
-    /// Most tokens in one transformation (SPEC: `max_tokens`).
+    /// Most tokens in one transformation (README, "Configuration": `max_tokens`).
     pub max_tokens: usize,
 }
 
@@ -39,7 +41,7 @@ pub enum Size {
     Relative(f64),
 }
 
-/// How width and height are applied (SPEC §2, crop modes).
+/// How width and height are applied (README, "Transformations": crop modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CropMode {
     #[default]
@@ -113,32 +115,126 @@ pub enum Rotation {
     Deg270,
 }
 
-/// A validated transformation. Exists only after every token was checked.
+/// A validated transformation.
+///
+/// Its fields are private to `options`: outside this module a plan comes only
+/// from [`Plan::parse`] or [`Plan::from_tokens`] (or [`Plan::default`], the
+/// empty transformation, itself valid), so every plan the pipeline sees has
+/// passed every check, and read access goes through the methods below.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub width: Option<Size>,
-    pub height: Option<Size>,
-    pub crop: CropMode,
-    pub gravity: Gravity,
+    /// `w_`: the requested width, absent when the other side (or the source) decides.
+    width: Option<Size>,
+    /// `h_`: the requested height.
+    height: Option<Size>,
+    /// `c_`: how width and height are applied.
+    crop: CropMode,
+    /// `g_` as written (see [`Plan::effective_gravity`] for the one to use).
+    gravity: Gravity,
     /// Whether `g_` was given explicitly (`c_thumb` defaults to `auto` otherwise).
-    pub gravity_given: bool,
+    gravity_given: bool,
     /// `x_`/`y_` for `c_crop`: the region's top-left corner in source pixels.
-    pub x: Option<u32>,
-    pub y: Option<u32>,
+    x: Option<u32>,
+    y: Option<u32>,
     /// Device pixel ratio, 0.1..=5; 1.0 when absent.
-    pub dpr: f64,
-    pub quality: Quality,
-    pub format: FormatRequest,
+    dpr: f64,
+    /// `q_`: encoder quality.
+    quality: Quality,
+    /// `f_`: the output format asked for.
+    format: FormatRequest,
     /// Background for padding and for flattening alpha; white by default.
-    pub background: Rgba,
-    pub rotation: Rotation,
+    background: Rgba,
+    /// `a_`: a clockwise rotation after EXIF orientation.
+    rotation: Rotation,
     /// `e_blur[:n]` strength 1..=2000.
-    pub blur: Option<u16>,
+    blur: Option<u16>,
     /// `e_sharpen[:n]` strength 1..=2000.
-    pub sharpen: Option<u16>,
-    pub grayscale: bool,
+    sharpen: Option<u16>,
+    /// `e_grayscale`.
+    grayscale: bool,
 }
 
+/// Read access to a checked plan; the values are those `grammar` validated.
+impl Plan {
+    /// The requested width (`w_`), if any.
+    pub fn width(&self) -> Option<Size> {
+        self.width
+    }
+
+    /// The requested height (`h_`), if any.
+    pub fn height(&self) -> Option<Size> {
+        self.height
+    }
+
+    /// The crop mode (`c_`).
+    pub fn crop(&self) -> CropMode {
+        self.crop
+    }
+
+    /// The gravity as written (`g_`); [`Plan::effective_gravity`] applies the
+    /// `c_thumb` default.
+    pub fn gravity(&self) -> Gravity {
+        self.gravity
+    }
+
+    /// Whether `g_` was written.
+    pub fn gravity_given(&self) -> bool {
+        self.gravity_given
+    }
+
+    /// `x_`: the left edge of a `c_crop` region, in source pixels.
+    pub fn x(&self) -> Option<u32> {
+        self.x
+    }
+
+    /// `y_`: the top edge of a `c_crop` region, in source pixels.
+    pub fn y(&self) -> Option<u32> {
+        self.y
+    }
+
+    /// The device pixel ratio (`dpr_`), 1.0 when absent.
+    pub fn dpr(&self) -> f64 {
+        self.dpr
+    }
+
+    /// The encoder quality (`q_`).
+    pub fn quality(&self) -> Quality {
+        self.quality
+    }
+
+    /// The output format asked for (`f_`).
+    pub fn format(&self) -> FormatRequest {
+        self.format
+    }
+
+    /// The background for padding and flattening (`b_`).
+    pub fn background(&self) -> Rgba {
+        self.background
+    }
+
+    /// The rotation after EXIF orientation (`a_`).
+    pub fn rotation(&self) -> Rotation {
+        self.rotation
+    }
+
+    /// The blur strength (`e_blur[:n]`), if asked for.
+    pub fn blur(&self) -> Option<u16> {
+        self.blur
+    }
+
+    /// The sharpen strength (`e_sharpen[:n]`), if asked for.
+    pub fn sharpen(&self) -> Option<u16> {
+        self.sharpen
+    }
+
+    /// Whether `e_grayscale` was asked for.
+    pub fn grayscale(&self) -> bool {
+        self.grayscale
+    }
+}
+
+/// The empty transformation (`""`), which is valid: what [`Plan::parse`]
+/// returns for it, and where `grammar` starts before applying tokens.
 impl Default for Plan {
     fn default() -> Self {
         Plan {
@@ -179,6 +275,10 @@ pub enum OptionsError {
     /// `w`/`h` times `dpr` over `max_dimension`.
     #[error("`{token}` gives {pixels} pixels with dpr, over the limit of {max}")]
     TooLarge { token: String, pixels: u64, max: u32 },
+    /// A query parameter that may appear once (`url`, `s`) appeared again:
+    /// taking either value would answer a question the client did not ask.
+    #[error("the `{0}` query parameter is given more than once: give it once")]
+    RepeatedParameter(&'static str),
 }
 
 impl Plan {

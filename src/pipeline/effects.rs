@@ -44,10 +44,10 @@ pub fn apply(mut image: Image, plan: &Plan) -> Image {
         if frame.data.len() != w * h * channels.count() || w == 0 || h == 0 {
             continue;
         }
-        if plan.grayscale {
+        if plan.grayscale() {
             grayscale(&mut frame.data, channels);
         }
-        if let Some(n) = plan.blur {
+        if let Some(n) = plan.blur() {
             blur(
                 &mut frame.data,
                 w,
@@ -56,7 +56,7 @@ pub fn apply(mut image: Image, plan: &Plan) -> Image {
                 f32::from(n) / BLUR_STRENGTH_PER_SIGMA,
             );
         }
-        if let Some(n) = plan.sharpen {
+        if let Some(n) = plan.sharpen() {
             sharpen(
                 &mut frame.data,
                 w,
@@ -183,6 +183,7 @@ fn sharpen(data: &mut [u8], w: usize, h: usize, channels: Channels, amount: f32)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::GrammarLimits;
 
     /// Black left half, white right half.
     fn edge(w: u32, h: u32, channels: Channels) -> Image {
@@ -207,10 +208,7 @@ mod tests {
     #[test]
     fn blur_reduces_edge_contrast() {
         let img = edge(40, 10, Channels::Rgb);
-        let plan = Plan {
-            blur: Some(100),
-            ..Plan::default()
-        };
+        let plan = Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap();
         let out = apply(img, &plan);
         let (l, r) = (at(&out, 19, 5)[0], at(&out, 20, 5)[0]);
         assert!(r - l < 100, "edge {l} -> {r}");
@@ -223,10 +221,7 @@ mod tests {
     #[test]
     fn strong_blur_is_bounded_and_flattens() {
         let img = edge(30, 6, Channels::Rgb);
-        let plan = Plan {
-            blur: Some(2000),
-            ..Plan::default()
-        };
+        let plan = Plan::parse("e_blur:2000", &GrammarLimits::default()).unwrap();
         let out = apply(img, &plan);
         let (l, r) = (at(&out, 0, 0)[0], at(&out, 29, 0)[0]);
         assert!(r.abs_diff(l) < 60, "{l} {r}");
@@ -238,18 +233,12 @@ mod tests {
         // Soften first, so there is an edge ramp to sharpen.
         img = apply(
             img,
-            &Plan {
-                blur: Some(100),
-                ..Plan::default()
-            },
+            &Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap(),
         );
         let before = at(&img, 21, 5)[0] as i32 - at(&img, 18, 5)[0] as i32;
         let out = apply(
             img,
-            &Plan {
-                sharpen: Some(100),
-                ..Plan::default()
-            },
+            &Plan::parse("e_sharpen:100", &GrammarLimits::default()).unwrap(),
         );
         let after = at(&out, 21, 5)[0] as i32 - at(&out, 18, 5)[0] as i32;
         assert!(after > before, "{before} -> {after}");
@@ -262,10 +251,7 @@ mod tests {
         let img = Image::still(4, 1, Channels::Rgba, data);
         let out = apply(
             img,
-            &Plan {
-                grayscale: true,
-                ..Plan::default()
-            },
+            &Plan::parse("e_grayscale", &GrammarLimits::default()).unwrap(),
         );
         for x in 0..4 {
             let p = at(&out, x, 0);
@@ -292,10 +278,7 @@ mod tests {
         let img = Image::still(16, 8, Channels::Rgba, data);
         let out = apply(
             img,
-            &Plan {
-                blur: Some(100),
-                ..Plan::default()
-            },
+            &Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap(),
         );
         let p = at(&out, 9, 4);
         assert!(p[3] > 0 && p[3] < 255);

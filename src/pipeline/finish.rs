@@ -20,7 +20,7 @@ pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) ->
             image,
             (canvas.width, canvas.height),
             canvas.gravity,
-            plan.background,
+            plan.background(),
         ),
         _ => image,
     };
@@ -28,7 +28,7 @@ pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) ->
         return image;
     }
     if !format.supports_alpha() {
-        return flatten(image, plan.background);
+        return flatten(image, plan.background());
     }
     if image
         .frames
@@ -149,6 +149,7 @@ fn drop_alpha(image: Image) -> Image {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::GrammarLimits;
     use crate::pipeline::geometry::{Anchor, Canvas, Dim, Region};
 
     fn layout(source: (u32, u32), region: (f64, f64), anchor: Anchor, resize: (u32, u32)) -> Layout {
@@ -193,10 +194,7 @@ mod tests {
     #[test]
     fn pad_places_by_gravity_on_the_background() {
         let img = Image::still(10, 10, Channels::Rgb, vec![0; 300]);
-        let plan = Plan {
-            background: Rgba([0, 0, 255, 255]),
-            ..Plan::default()
-        };
+        let plan = Plan::parse("b_rgb:0000ff", &GrammarLimits::default()).unwrap();
         let out = apply(
             img.clone(),
             &pad_layout((30, 20), Gravity::East),
@@ -225,10 +223,7 @@ mod tests {
     #[test]
     fn transparent_pad_keeps_alpha() {
         let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
-        let plan = Plan {
-            background: Rgba([0, 0, 0, 0]),
-            ..Plan::default()
-        };
+        let plan = Plan::parse("b_rgb:00000000", &GrammarLimits::default()).unwrap();
         let out = apply(
             img,
             &pad_layout((20, 10), Gravity::Center),
@@ -245,10 +240,7 @@ mod tests {
         let data = [[10, 20, 30, 0], [10, 20, 30, 255], [255, 0, 0, 128]].concat();
         let img = Image::still(3, 1, Channels::Rgba, data);
         let l = layout((3, 1), (3.0, 1.0), Anchor::Gravity(Gravity::Center), (3, 1));
-        let plan = Plan {
-            background: Rgba([0, 255, 0, 255]),
-            ..Plan::default()
-        };
+        let plan = Plan::parse("b_rgb:00ff00", &GrammarLimits::default()).unwrap();
         let out = apply(img.clone(), &l, &plan, ImageFormat::Jpeg);
         assert_eq!(out.channels, Channels::Rgb);
         assert_eq!(pixel(&out, 0, 0), vec![0, 255, 0]);

@@ -105,12 +105,12 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
     let max = f64::from(max_dimension);
     let requested = |size: Option<Size>, side: f64| {
         size.map(|size| match size {
-            Size::Pixels(px) => f64::from(px) * plan.dpr,
-            Size::Relative(fraction) => fraction * side * plan.dpr,
+            Size::Pixels(px) => f64::from(px) * plan.dpr(),
+            Size::Relative(fraction) => fraction * side * plan.dpr(),
         })
     };
-    let tw = requested(plan.width, sw);
-    let th = requested(plan.height, sh);
+    let tw = requested(plan.width(), sw);
+    let th = requested(plan.height(), sh);
     let gravity = plan.effective_gravity();
     let anchor = if gravity == Gravity::Auto {
         Anchor::Auto
@@ -122,20 +122,20 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
         height: sh,
         anchor: Anchor::Gravity(Gravity::Center),
     };
-    let never_enlarge = matches!(plan.crop, CropMode::Limit | CropMode::Lfill | CropMode::Lpad);
+    let never_enlarge = matches!(plan.crop(), CropMode::Limit | CropMode::Lfill | CropMode::Lpad);
 
     // Sizes stay in f64 until checked against the limit, so that nothing
     // overflows on the way; `side` rounds and keeps every side at least 1.
-    let (region, resize, canvas): (Region, (f64, f64), Option<(f64, f64)>) = match (plan.crop, tw, th) {
+    let (region, resize, canvas): (Region, (f64, f64), Option<(f64, f64)>) = match (plan.crop(), tw, th) {
         (CropMode::Crop, _, _) => {
             let (region, resize) = crop(source, plan, tw, th, anchor)?;
             (region, resize, None)
         }
         (_, None, None) => {
             let scale = if never_enlarge {
-                plan.dpr.min(1.0)
+                plan.dpr().min(1.0)
             } else {
-                plan.dpr
+                plan.dpr()
             };
             let (w, h) = (sw * scale, sh * scale);
             let shrink = (max / side(w)).min(max / side(h)).min(1.0);
@@ -274,9 +274,9 @@ fn crop(
     let sh = f64::from(source.height);
     let cw = tw.map_or(sw, side);
     let ch = th.map_or(sh, side);
-    let region = if plan.x.is_some() || plan.y.is_some() {
-        let x = plan.x.unwrap_or(0);
-        let y = plan.y.unwrap_or(0);
+    let region = if plan.x().is_some() || plan.y().is_some() {
+        let x = plan.x().unwrap_or(0);
+        let y = plan.y().unwrap_or(0);
         if x >= source.width || y >= source.height {
             return Err(PipelineError::Unprocessable(format!(
                 "the crop corner x_{x},y_{y} is outside the {}x{} image",
@@ -1110,7 +1110,7 @@ mod tests {
                 Err(PipelineError::OutputTooLarge { width, height, .. }) => {
                     prop_assert!(width > u64::from(MAX) || height > u64::from(MAX));
                 }
-                Err(PipelineError::Unprocessable(_)) => prop_assert!(plan.x.is_some() || plan.y.is_some()),
+                Err(PipelineError::Unprocessable(_)) => prop_assert!(plan.x().is_some() || plan.y().is_some()),
                 Err(other) => prop_assert!(false, "{}: {:?}", text, other),
             }
         }

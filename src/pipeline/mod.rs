@@ -203,7 +203,7 @@ impl Pipeline {
         // Geometry first, on the header's (oriented) size, so that the decoder
         // knows how small it may decode (shrink-on-load) and output limits are
         // checked before any pixel is decoded.
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
         let animate = format.supports_animation();
         let image = if animate && probe.animated {
@@ -219,7 +219,7 @@ impl Pipeline {
             check_deadline()?;
 
             let started = Instant::now();
-            let image = orient::apply(image, probe.orientation, plan.rotation);
+            let image = orient::apply(image, probe.orientation, plan.rotation());
             let image = colour::to_srgb(image, probe.icc_profile.as_deref());
             check_deadline()?;
             let image = resize::apply(image, &layout, self.tuning.resample_space)?;
@@ -234,7 +234,7 @@ impl Pipeline {
         check_deadline()?;
 
         let started = Instant::now();
-        let encoded = encode::encode(&image, format, plan.quality)?;
+        let encoded = encode::encode(&image, format, plan.quality())?;
         timings.encode = started.elapsed();
         Ok((encoded, timings))
     }
@@ -271,7 +271,7 @@ impl Pipeline {
                     frames: vec![frame],
                     loops: 0,
                 };
-                let image = orient::apply(image, probe.orientation, plan.rotation);
+                let image = orient::apply(image, probe.orientation, plan.rotation());
                 let image = to_srgb.apply(image);
                 let image = resampler.run(image)?;
                 let image = effects::apply(image, plan);
@@ -364,7 +364,7 @@ mod tests {
     fn streamed(bytes: &[u8], text: &str, limits: &Limits) -> Image {
         let plan = plan(text);
         let probe = probe::probe(bytes).unwrap();
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let (image, _, _) = Pipeline::new(*limits)
             .stream_animation(bytes, &probe, &plan, &layout, &|| Ok(()))
@@ -377,11 +377,11 @@ mod tests {
         let plan = plan(text);
         let limits = Limits::default();
         let probe = probe::probe(bytes).unwrap();
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
+        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let request = Pipeline::new(limits).decode_request(1.0, true);
         let image = decode::decode(bytes, &probe, &request).unwrap();
-        let image = orient::apply(image, probe.orientation, plan.rotation);
+        let image = orient::apply(image, probe.orientation, plan.rotation());
         let image = colour::to_srgb(image, probe.icc_profile.as_deref());
         let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
         let image = effects::apply(image, &plan);

@@ -361,7 +361,7 @@ async fn signatures_are_required_when_a_key_is_set() {
         "signature_invalid",
     )
     .await;
-    let signed = resizer::convert::sign(key.as_bytes(), &path).unwrap();
+    let signed = resizer::convert::sign(key.as_bytes(), &path, &Default::default()).unwrap();
     assert_eq!(server.get(&signed).await.status(), 200);
     // A signature for another transformation does not carry over.
     let other = signed.replacen("/w_10", "/w_11", 1);

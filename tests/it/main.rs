@@ -7,6 +7,7 @@ mod edges;
 mod errors;
 mod formats;
 mod hostile;
+mod origins;
 mod pipeline;
 mod quality;
 mod serving;

@@ -1,5 +1,9 @@
 //! The query string of a transformation request: `url` and `s`.
 //!
+//! Pure text handling beside the grammar, so that the server and
+//! `resizer sign` read a query the same way without the command line
+//! depending on the HTTP layer.
+//!
 //! A query is `application/x-www-form-urlencoded`, as HTML forms, Python's
 //! `urlencode`, PHP and Java write it: `+` stands for a space and `%XX` for a
 //! byte. The old service was also called with the source unencoded
@@ -16,7 +20,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::error::ApiError;
+use super::OptionsError;
 
 /// What the query carried.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -28,8 +32,8 @@ pub struct SourceQuery {
 }
 
 /// Reads `url` and `s` from a raw query string; a repeated `url` or `s` is
-/// [`ApiError::RepeatedParameter`]. Other parameters are ignored.
-pub fn parse(query: Option<&str>) -> Result<SourceQuery, ApiError> {
+/// [`OptionsError::RepeatedParameter`]. Other parameters are ignored.
+pub fn parse(query: Option<&str>) -> Result<SourceQuery, OptionsError> {
     let mut result = SourceQuery::default();
     let Some(query) = query else {
         return Ok(result);
@@ -42,7 +46,7 @@ pub fn parse(query: Option<&str>) -> Result<SourceQuery, ApiError> {
         };
         if let Some(value) = pair.strip_prefix("url=") {
             if result.url.is_some() {
-                return Err(ApiError::RepeatedParameter("url"));
+                return Err(OptionsError::RepeatedParameter("url"));
             }
             // A raw URL may carry its own `&`-separated query: keep every
             // following pair that is not one of ours.
@@ -64,7 +68,7 @@ pub fn parse(query: Option<&str>) -> Result<SourceQuery, ApiError> {
         }
         if let Some(value) = pair.strip_prefix("s=") {
             if result.signature.is_some() {
-                return Err(ApiError::RepeatedParameter("s"));
+                return Err(OptionsError::RepeatedParameter("s"));
             }
             result.signature = Some(form_decode(value));
         }
@@ -152,14 +156,14 @@ mod tests {
         ] {
             let error = parse(Some(query)).unwrap_err();
             assert!(
-                matches!(error, ApiError::RepeatedParameter("url")),
+                matches!(error, OptionsError::RepeatedParameter("url")),
                 "{query}: {error:?}"
             );
         }
         for query in ["s=a&s=b&url=https://a/x.jpg", "url=https://a/x.jpg&s=a&s=a"] {
             let error = parse(Some(query)).unwrap_err();
             assert!(
-                matches!(error, ApiError::RepeatedParameter("s")),
+                matches!(error, OptionsError::RepeatedParameter("s")),
                 "{query}: {error:?}"
             );
         }
