@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use super::deadline::{self, Stage};
 use super::{Channels, Encoded, Frame, Image, PipelineError};
 use crate::format::ImageFormat;
 use crate::options::Quality;
@@ -60,6 +61,10 @@ const GIF_QUANT_SAMPLES: usize = 10_000;
 /// The sparsest NeuQuant sampling used: 10 is the usual quality/speed trade.
 const GIF_QUANT_MAX_SAMPLEFAC: usize = 10;
 
+/// Rows mapped to the palette between two deadline checks (mapping costs
+/// about a microsecond a pixel).
+const GIF_ROWS_PER_CHECK: usize = 16;
+
 /// GIF has 1-bit transparency: alpha below this is transparent, at or above
 /// it opaque (the midpoint, as browsers round coverage).
 const GIF_ALPHA_THRESHOLD: u8 = 128;
@@ -69,7 +74,10 @@ const GIF_ALPHA_THRESHOLD: u8 = 128;
 const WEBP_METHOD: i32 = 4;
 
 /// Encodes `image` as `format` at `quality`. A still format given an
-/// animation encodes its first frame.
+/// animation encodes its first frame. Under a processing deadline
+/// ([`deadline`]), PNG and GIF stop between rows and frames, an animated
+/// WebP between frames, and the library encoders that cannot be interrupted
+/// (JPEG, still WebP, AVIF) are not started when they cannot end in time.
 pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<Encoded, PipelineError> {
     let frame = image
         .frames
@@ -89,12 +97,15 @@ pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<En
         ));
     }
     let q = quality_for(format, quality);
+    let pixels = u64::from(frame.width) * u64::from(frame.height);
+    let stage = Stage::Encode(format);
     let bytes = match format {
-        ImageFormat::Jpeg => jpeg(frame, image.channels, q)?,
+        ImageFormat::Jpeg => deadline::timed(stage, pixels, || jpeg(frame, image.channels, q))?,
         ImageFormat::Png => png(frame, image.channels)?,
         ImageFormat::Gif => gif(image)?,
-        ImageFormat::Webp => webp(image, q)?,
-        ImageFormat::Avif => avif(frame, image.channels, q)?,
+        ImageFormat::Webp if image.is_animated() => webp(image, q)?,
+        ImageFormat::Webp => deadline::timed(stage, pixels, || webp(image, q))?,
+        ImageFormat::Avif => deadline::timed(stage, pixels, || avif(frame, image.channels, q))?,
     };
     Ok(Encoded {
         bytes,
@@ -117,6 +128,9 @@ fn side_u16(format: ImageFormat, v: u32) -> Result<u16, PipelineError> {
 /// settings (`turbo.rs`).
 #[cfg(feature = "turbo")]
 fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    if let Some(luma) = grey_samples(&frame.data, channels) {
+        return super::turbo::encode_grey_jpeg(&luma, frame.width, frame.height, quality);
+    }
     super::turbo::encode_jpeg(frame, channels, quality, quality >= JPEG_FULL_CHROMA_FROM)
 }
 
@@ -138,6 +152,13 @@ fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, Pipel
     // Optimised Huffman tables cost one extra pass over the coefficients of a
     // small image and save 5-10% of its bytes.
     encoder.set_optimized_huffman_tables(true);
+    // Grey pixels are written as one channel.
+    if let Some(luma) = grey_samples(&frame.data, channels) {
+        encoder
+            .encode(&luma, w, h, ColorType::Luma)
+            .map_err(|e| encode_error(f, e))?;
+        return Ok(out);
+    }
     // The pipeline flattens alpha before JPEG; should RGBA arrive anyway, the
     // encoder ignores the alpha samples.
     let color = match channels {
@@ -148,6 +169,18 @@ fn jpeg(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, Pipel
         .encode(&frame.data, w, h, color)
         .map_err(|e| encode_error(f, e))?;
     Ok(out)
+}
+
+/// The one sample per pixel of an image whose every pixel is grey (red,
+/// green and blue equal: a greyscale source, `e_grayscale`), else `None`.
+/// Written as one channel, a grey JPEG or PNG carries a third of the
+/// samples and no chroma at all.
+fn grey_samples(data: &[u8], channels: Channels) -> Option<Vec<u8>> {
+    let n = channels.count();
+    if !data.chunks_exact(n).all(|p| p[0] == p[1] && p[1] == p[2]) {
+        return None;
+    }
+    Some(data.chunks_exact(n).map(|p| p[0]).collect())
 }
 
 /// The distinct colours of `data` (RGBA or RGB samples) if there are at
@@ -172,41 +205,102 @@ fn exact_palette(data: &[u8], n: usize) -> Option<(Vec<[u8; 4]>, Vec<u8>)> {
     Some((palette, indices))
 }
 
+/// How a PNG stores its pixels, chosen from the pixels themselves: the
+/// smallest of the lossless layouts that holds them exactly.
+enum PngLayout {
+    /// Every pixel grey and opaque: one 8-bit sample per pixel.
+    Grey(Vec<u8>),
+    /// At most 256 distinct colours (alpha included): one index per pixel,
+    /// the palette, and the palette's alpha when any is below 255.
+    Indexed {
+        palette: Vec<u8>,
+        alpha: Option<Vec<u8>>,
+        indices: Vec<u8>,
+    },
+    /// Every pixel grey, with alpha, over 256 combinations: two samples.
+    GreyAlpha(Vec<u8>),
+    /// The pixels as they are, RGB or RGBA.
+    Colour,
+}
+
+impl PngLayout {
+    fn of(data: &[u8], channels: Channels) -> PngLayout {
+        let n = channels.count();
+        let grey = data.chunks_exact(n).all(|p| p[0] == p[1] && p[1] == p[2]);
+        if grey && channels == Channels::Rgb {
+            return PngLayout::Grey(data.chunks_exact(n).map(|p| p[0]).collect());
+        }
+        if let Some((colours, indices)) = exact_palette(data, n) {
+            let palette = colours.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
+            let alpha = colours
+                .iter()
+                .any(|c| c[3] != u8::MAX)
+                .then(|| colours.iter().map(|c| c[3]).collect());
+            return PngLayout::Indexed {
+                palette,
+                alpha,
+                indices,
+            };
+        }
+        if grey {
+            return PngLayout::GreyAlpha(data.chunks_exact(n).flat_map(|p| [p[0], p[3]]).collect());
+        }
+        PngLayout::Colour
+    }
+}
+
+/// Rows handed to the PNG encoder between two deadline checks.
+const PNG_ROWS_PER_CHECK: usize = 64;
+
+/// The deflate effort of PNG output. flate2's level 6 (`Balanced`) against
+/// fdeflate (`Fast`, the earlier setting): on a 300 px photo thumbnail and a
+/// grey photo, 15-20% smaller for about twice the encoding time, still a
+/// few milliseconds (BENCHMARKS.md, "PNG output"); `High` saves another
+/// 1-2% for several times the time.
+const PNG_COMPRESSION: png::Compression = png::Compression::Balanced;
+
 fn png(frame: &Frame, channels: Channels) -> Result<Vec<u8>, PipelineError> {
     let f = ImageFormat::Png;
-    let n = channels.count();
+    let layout = PngLayout::of(&frame.data, channels);
+    deadline::check()?;
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
         encoder.set_depth(png::BitDepth::Eight);
-        // fdeflate with adaptive filtering: within ~10% of zlib's default
-        // size at several times its speed, which suits on-the-fly output.
-        encoder.set_compression(png::Compression::Fast);
+        encoder.set_compression(PNG_COMPRESSION);
+        // Adaptive filtering picks, per row, the filter whose output
+        // deflates best (the minimum sum of absolute differences).
         encoder.set_filter(png::Filter::Adaptive);
-        // Logos, icons and flat graphics: an indexed PNG is a fraction of the
-        // size and exactly the same pixels.
-        let palette = exact_palette(&frame.data, n);
-        let data: std::borrow::Cow<'_, [u8]> = match palette {
-            Some((palette, indices)) => {
-                encoder.set_color(png::ColorType::Indexed);
-                let rgb: Vec<u8> = palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
-                encoder.set_palette(rgb);
-                if palette.iter().any(|c| c[3] != u8::MAX) {
-                    let trns: Vec<u8> = palette.iter().map(|c| c[3]).collect();
-                    encoder.set_trns(trns);
+        let (colour, samples): (png::ColorType, &[u8]) = match &layout {
+            PngLayout::Grey(grey) => (png::ColorType::Grayscale, grey),
+            PngLayout::GreyAlpha(grey) => (png::ColorType::GrayscaleAlpha, grey),
+            PngLayout::Indexed {
+                palette,
+                alpha,
+                indices,
+            } => {
+                encoder.set_palette(palette.clone());
+                if let Some(alpha) = alpha {
+                    encoder.set_trns(alpha.clone());
                 }
-                indices.into()
+                (png::ColorType::Indexed, indices)
             }
-            None => {
-                encoder.set_color(match channels {
-                    Channels::Rgb => png::ColorType::Rgb,
-                    Channels::Rgba => png::ColorType::Rgba,
-                });
-                (&frame.data[..]).into()
-            }
+            PngLayout::Colour => match channels {
+                Channels::Rgb => (png::ColorType::Rgb, &frame.data),
+                Channels::Rgba => (png::ColorType::Rgba, &frame.data),
+            },
         };
+        encoder.set_color(colour);
+        let row = samples.len() / (frame.height as usize).max(1);
         let mut writer = encoder.write_header().map_err(|e| encode_error(f, e))?;
-        writer.write_image_data(&data).map_err(|e| encode_error(f, e))?;
+        {
+            let mut stream = writer.stream_writer().map_err(|e| encode_error(f, e))?;
+            for rows in samples.chunks(row.max(1) * PNG_ROWS_PER_CHECK) {
+                deadline::check()?;
+                std::io::Write::write_all(&mut stream, rows).map_err(|e| encode_error(f, e))?;
+            }
+            stream.finish().map_err(|e| encode_error(f, e))?;
+        }
         writer.finish().map_err(|e| encode_error(f, e))?;
     }
     Ok(out)
@@ -245,6 +339,7 @@ fn gif_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, P
             )
         }
         _ => {
+            deadline::check()?;
             let samplefac = (opaque.len() / 4 / GIF_QUANT_SAMPLES).clamp(1, GIF_QUANT_MAX_SAMPLEFAC);
             let nq = color_quant::NeuQuant::new(samplefac as i32, colours, &opaque);
             let palette = nq.color_map_rgb();
@@ -270,7 +365,11 @@ fn gif_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, P
     } else {
         None
     };
-    let buffer: Vec<u8> = frame.data.chunks_exact(n).map(&map).collect();
+    let mut buffer: Vec<u8> = Vec::with_capacity(frame.data.len() / n);
+    for row in frame.data.chunks(frame.width as usize * n * GIF_ROWS_PER_CHECK) {
+        deadline::check()?;
+        buffer.extend(row.chunks_exact(n).map(&map));
+    }
     Ok(gif::Frame {
         width: side_u16(f, frame.width)?,
         height: side_u16(f, frame.height)?,
@@ -337,6 +436,8 @@ fn webp(image: &Image, quality: u8) -> Result<Vec<u8>, PipelineError> {
     // Timestamps are each frame's start, in milliseconds.
     let mut timestamp: i32 = 0;
     for frame in &image.frames {
+        // libwebp encodes each frame as it is added.
+        deadline::check()?;
         encoder.add_frame(AnimFrame::new(&frame.data, layout, w, h, timestamp, None));
         timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms).unwrap_or(i32::MAX));
     }

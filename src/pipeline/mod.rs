@@ -8,6 +8,7 @@
 //! allocated.
 
 pub mod colour;
+pub mod deadline;
 pub mod decode;
 pub mod effects;
 pub mod encode;
@@ -156,8 +157,9 @@ pub enum PipelineError {
 
 /// Runs the whole pipeline on one source.
 ///
-/// `deadline`, when given, is checked between stages so that a pathological
-/// image stops costing CPU soon after its time is up.
+/// `deadline`, when given, is checked inside every stage (between rows,
+/// strips and frames; before library calls that cannot be interrupted, see
+/// [`deadline`]), so that an image stops costing CPU at its deadline.
 pub fn process(
     bytes: &[u8],
     plan: &Plan,
@@ -178,10 +180,8 @@ pub fn process_with(
     deadline: Option<Instant>,
     tuning: &Tuning,
 ) -> Result<(Encoded, Timings), PipelineError> {
-    let check_deadline = || match deadline {
-        Some(d) if Instant::now() > d => Err(PipelineError::DeadlineExceeded),
-        _ => Ok(()),
-    };
+    let _deadline = deadline::enter(deadline);
+    let check_deadline = deadline::check;
     let mut timings = Timings::default();
     let started = Instant::now();
 
@@ -194,8 +194,11 @@ pub fn process_with(
     // checked before any pixel is decoded.
     let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation);
     let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
+    let output = layout.output();
+    deadline::check_budget(plan, format, (output.width, output.height), 1)?;
     let animate = format.supports_animation();
     let image = if animate && probe.animated {
+        let limits = &budget_limits(limits, plan, format, output);
         let (image, decode_time, transform_time) =
             stream_animation(bytes, &probe, plan, &layout, limits, tuning, &check_deadline)?;
         timings.decode = decode_time;
@@ -219,7 +222,7 @@ pub fn process_with(
         check_deadline()?;
         let image = resize::apply_with(image, &layout, plan, tuning.resample_space)?;
         check_deadline()?;
-        let image = effects::apply(image, plan);
+        let image = effects::apply(image, plan)?;
         timings.transform = started.elapsed();
         image
     };
@@ -270,7 +273,7 @@ fn stream_animation(
             let image = orient::apply(image, probe.orientation, plan.rotation);
             let image = to_srgb.apply(image);
             let image = resampler.run(image)?;
-            let image = effects::apply(image, plan);
+            let image = effects::apply(image, plan)?;
             let channels = image.channels;
             kept.extend(image.frames.into_iter().map(|f| (channels, f)));
             transform += started.elapsed();
@@ -300,11 +303,28 @@ pub fn animation_limits(limits: &Limits, output: geometry::Dim) -> Limits {
     }
 }
 
+/// `limits` with the frames of an animation cut to what the work budget
+/// allows ([`deadline::check_budget`]): frames past it are dropped, as
+/// frames past `max_animation_pixels` are; the first frame always stays.
+fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geometry::Dim) -> Limits {
+    let pixels = u64::from(output.width) * u64::from(output.height);
+    let per_frame = deadline::work(plan, format, pixels, 1).max(1);
+    let frames = (deadline::WORK_BUDGET / per_frame).max(1);
+    Limits {
+        max_animation_frames: limits
+            .max_animation_frames
+            .min(u32::try_from(frames).unwrap_or(u32::MAX)),
+        ..*limits
+    }
+}
+
 /// Chooses the output format (SPEC §2, `f_`).
 ///
 /// For `f_auto`, an animated source prefers WebP to AVIF when the client
 /// accepts both: resizer writes AVIF as a still image, and SPEC §3 keeps
-/// animation whenever the chosen format can.
+/// animation whenever the chosen format can. For the same reason an
+/// animated source whose client accepts neither stays a GIF, the animated
+/// format every client shows, rather than becoming a still PNG or JPEG.
 pub fn resolve_format(
     output: OutputChoice,
     source: ImageFormat,
@@ -317,6 +337,7 @@ pub fn resolve_format(
         OutputChoice::Auto { webp: true, .. } if animated => ImageFormat::Webp,
         OutputChoice::Auto { avif: true, .. } => ImageFormat::Avif,
         OutputChoice::Auto { webp: true, .. } => ImageFormat::Webp,
+        OutputChoice::Auto { .. } if animated => ImageFormat::Gif,
         OutputChoice::Auto { .. } if has_alpha => ImageFormat::Png,
         OutputChoice::Auto { .. } => ImageFormat::Jpeg,
     }
@@ -380,7 +401,7 @@ mod tests {
         let image = orient::apply(image, probe.orientation, plan.rotation);
         let image = colour::to_srgb(image, probe.icc_profile.as_deref()).unwrap();
         let image = resize::apply(image, &layout, &plan).unwrap();
-        let image = effects::apply(image, &plan);
+        let image = effects::apply(image, &plan).unwrap();
         resize::finish(image, &layout, &plan, ImageFormat::Gif)
     }
 
@@ -513,8 +534,15 @@ mod tests {
             avif: false,
             webp: false,
         };
+        // An animation stays animated: GIF, whether it has alpha or not.
+        for alpha in [true, false] {
+            assert_eq!(
+                resolve_format(none, ImageFormat::Gif, alpha, true),
+                ImageFormat::Gif
+            );
+        }
         assert_eq!(
-            resolve_format(none, ImageFormat::Gif, true, true),
+            resolve_format(none, ImageFormat::Gif, true, false),
             ImageFormat::Png
         );
         assert_eq!(

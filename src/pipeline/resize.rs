@@ -19,6 +19,7 @@ use fast_image_resize::{
     FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
 };
 
+use super::deadline::{self, Stage};
 use super::geometry::{Anchor, Layout, place};
 use super::{Channels, Frame, Image, PipelineError, saliency, srgb};
 use crate::format::ImageFormat;
@@ -177,7 +178,12 @@ impl Resampler {
         {
             return Ok(copy_window(image, &window, tw, th));
         }
-        self.resample(image, &window, tw, th)
+        // One fast_image_resize call cannot be interrupted: it is not started
+        // when it cannot end by the deadline (strips are checked between).
+        let area = |w: f64, h: f64| (w.max(1.0) * h.max(1.0)) as u64;
+        let pixels = area(window.width, window.height).max(area(f64::from(tw), f64::from(th)))
+            * image.frames.len() as u64;
+        deadline::timed(Stage::Resample, pixels, || self.resample(image, &window, tw, th))
     }
 }
 
@@ -396,6 +402,7 @@ impl Resampler {
                         }
                         Some(across) => {
                             for y in (0..height).step_by(strip_rows as usize) {
+                                deadline::check()?;
                                 let rows = strip_rows.min(height - y);
                                 to_linear(strip, y, rows)?;
                                 let part =
@@ -567,7 +574,7 @@ pub fn finish(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -
             image,
             (canvas.width, canvas.height),
             canvas.gravity,
-            plan.background,
+            pad_background(plan.background, format),
         ),
         _ => image,
     };
@@ -585,6 +592,27 @@ pub fn finish(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -
         return drop_alpha(image);
     }
     image
+}
+
+/// The colour a padded canvas is filled with: `background` itself when
+/// `format` stores alpha, else `background` composited over white once,
+/// exactly as [`flatten`] composites it under transparent pixels. Padding
+/// with the translucent colour and flattening afterwards would composite it
+/// twice (50% black over white came out 75% black).
+fn pad_background(background: Rgba, format: ImageFormat) -> Rgba {
+    if format.supports_alpha() || background.0[3] == u8::MAX {
+        return background;
+    }
+    let [r, g, b] = background_over_white(background);
+    Rgba([r, g, b, u8::MAX])
+}
+
+/// `background` composited over white: what its translucency looks like in
+/// a format without alpha.
+fn background_over_white(background: Rgba) -> [u8; 3] {
+    let [br, bg, bb, ba] = background.0.map(u32::from);
+    let over_white = |c: u32| ((c * ba + 255 * (255 - ba) + 127) / 255) as u8;
+    [over_white(br), over_white(bg), over_white(bb)]
 }
 
 /// Places every frame on a `size` canvas of `background`, by gravity. The
@@ -647,9 +675,7 @@ fn pad(image: Image, size: (u32, u32), gravity: Gravity, background: Rgba) -> Im
 /// when it is transparent, since the result has no alpha) and returns RGB.
 /// Blending is done on the sRGB values, as browsers composite.
 fn flatten(image: Image, background: Rgba) -> Image {
-    let [br, bg, bb, ba] = background.0.map(u32::from);
-    let over_white = |c: u32| (c * ba + 255 * (255 - ba) + 127) / 255;
-    let bgc = [over_white(br), over_white(bg), over_white(bb)];
+    let bgc = background_over_white(background).map(u32::from);
     let frames = image
         .frames
         .into_iter()
@@ -1121,6 +1147,31 @@ mod tests {
         // PNG keeps the alpha channel.
         let out = finish(img, &l, &plan, ImageFormat::Png);
         assert_eq!(out.channels, Channels::Rgba);
+    }
+
+    #[test]
+    fn translucent_pad_is_composited_once_for_jpeg() {
+        // Half-transparent black on a JPEG: the padding is 50% black over
+        // white, the same grey flattening gives a transparent pixel, not the
+        // 75% black of compositing it twice.
+        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
+        let plan = Plan {
+            background: Rgba([0, 0, 0, 128]),
+            ..Plan::default()
+        };
+        let out = finish(
+            img,
+            &pad_layout((30, 10), Gravity::Center),
+            &plan,
+            ImageFormat::Jpeg,
+        );
+        assert_eq!(out.channels, Channels::Rgb);
+        assert_eq!(pixel(&out, 0, 0), vec![127, 127, 127]);
+        assert_eq!(pixel(&out, 15, 5), vec![9, 9, 9]);
+        let transparent = Image::still(1, 1, Channels::Rgba, vec![50, 60, 70, 0]);
+        let l = layout((1, 1), (1.0, 1.0), Anchor::Gravity(Gravity::Center), (1, 1));
+        let flat = finish(transparent, &l, &plan, ImageFormat::Jpeg);
+        assert_eq!(pixel(&flat, 0, 0), vec![127, 127, 127]);
     }
 
     #[test]

@@ -250,6 +250,45 @@ pub(crate) fn encode_jpeg(
     compressor.compress_to_vec(image).map_err(|e| error(&e))
 }
 
+/// Encodes `luma`, one grey sample per pixel of a `width x height` image,
+/// as a one-channel baseline JPEG at `quality`, with the settings of
+/// [`encode_jpeg`].
+pub(crate) fn encode_grey_jpeg(
+    luma: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<Vec<u8>, PipelineError> {
+    let f = ImageFormat::Jpeg;
+    let error = |e: &dyn std::fmt::Display| PipelineError::Encode(format!("{f}: {e}"));
+    for side in [width, height] {
+        if u16::try_from(side).is_err() {
+            return Err(error(&format!("side of {side} pixels is too large")));
+        }
+    }
+    let (width, height) = (width as usize, height as usize);
+    if width == 0 || height == 0 || luma.len() != width * height {
+        return Err(error(&"the frame buffer does not match its size"));
+    }
+    let image = turbojpeg::Image {
+        pixels: luma,
+        width,
+        pitch: width,
+        height,
+        format: turbojpeg::PixelFormat::GRAY,
+    };
+    let mut compressor = turbojpeg::Compressor::new().map_err(|e| error(&e))?;
+    compressor
+        .set_quality(i32::from(quality.clamp(1, 100)))
+        .map_err(|e| error(&e))?;
+    compressor
+        .set_subsamp(turbojpeg::Subsamp::Gray)
+        .map_err(|e| error(&e))?;
+    compressor.set_optimize(true).map_err(|e| error(&e))?;
+    compressor.set_progressive(false).map_err(|e| error(&e))?;
+    compressor.compress_to_vec(image).map_err(|e| error(&e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

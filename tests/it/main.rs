@@ -7,6 +7,7 @@ mod errors;
 mod formats;
 mod hostile;
 mod pipeline;
+mod pixels;
 mod quality;
 mod serving;
 mod support;
