@@ -14,7 +14,7 @@ use std::io::Cursor;
 use std::num::NonZeroU64;
 
 use super::probe::{self, Probe};
-use super::{Channels, Frame, Image, Limits, PipelineError, colour, jpeg_scans};
+use super::{Channels, Frame, Image, Limits, PipelineError, colour, jpeg_repair, jpeg_scans};
 use crate::format::ImageFormat;
 
 /// How much resolution above the final output a shrunk JPEG (or WebP, with
@@ -188,12 +188,17 @@ fn decode_jpeg(
     if let Some(image) = super::turbo::decode_jpeg(bytes, &header, probe, denominator)? {
         return Ok(image);
     }
-    match decode_jpeg_at(bytes, &header, probe, denominator, limits)? {
-        Some(image) => Ok(image),
+    let decoded = match decode_jpeg_at(bytes, &header, probe, denominator, limits) {
+        Ok(Some(image)) => Ok(image),
         // The decoder chose a smaller size than asked: decode at full size.
-        None => decode_jpeg_at(bytes, &header, probe, 1, limits)?
+        Ok(None) => decode_jpeg_at(bytes, &header, probe, 1, limits)?
             .ok_or_else(|| corrupt("the JPEG decoded to an unexpected size")),
-    }
+        Err(error) => Err(error),
+    };
+    decoded.map_err(|error| match error {
+        PipelineError::Corrupt(message) => PipelineError::Corrupt(jpeg_repair::explain(bytes, &message)),
+        other => other,
+    })
 }
 
 /// Decodes at 1/`denominator` scale; `None` when the result is smaller

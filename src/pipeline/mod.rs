@@ -14,6 +14,7 @@ pub mod effects;
 pub mod encode;
 pub mod geometry;
 pub mod image;
+mod jpeg_repair;
 mod jpeg_scans;
 #[cfg(feature = "turbo")]
 #[allow(unsafe_code)]
@@ -185,6 +186,10 @@ pub fn process_with(
     let mut timings = Timings::default();
     let started = Instant::now();
 
+    // Stray bytes between JPEG segments and a missing EOI: browsers show
+    // such files, so both builds decode a repaired copy.
+    let repaired = jpeg_repair::repair(bytes);
+    let bytes = repaired.as_deref().unwrap_or(bytes);
     let probe = probe::probe(bytes)?;
     probe.check_limits(limits)?;
     let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);

@@ -3,6 +3,8 @@
 
 mod api;
 mod cli;
+mod damaged;
+mod deadline;
 mod errors;
 mod formats;
 mod hostile;
