@@ -64,7 +64,10 @@ async fn damaged_jpegs_a_browser_shows_are_decoded() {
         origin.add(&format!("{i}.jpg"), "image/jpeg", bytes);
         for transformation in ["w_300", "w_60,f_png"] {
             let response = server
-                .get(&format!("/{transformation}?url={}", origin.url(&format!("/img/{i}.jpg"))))
+                .get(&format!(
+                    "/{transformation}?url={}",
+                    origin.url(&format!("/img/{i}.jpg"))
+                ))
                 .await;
             let status = response.status();
             let body = response.bytes().await.unwrap();
@@ -75,7 +78,11 @@ async fn damaged_jpegs_a_browser_shows_are_decoded() {
                 String::from_utf8_lossy(&body)
             );
             let image = decode(&body);
-            assert_eq!(image.width, if transformation == "w_300" { 300 } else { 60 }, "{name}");
+            assert_eq!(
+                image.width,
+                if transformation == "w_300" { 300 } else { 60 },
+                "{name}"
+            );
         }
     }
 }
