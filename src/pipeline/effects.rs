@@ -186,7 +186,7 @@ fn box_columns(
 
 /// Gaussian-like blur of interleaved f32 samples in place.
 fn blur_planes(buf: &mut [f32], w: usize, h: usize, n: usize, sigma: f32) -> Result<(), PipelineError> {
-    if !(sigma > 0.0) || buf.len() != w * h * n {
+    if sigma.is_nan() || sigma <= 0.0 || buf.len() != w * h * n {
         return Ok(());
     }
     let b = extended_box(sigma);
