@@ -348,6 +348,6 @@ mod tests {
             check_budget(&plan("w_2000"), ImageFormat::Gif, (2000, 2000), 10),
             Ok(())
         );
-        assert!(check_budget(&plan("w_4000"), ImageFormat::Avif, (4096, 4096), 1).is_err());
+        assert!(check_budget(&plan("w_4500"), ImageFormat::Avif, (4500, 4500), 1).is_err());
     }
 }
