@@ -185,7 +185,7 @@ pub fn timed<T>(
 /// resampling one output pixel (5 ns of an idle core, 30 ns of a loaded
 /// one): 4 G units is about the default `processing_timeout` (20 s) of an
 /// idle core. Every still the contract allows in JPEG, PNG, GIF or WebP
-/// fits, with every effect (8192x8192 GIF: 3 G units); what does not is
+/// fits, with every effect (8192x8192 GIF: 3.6 G units); what does not is
 /// AVIF over about 17 megapixels (rav1e needs over a microsecond per pixel
 /// even at its fastest speed) and long animations at large sizes.
 pub const WORK_BUDGET: u64 = 4_000_000_000;
