@@ -8,20 +8,31 @@
 //! * `e_grayscale` takes Rec.709 luminance in linear light and encodes it
 //!   back to sRGB, so a colour's grey has its perceived brightness (pure blue
 //!   stays dark, yellow stays light).
-//! * `e_blur:n` is a Gaussian of sigma `n / 50` pixels (the default 100 is
-//!   2 px, the maximum 2000 is 40 px), approximated by three box blurs, so
-//!   its cost is a fixed few operations per sample whatever the strength.
-//!   Transparent images are blurred premultiplied, so no colour bleeds from
-//!   invisible pixels.
+//! * `e_blur:n` is a Gaussian whose sigma grows linearly with `n`, from
+//!   0.3 px at 1 (the smallest blur an 8-bit edge shows) to 40 px at 2000
+//!   (the default 100 is 2.3 px): every strength blurs, and more than the
+//!   one below it. It is approximated by three *extended* box blurs
+//!   (Gwosdek et al., 2011: a box with fractional end weights), whose
+//!   variance follows sigma continuously where whole-pixel boxes jump in
+//!   steps; its cost is a fixed few operations per sample whatever the
+//!   strength. Transparent images are blurred premultiplied, so no colour
+//!   bleeds from invisible pixels.
 //! * `e_sharpen:n` is an unsharp mask of sigma 1 px and amount `n / 100`
 //!   (the default 100 adds the full difference once), on colour only.
 
-use super::{Channels, Image, srgb};
+use super::{Channels, Image, PipelineError, deadline, srgb};
 use crate::options::Plan;
 
-/// Blur strength per pixel of sigma: `sigma = n / BLUR_STRENGTH_PER_SIGMA`.
-/// Cloudinary-like: the default strength 100 is a visible but soft 2 px blur.
-const BLUR_STRENGTH_PER_SIGMA: f32 = 50.0;
+/// Sigma of `e_blur:1`: the smallest blur that changes a hard 8-bit edge
+/// (weaker ones round back to the same values).
+const BLUR_MIN_SIGMA: f32 = 0.3;
+
+/// Sigma of `e_blur:2000`, the strongest: 40 px, a heavy background blur on
+/// a thumbnail.
+const BLUR_MAX_SIGMA: f32 = 40.0;
+
+/// The strongest `e_blur` strength (the grammar's upper bound).
+const BLUR_MAX_STRENGTH: f32 = 2000.0;
 
 /// The unsharp mask's radius: 1 px sharpens the detail of a thumbnail
 /// without the halos a wider mask draws around edges.
@@ -30,16 +41,26 @@ const SHARPEN_SIGMA: f32 = 1.0;
 /// Sharpen strength for an amount of 1 (the difference added once).
 const SHARPEN_STRENGTH_PER_AMOUNT: f32 = 100.0;
 
+/// The Gaussian sigma of `e_blur:n`: linear from [`BLUR_MIN_SIGMA`] at 1 to
+/// [`BLUR_MAX_SIGMA`] at 2000, so strictly increasing over the range.
+fn blur_sigma(strength: u16) -> f32 {
+    let t = (f32::from(strength.max(1)) - 1.0) / (BLUR_MAX_STRENGTH - 1.0);
+    BLUR_MIN_SIGMA + t * (BLUR_MAX_SIGMA - BLUR_MIN_SIGMA)
+}
+
 /// Box passes approximating a Gaussian: three get within 3% of it.
 const BOX_PASSES: usize = 3;
 
 /// Rec.709 luminance weights of linear R, G, B.
 const LUMA_709: [f32; 3] = [0.2126, 0.7152, 0.0722];
 
-/// Applies the plan's effects to every frame.
-pub fn apply(mut image: Image, plan: &Plan) -> Image {
+/// Applies the plan's effects to every frame. Stops with
+/// [`PipelineError::DeadlineExceeded`] between two rows once the
+/// processing deadline has passed.
+pub fn apply(mut image: Image, plan: &Plan) -> Result<Image, PipelineError> {
     let channels = image.channels;
     for frame in &mut image.frames {
+        deadline::check()?;
         let (w, h) = (frame.width as usize, frame.height as usize);
         if frame.data.len() != w * h * channels.count() || w == 0 || h == 0 {
             continue;
@@ -48,13 +69,7 @@ pub fn apply(mut image: Image, plan: &Plan) -> Image {
             grayscale(&mut frame.data, channels);
         }
         if let Some(n) = plan.blur() {
-            blur(
-                &mut frame.data,
-                w,
-                h,
-                channels,
-                f32::from(n) / BLUR_STRENGTH_PER_SIGMA,
-            );
+            blur(&mut frame.data, w, h, channels, blur_sigma(n))?;
         }
         if let Some(n) = plan.sharpen() {
             sharpen(
@@ -63,10 +78,10 @@ pub fn apply(mut image: Image, plan: &Plan) -> Image {
                 h,
                 channels,
                 f32::from(n) / SHARPEN_STRENGTH_PER_AMOUNT,
-            );
+            )?;
         }
     }
-    image
+    Ok(image)
 }
 
 fn grayscale(data: &mut [u8], channels: Channels) {
@@ -77,74 +92,113 @@ fn grayscale(data: &mut [u8], channels: Channels) {
     }
 }
 
-/// Box widths (odd) whose three passes approximate a Gaussian of `sigma`
-/// (W. Jarosz / P. Kovesi, "boxes for Gauss").
-fn box_radii(sigma: f32) -> [usize; BOX_PASSES] {
-    let n = BOX_PASSES as f32;
-    let ideal = (12.0 * sigma * sigma / n + 1.0).sqrt();
-    let mut lower = ideal.floor() as i64;
-    if lower % 2 == 0 {
-        lower -= 1;
-    }
-    let lower = lower.max(1);
-    let upper = lower + 2;
-    let l = lower as f32;
-    let m = ((12.0 * sigma * sigma - n * l * l - 4.0 * n * l - 3.0 * n) / (-4.0 * l - 4.0)).round() as i64;
-    let mut radii = [0; BOX_PASSES];
-    for (i, r) in radii.iter_mut().enumerate() {
-        let width = if (i as i64) < m { lower } else { upper };
-        *r = ((width - 1) / 2) as usize;
-    }
-    radii
+/// One pass of an extended box filter: weight 1 on the `2 radius + 1`
+/// central samples and `alpha` (in [0, 1)) on the next one each side,
+/// normalised. Its variance grows continuously with `alpha`, from a whole
+/// box of `radius` to the one of `radius + 1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ExtendedBox {
+    radius: usize,
+    alpha: f32,
 }
 
-/// One box pass along lines of `len` samples spaced `step` apart, `count`
-/// lines starting `line_step` apart, edges extended. A running sum makes
-/// the cost independent of the radius.
-fn box_pass(src: &[f32], dst: &mut [f32], len: usize, step: usize, lines: (usize, usize), radius: usize) {
-    let (count, line_step) = lines;
-    if len == 0 || radius == 0 {
-        dst.copy_from_slice(src);
-        return;
+/// The extended box whose [`BOX_PASSES`] passes have the variance of a
+/// Gaussian of `sigma` (Gwosdek, Grewenig, Bruhn, Weickert, "Theoretical
+/// foundations of Gaussian convolution by extended box filtering", 2011).
+fn extended_box(sigma: f32) -> ExtendedBox {
+    let variance = f64::from(sigma) * f64::from(sigma) / BOX_PASSES as f64;
+    // The largest whole box not wider than the variance asks: a box of
+    // radius r has variance r (r + 1) / 3.
+    let r = ((1.0 + 12.0 * variance).sqrt() / 2.0 - 0.5).floor().max(0.0);
+    let whole = r * (r + 1.0) / 3.0;
+    let next = (r + 1.0) * (r + 1.0);
+    let alpha = (2.0 * r + 1.0) * (variance - whole) / (2.0 * (next - variance));
+    ExtendedBox {
+        radius: r as usize,
+        alpha: alpha.clamp(0.0, 1.0) as f32,
     }
-    let last = len - 1;
-    let norm = 1.0 / (2 * radius + 1) as f32;
-    for line in 0..count {
-        let base = line * line_step;
-        let at = |i: usize| base + i.min(last) * step;
-        let mut sum: f32 = src[at(0)] * (radius + 1) as f32;
-        for i in 1..=radius {
-            sum += src[at(i)];
-        }
-        for i in 0..len {
-            dst[base + i * step] = sum * norm;
-            let leaving = src[at(i.saturating_sub(radius))];
-            sum += src[at(i + radius + 1)] - leaving;
+}
+
+/// One extended-box pass along each row of a `w x h` image of `n`
+/// interleaved channels, from `src` into `dst`, edges extended. A running
+/// sum makes the cost independent of the radius.
+fn box_rows(
+    src: &[f32],
+    dst: &mut [f32],
+    (w, h, n): (usize, usize, usize),
+    b: ExtendedBox,
+) -> Result<(), PipelineError> {
+    let last = w as isize - 1;
+    let norm = 1.0 / ((2 * b.radius + 1) as f32 + 2.0 * b.alpha);
+    let r = b.radius as isize;
+    for (src_row, dst_row) in src.chunks_exact(w * n).zip(dst.chunks_exact_mut(w * n)).take(h) {
+        deadline::check()?;
+        for c in 0..n {
+            let at = |i: isize| src_row[i.clamp(0, last) as usize * n + c];
+            let mut sum: f32 = (-r..=r).map(at).sum();
+            for i in 0..w as isize {
+                let ends = at(i - r - 1) + at(i + r + 1);
+                dst_row[i as usize * n + c] = (sum + b.alpha * ends) * norm;
+                sum += at(i + r + 1) - at(i - r);
+            }
         }
     }
+    Ok(())
+}
+
+/// One extended-box pass down the columns of a `w x h` image of `n`
+/// interleaved channels, from `src` into `dst`, edges extended: the running
+/// sums of every column advance together, a row at a time, so the pass
+/// reads memory in order (a column at a time strides a whole row per
+/// sample, which made large blurs many times slower).
+fn box_columns(
+    src: &[f32],
+    dst: &mut [f32],
+    (w, h, n): (usize, usize, usize),
+    b: ExtendedBox,
+) -> Result<(), PipelineError> {
+    let stride = w * n;
+    let last = h as isize - 1;
+    let norm = 1.0 / ((2 * b.radius + 1) as f32 + 2.0 * b.alpha);
+    let r = b.radius as isize;
+    let row = |i: isize| {
+        let y = i.clamp(0, last) as usize;
+        &src[y * stride..(y + 1) * stride]
+    };
+    let mut sum = vec![0.0f32; stride];
+    for i in -r..=r {
+        sum.iter_mut().zip(row(i)).for_each(|(s, v)| *s += v);
+    }
+    for (y, out) in dst.chunks_exact_mut(stride).take(h).enumerate() {
+        deadline::check()?;
+        let y = y as isize;
+        let (before, after) = (row(y - r - 1), row(y + r + 1));
+        for (((o, s), a), z) in out.iter_mut().zip(&sum).zip(before).zip(after) {
+            *o = (s + b.alpha * (a + z)) * norm;
+        }
+        let leaving = row(y - r);
+        for ((s, add), sub) in sum.iter_mut().zip(after).zip(leaving) {
+            *s += add - sub;
+        }
+    }
+    Ok(())
 }
 
 /// Gaussian-like blur of interleaved f32 samples in place.
-fn blur_planes(buf: &mut [f32], w: usize, h: usize, n: usize, sigma: f32) {
-    if sigma <= 0.0 {
-        return;
+fn blur_planes(buf: &mut [f32], w: usize, h: usize, n: usize, sigma: f32) -> Result<(), PipelineError> {
+    if sigma.is_nan() || sigma <= 0.0 || buf.len() != w * h * n {
+        return Ok(());
     }
+    let b = extended_box(sigma);
     let mut tmp = vec![0.0f32; buf.len()];
-    for radius in box_radii(sigma) {
-        // Rows: each channel of each row is a line.
-        let r = radius.min(w);
-        for c in 0..n {
-            box_pass(&buf[c..], &mut tmp[c..], w, n, (h, w * n), r);
-        }
-        // Columns.
-        let r = radius.min(h);
-        for c in 0..n {
-            box_pass(&tmp[c..], &mut buf[c..], h, w * n, (w, n), r);
-        }
+    for _ in 0..BOX_PASSES {
+        box_rows(buf, &mut tmp, (w, h, n), b)?;
+        box_columns(&tmp, buf, (w, h, n), b)?;
     }
+    Ok(())
 }
 
-fn blur(data: &mut [u8], w: usize, h: usize, channels: Channels, sigma: f32) {
+fn blur(data: &mut [u8], w: usize, h: usize, channels: Channels, sigma: f32) -> Result<(), PipelineError> {
     let n = channels.count();
     let alpha = channels == Channels::Rgba;
     let mut buf: Vec<f32> = data.iter().map(|&v| f32::from(v)).collect();
@@ -154,7 +208,7 @@ fn blur(data: &mut [u8], w: usize, h: usize, channels: Channels, sigma: f32) {
             px[..3].iter_mut().for_each(|v| *v *= a);
         }
     }
-    blur_planes(&mut buf, w, h, n, sigma);
+    blur_planes(&mut buf, w, h, n, sigma)?;
     for (out, px) in data.chunks_exact_mut(n).zip(buf.chunks_exact(n)) {
         let a = if alpha { px[3] / 255.0 } else { 1.0 };
         for c in 0..n {
@@ -166,18 +220,26 @@ fn blur(data: &mut [u8], w: usize, h: usize, channels: Channels, sigma: f32) {
             out[c] = v.round().clamp(0.0, 255.0) as u8;
         }
     }
+    Ok(())
 }
 
-fn sharpen(data: &mut [u8], w: usize, h: usize, channels: Channels, amount: f32) {
+fn sharpen(
+    data: &mut [u8],
+    w: usize,
+    h: usize,
+    channels: Channels,
+    amount: f32,
+) -> Result<(), PipelineError> {
     let n = channels.count();
     let mut blurred: Vec<f32> = data.iter().map(|&v| f32::from(v)).collect();
-    blur_planes(&mut blurred, w, h, n, SHARPEN_SIGMA);
+    blur_planes(&mut blurred, w, h, n, SHARPEN_SIGMA)?;
     for (out, soft) in data.chunks_exact_mut(n).zip(blurred.chunks_exact(n)) {
         for c in 0..3 {
             let v = f32::from(out[c]);
             out[c] = (v + amount * (v - soft[c])).round().clamp(0.0, 255.0) as u8;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -209,7 +271,7 @@ mod tests {
     fn blur_reduces_edge_contrast() {
         let img = edge(40, 10, Channels::Rgb);
         let plan = Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap();
-        let out = apply(img, &plan);
+        let out = apply(img, &plan).unwrap();
         let (l, r) = (at(&out, 19, 5)[0], at(&out, 20, 5)[0]);
         assert!(r - l < 100, "edge {l} -> {r}");
         assert!(l > 40 && r < 210);
@@ -222,7 +284,7 @@ mod tests {
     fn strong_blur_is_bounded_and_flattens() {
         let img = edge(30, 6, Channels::Rgb);
         let plan = Plan::parse("e_blur:2000", &GrammarLimits::default()).unwrap();
-        let out = apply(img, &plan);
+        let out = apply(img, &plan).unwrap();
         let (l, r) = (at(&out, 0, 0)[0], at(&out, 29, 0)[0]);
         assert!(r.abs_diff(l) < 60, "{l} {r}");
     }
@@ -234,12 +296,14 @@ mod tests {
         img = apply(
             img,
             &Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap(),
-        );
+        )
+        .unwrap();
         let before = at(&img, 21, 5)[0] as i32 - at(&img, 18, 5)[0] as i32;
         let out = apply(
             img,
             &Plan::parse("e_sharpen:100", &GrammarLimits::default()).unwrap(),
-        );
+        )
+        .unwrap();
         let after = at(&out, 21, 5)[0] as i32 - at(&out, 18, 5)[0] as i32;
         assert!(after > before, "{before} -> {after}");
         assert_eq!(at(&out, 20, 5)[3], 255);
@@ -252,7 +316,8 @@ mod tests {
         let out = apply(
             img,
             &Plan::parse("e_grayscale", &GrammarLimits::default()).unwrap(),
-        );
+        )
+        .unwrap();
         for x in 0..4 {
             let p = at(&out, x, 0);
             assert!(p[0] == p[1] && p[1] == p[2], "{p:?}");
@@ -279,17 +344,68 @@ mod tests {
         let out = apply(
             img,
             &Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap(),
-        );
+        )
+        .unwrap();
         let p = at(&out, 9, 4);
         assert!(p[3] > 0 && p[3] < 255);
         assert!(p[0] > 250 && p[2] < 5, "{p:?}");
     }
 
     #[test]
-    fn box_radii_grow_with_sigma() {
-        assert_eq!(box_radii(0.1), [0, 0, 0]);
-        let small = box_radii(2.0);
-        let large = box_radii(40.0);
-        assert!(small.iter().sum::<usize>() < large.iter().sum::<usize>());
+    fn extended_boxes_have_the_gaussian_variance_continuously() {
+        let variance = |b: ExtendedBox| {
+            let r = b.radius as f32;
+            let a = b.alpha;
+            (r * (r + 1.0) * (2.0 * r + 1.0) / 3.0 + 2.0 * a * (r + 1.0) * (r + 1.0))
+                / (2.0 * r + 1.0 + 2.0 * a)
+        };
+        let mut previous = 0.0;
+        for step in 1..=800 {
+            let sigma = step as f32 * 0.05;
+            let b = extended_box(sigma);
+            let v = variance(b) * BOX_PASSES as f32;
+            assert!(
+                (v - sigma * sigma).abs() <= 1e-3 * sigma * sigma + 1e-4,
+                "sigma {sigma}: {b:?} {v}"
+            );
+            assert!(v > previous, "sigma {sigma}");
+            previous = v;
+        }
+        assert_eq!(extended_box(0.3).radius, 0);
+        assert!(extended_box(0.3).alpha > 0.0);
+    }
+
+    /// The sum of squared differences from the mean over a frame: blur
+    /// lowers it.
+    fn spread(img: &Image) -> f64 {
+        let data = &img.frames[0].data;
+        let mean = data.iter().map(|&v| f64::from(v)).sum::<f64>() / data.len() as f64;
+        data.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum()
+    }
+
+    #[test]
+    fn every_blur_strength_blurs_more_than_the_one_below() {
+        // A hard vertical edge in the middle of a wide image, so that even
+        // sigma 40 stays inside it.
+        let img = edge(400, 4, Channels::Rgb);
+        let strengths = [1, 2, 5, 28, 29, 50, 51, 55, 100, 500, 1000, 1999, 2000];
+        let mut previous = spread(&img);
+        for n in strengths {
+            let plan = Plan::parse(&format!("e_blur:{n}"), &GrammarLimits::default()).unwrap();
+            let s = spread(&apply(img.clone(), &plan).unwrap());
+            assert!(s < previous, "e_blur:{n}: {s} not below {previous}");
+            previous = s;
+        }
+        assert!(blur_sigma(1) >= BLUR_MIN_SIGMA && blur_sigma(2000) == BLUR_MAX_SIGMA);
+    }
+
+    #[test]
+    fn effects_stop_at_the_deadline() {
+        let img = edge(64, 64, Channels::Rgb);
+        let _scope = deadline::enter(Some(
+            std::time::Instant::now() - std::time::Duration::from_millis(1),
+        ));
+        let plan = Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap();
+        assert_eq!(apply(img, &plan), Err(PipelineError::DeadlineExceeded));
     }
 }

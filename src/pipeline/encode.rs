@@ -10,6 +10,7 @@
 //! stages can produce.
 
 use super::codec;
+use super::deadline::{self, Stage};
 use super::{Encoded, Image, PipelineError};
 use crate::format::ImageFormat;
 use crate::options::Quality;
@@ -42,7 +43,10 @@ pub fn quality_for(format: ImageFormat, quality: Quality) -> u8 {
 }
 
 /// Encodes `image` as `format` at `quality`. A still format given an
-/// animation encodes its first frame.
+/// animation encodes its first frame. Under a processing deadline
+/// ([`deadline`]), PNG and GIF stop between rows and frames, an animated
+/// WebP between frames, and the library encoders that cannot be interrupted
+/// (JPEG, still WebP, AVIF) are not started when they cannot end in time.
 pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<Encoded, PipelineError> {
     let frame = image
         .frames
@@ -62,12 +66,20 @@ pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<En
         ));
     }
     let q = quality_for(format, quality);
+    let pixels = u64::from(frame.width) * u64::from(frame.height);
+    let stage = Stage::Encode(format);
     let bytes = match format {
-        ImageFormat::Jpeg => codec::jpeg::encode(frame, image.channels, q)?,
+        ImageFormat::Jpeg => {
+            deadline::timed(stage, pixels, || codec::jpeg::encode(frame, image.channels, q))?
+        }
         ImageFormat::Png => codec::png::encode(frame, image.channels)?,
         ImageFormat::Gif => codec::gif::encode(image)?,
-        ImageFormat::Webp => codec::webp::encode(image, q)?,
-        ImageFormat::Avif => codec::avif::encode(frame, image.channels, q)?,
+        // An animation is encoded frame by frame, checked between frames.
+        ImageFormat::Webp if image.is_animated() => codec::webp::encode(image, q)?,
+        ImageFormat::Webp => deadline::timed(stage, pixels, || codec::webp::encode(image, q))?,
+        ImageFormat::Avif => {
+            deadline::timed(stage, pixels, || codec::avif::encode(frame, image.channels, q))?
+        }
     };
     Ok(Encoded {
         bytes,

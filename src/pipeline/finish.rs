@@ -20,7 +20,7 @@ pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) ->
             image,
             (canvas.width, canvas.height),
             canvas.gravity,
-            plan.background(),
+            pad_background(plan.background(), format),
         ),
         _ => image,
     };
@@ -38,6 +38,27 @@ pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) ->
         return drop_alpha(image);
     }
     image
+}
+
+/// The colour a padded canvas is filled with: `background` itself when
+/// `format` stores alpha, else `background` composited over white once,
+/// exactly as [`flatten`] composites it under transparent pixels. Padding
+/// with the translucent colour and flattening afterwards would composite it
+/// twice (50% black over white came out 75% black).
+fn pad_background(background: Rgba, format: ImageFormat) -> Rgba {
+    if format.supports_alpha() || background.0[3] == u8::MAX {
+        return background;
+    }
+    let [r, g, b] = background_over_white(background);
+    Rgba([r, g, b, u8::MAX])
+}
+
+/// `background` composited over white: what its translucency looks like in
+/// a format without alpha.
+fn background_over_white(background: Rgba) -> [u8; 3] {
+    let [br, bg, bb, ba] = background.0.map(u32::from);
+    let over_white = |c: u32| ((c * ba + 255 * (255 - ba) + 127) / 255) as u8;
+    [over_white(br), over_white(bg), over_white(bb)]
 }
 
 /// Places every frame on a `size` canvas of `background`, by gravity. The
@@ -100,9 +121,7 @@ fn pad(image: Image, size: (u32, u32), gravity: Gravity, background: Rgba) -> Im
 /// when it is transparent, since the result has no alpha) and returns RGB.
 /// Blending is done on the sRGB values, as browsers composite.
 fn flatten(image: Image, background: Rgba) -> Image {
-    let [br, bg, bb, ba] = background.0.map(u32::from);
-    let over_white = |c: u32| (c * ba + 255 * (255 - ba) + 127) / 255;
-    let bgc = [over_white(br), over_white(bg), over_white(bb)];
+    let bgc = background_over_white(background).map(u32::from);
     let frames = image
         .frames
         .into_iter()
@@ -233,6 +252,28 @@ mod tests {
         assert_eq!(out.channels, Channels::Rgba);
         assert_eq!(pixel(&out, 0, 0)[3], 0);
         assert_eq!(pixel(&out, 10, 5), vec![9, 9, 9, 255]);
+    }
+
+    #[test]
+    fn translucent_pad_is_composited_once_for_jpeg() {
+        // Half-transparent black on a JPEG: the padding is 50% black over
+        // white, the same grey flattening gives a transparent pixel, not the
+        // 75% black of compositing it twice.
+        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
+        let plan = Plan::parse("b_rgb:00000080", &GrammarLimits::default()).unwrap();
+        let out = apply(
+            img,
+            &pad_layout((30, 10), Gravity::Center),
+            &plan,
+            ImageFormat::Jpeg,
+        );
+        assert_eq!(out.channels, Channels::Rgb);
+        assert_eq!(pixel(&out, 0, 0), vec![127, 127, 127]);
+        assert_eq!(pixel(&out, 15, 5), vec![9, 9, 9]);
+        let transparent = Image::still(1, 1, Channels::Rgba, vec![50, 60, 70, 0]);
+        let l = layout((1, 1), (1.0, 1.0), Anchor::Gravity(Gravity::Center), (1, 1));
+        let flat = apply(transparent, &l, &plan, ImageFormat::Jpeg);
+        assert_eq!(pixel(&flat, 0, 0), vec![127, 127, 127]);
     }
 
     #[test]

@@ -18,7 +18,11 @@
 //!   saliency search is wanted.
 //! - `c_crop` without any size cuts nothing (or, with `x_`/`y_`, everything
 //!   right of and below the corner); a corner outside the source is
-//!   [`PipelineError::Unprocessable`].
+//!   [`PipelineError::Unprocessable`], and so is a region at `x_`/`y_` whose
+//!   requested side reaches past the source's edge: the user asked for
+//!   pixels that do not exist, and a silently smaller output (down to 1x1)
+//!   hides the mistake. A crop by gravity larger than the source keeps the
+//!   whole source on that axis, as before.
 
 use super::PipelineError;
 use crate::options::{CropMode, Gravity, Plan, Size};
@@ -245,6 +249,35 @@ fn side(value: f64) -> f64 {
     value.round().max(1.0)
 }
 
+/// Refuses a `c_crop` region at the corner `(x, y)` whose requested sides
+/// (after `dpr_`; `None` = the rest of the source) reach past the source,
+/// naming the largest sides that fit from that corner.
+fn check_crop_fits(
+    source: Dim,
+    corner: (u32, u32),
+    sides: (Option<f64>, Option<f64>),
+) -> Result<(), PipelineError> {
+    let (x, y) = corner;
+    let room = (
+        source.width - x.min(source.width),
+        source.height - y.min(source.height),
+    );
+    let past = |side: Option<f64>, room: u32| side.is_some_and(|s| s > f64::from(room));
+    if !past(sides.0, room.0) && !past(sides.1, room.1) {
+        return Ok(());
+    }
+    let asked = |side: Option<f64>, key: &str| side.map_or(String::new(), |s| format!(",{key}_{s}"));
+    Err(PipelineError::Unprocessable(format!(
+        "the crop region x_{x},y_{y}{}{} reaches past the edge of the {}x{} image: from that corner at most w_{},h_{} fits",
+        asked(sides.0, "w"),
+        asked(sides.1, "h"),
+        source.width,
+        source.height,
+        room.0,
+        room.1
+    )))
+}
+
 /// The largest size inside `w`×`h` with the source's aspect ratio; with
 /// `never_enlarge`, no larger than the source.
 fn fit(sw: f64, sh: f64, w: f64, h: f64, never_enlarge: bool) -> (f64, f64) {
@@ -283,6 +316,7 @@ fn crop(
                 source.width, source.height
             )));
         }
+        check_crop_fits(source, (x, y), (tw.map(side), th.map(side)))?;
         Region {
             width: cw.min(sw - f64::from(x)),
             height: ch.min(sh - f64::from(y)),
@@ -865,7 +899,7 @@ mod tests {
             ),
             (
                 (1000, 500),
-                "w_200,h_100,c_crop,x_900,y_450",
+                "w_100,h_50,c_crop,x_900,y_450",
                 (100.0, 50.0, point(900, 450)),
                 (100, 50),
                 None,
@@ -913,6 +947,27 @@ mod tests {
                 other => panic!("{text}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn crop_region_past_the_edge_is_unprocessable() {
+        for (text, fits) in [
+            ("w_200,h_100,c_crop,x_900,y_450", "w_100,h_50"),
+            ("w_200,h_100,c_crop,x_999,y_499", "w_1,h_1"),
+            ("w_101,c_crop,x_900", "w_100,h_500"),
+            ("h_60,c_crop,y_450", "w_1000,h_50"),
+            ("w_60,h_30,c_crop,x_900,y_450,dpr_2", "w_100,h_50"),
+        ] {
+            match lay((1000, 500), text) {
+                Err(PipelineError::Unprocessable(message)) => {
+                    assert!(message.contains("reaches past the edge"), "{message}");
+                    assert!(message.contains(fits), "{text}: {message}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        // Exactly to the edge fits.
+        assert!(lay((1000, 500), "w_100,h_50,c_crop,x_900,y_450").is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod codec;
 pub mod colour;
+pub mod deadline;
 pub mod decode;
 pub mod effects;
 pub mod encode;
@@ -179,8 +180,9 @@ impl Pipeline {
 
     /// Runs the whole pipeline on one source.
     ///
-    /// `deadline`, when given, is checked between stages so that a
-    /// pathological image stops costing CPU soon after its time is up.
+    /// `deadline`, when given, is checked inside every stage (between rows,
+    /// strips and frames; before library calls that cannot be interrupted,
+    /// see [`deadline`]), so that an image stops costing CPU at its deadline.
     pub fn run(
         &self,
         bytes: &[u8],
@@ -189,13 +191,15 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
         let limits = &self.limits;
-        let check_deadline = || match deadline {
-            Some(d) if Instant::now() > d => Err(PipelineError::DeadlineExceeded),
-            _ => Ok(()),
-        };
+        let _deadline = deadline::enter(deadline);
+        let check_deadline = deadline::check;
         let mut timings = Timings::default();
         let started = Instant::now();
 
+        // Stray bytes between JPEG segments and a missing EOI: browsers show
+        // such files, so both builds decode a repaired copy.
+        let repaired = codec::jpeg::repair::repair(bytes);
+        let bytes = repaired.as_deref().unwrap_or(bytes);
         let probe = probe::probe(bytes)?;
         probe.check_limits(limits)?;
         let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);
@@ -205,10 +209,13 @@ impl Pipeline {
         // checked before any pixel is decoded.
         let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
+        let output = layout.output();
+        deadline::check_budget(plan, format, (output.width, output.height), 1)?;
         let animate = format.supports_animation();
         let image = if animate && probe.animated {
+            let limits = budget_limits(limits, plan, format, output);
             let (image, decode_time, transform_time) =
-                self.stream_animation(bytes, &probe, plan, &layout, &check_deadline)?;
+                self.stream_animation(bytes, &probe, plan, &layout, &limits, &check_deadline)?;
             timings.decode = decode_time;
             timings.transform = transform_time;
             image
@@ -224,7 +231,7 @@ impl Pipeline {
             check_deadline()?;
             let image = resize::apply(image, &layout, self.tuning.resample_space)?;
             check_deadline()?;
-            let image = effects::apply(image, plan);
+            let image = effects::apply(image, plan)?;
             timings.transform = started.elapsed();
             image
         };
@@ -252,6 +259,7 @@ impl Pipeline {
         probe: &Probe,
         plan: &Plan,
         layout: &geometry::Layout,
+        limits: &Limits,
         check_deadline: &dyn Fn() -> Result<(), PipelineError>,
     ) -> Result<(Image, Duration, Duration), PipelineError> {
         let started = Instant::now();
@@ -262,7 +270,7 @@ impl Pipeline {
         let loops = decode::decode_animation(
             bytes,
             probe,
-            &animation_limits(&self.limits, layout.output()),
+            &animation_limits(limits, layout.output()),
             &mut |frame, channels| {
                 check_deadline()?;
                 let started = Instant::now();
@@ -274,7 +282,7 @@ impl Pipeline {
                 let image = orient::apply(image, probe.orientation, plan.rotation());
                 let image = to_srgb.apply(image);
                 let image = resampler.run(image)?;
-                let image = effects::apply(image, plan);
+                let image = effects::apply(image, plan)?;
                 let channels = image.channels;
                 kept.extend(image.frames.into_iter().map(|f| (channels, f)));
                 transform += started.elapsed();
@@ -305,11 +313,28 @@ pub fn animation_limits(limits: &Limits, output: geometry::Dim) -> Limits {
     }
 }
 
+/// `limits` with the frames of an animation cut to what the work budget
+/// allows ([`deadline::check_budget`]): frames past it are dropped, as
+/// frames past `max_animation_pixels` are; the first frame always stays.
+fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geometry::Dim) -> Limits {
+    let pixels = u64::from(output.width) * u64::from(output.height);
+    let per_frame = deadline::work(plan, format, pixels, 1).max(1);
+    let frames = (deadline::WORK_BUDGET / per_frame).max(1);
+    Limits {
+        max_animation_frames: limits
+            .max_animation_frames
+            .min(u32::try_from(frames).unwrap_or(u32::MAX)),
+        ..*limits
+    }
+}
+
 /// Chooses the output format (README, "Transformations", `f_`).
 ///
 /// For `f_auto`, an animated source prefers WebP to AVIF when the client
 /// accepts both: resizer writes AVIF as a still image, and the README ("Output") keeps
-/// animation whenever the chosen format can.
+/// animation whenever the chosen format can. For the same reason an
+/// animated source whose client accepts neither stays a GIF, the animated
+/// format every client shows, rather than becoming a still PNG or JPEG.
 pub fn resolve_format(
     output: OutputChoice,
     source: ImageFormat,
@@ -322,6 +347,7 @@ pub fn resolve_format(
         OutputChoice::Auto { webp: true, .. } if animated => ImageFormat::Webp,
         OutputChoice::Auto { avif: true, .. } => ImageFormat::Avif,
         OutputChoice::Auto { webp: true, .. } => ImageFormat::Webp,
+        OutputChoice::Auto { .. } if animated => ImageFormat::Gif,
         OutputChoice::Auto { .. } if has_alpha => ImageFormat::Png,
         OutputChoice::Auto { .. } => ImageFormat::Jpeg,
     }
@@ -367,7 +393,7 @@ mod tests {
         let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let (image, _, _) = Pipeline::new(*limits)
-            .stream_animation(bytes, &probe, &plan, &layout, &|| Ok(()))
+            .stream_animation(bytes, &probe, &plan, &layout, &limits, &|| Ok(()))
             .unwrap();
         finish::apply(image, &layout, &plan, ImageFormat::Gif)
     }
@@ -384,7 +410,7 @@ mod tests {
         let image = orient::apply(image, probe.orientation, plan.rotation());
         let image = colour::to_srgb(image, probe.icc_profile.as_deref());
         let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
-        let image = effects::apply(image, &plan);
+        let image = effects::apply(image, &plan).unwrap();
         finish::apply(image, &layout, &plan, ImageFormat::Gif)
     }
 
@@ -517,8 +543,15 @@ mod tests {
             avif: false,
             webp: false,
         };
+        // An animation stays animated: GIF, whether it has alpha or not.
+        for alpha in [true, false] {
+            assert_eq!(
+                resolve_format(none, ImageFormat::Gif, alpha, true),
+                ImageFormat::Gif
+            );
+        }
         assert_eq!(
-            resolve_format(none, ImageFormat::Gif, true, true),
+            resolve_format(none, ImageFormat::Gif, true, false),
             ImageFormat::Png
         );
         assert_eq!(

@@ -19,6 +19,7 @@ use fast_image_resize::{
     FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
 };
 
+use super::deadline::{self, Stage};
 use super::geometry::{Anchor, Layout, place};
 use super::{Channels, Frame, Image, PipelineError, saliency, srgb};
 use crate::options::Gravity;
@@ -161,7 +162,12 @@ impl Resampler {
         {
             return Ok(copy_window(image, &window, tw, th));
         }
-        self.resample(image, &window, tw, th)
+        // One fast_image_resize call cannot be interrupted: it is not started
+        // when it cannot end by the deadline (strips are checked between).
+        let area = |w: f64, h: f64| (w.max(1.0) * h.max(1.0)) as u64;
+        let pixels = area(window.width, window.height).max(area(f64::from(tw), f64::from(th)))
+            * image.frames.len() as u64;
+        deadline::timed(Stage::Resample, pixels, || self.resample(image, &window, tw, th))
     }
 }
 
@@ -414,6 +420,7 @@ impl Resampler {
                 }
                 Some(across) => {
                     for y in (0..height).step_by(strip_rows as usize) {
+                        deadline::check()?;
                         let rows = strip_rows.min(height - y);
                         to_linear(strip, y, rows)?;
                         let part = CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;

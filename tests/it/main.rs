@@ -3,12 +3,15 @@
 
 mod api;
 mod cli;
+mod damaged;
+mod deadline;
 mod edges;
 mod errors;
 mod formats;
 mod hostile;
 mod origins;
 mod pipeline;
+mod pixels;
 mod quality;
 mod serving;
 mod support;

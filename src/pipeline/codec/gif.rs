@@ -6,6 +6,7 @@
 //! later stages never see GIF disposal. The encoder writes an exact
 //! palette when a frame has at most 256 colours, else a NeuQuant one.
 
+use crate::pipeline::deadline;
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
@@ -239,6 +240,10 @@ pub fn stream(
     Ok(loops)
 }
 
+/// Rows mapped to the palette between two deadline checks (mapping costs
+/// about a microsecond a pixel).
+const ROWS_PER_CHECK: usize = 16;
+
 /// Maps one pixel to its palette index.
 type IndexOf = Box<dyn Fn(&[u8]) -> u8>;
 
@@ -272,6 +277,7 @@ fn encode_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>
             )
         }
         _ => {
+            deadline::check()?;
             let samplefac = (opaque.len() / 4 / QUANT_SAMPLES).clamp(1, QUANT_MAX_SAMPLEFAC);
             let nq = color_quant::NeuQuant::new(samplefac as i32, colours, &opaque);
             let palette = nq.color_map_rgb();
@@ -297,7 +303,11 @@ fn encode_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>
     } else {
         None
     };
-    let buffer: Vec<u8> = frame.data.chunks_exact(n).map(&map).collect();
+    let mut buffer: Vec<u8> = Vec::with_capacity(frame.data.len() / n);
+    for rows in frame.data.chunks(frame.width as usize * n * ROWS_PER_CHECK) {
+        deadline::check()?;
+        buffer.extend(rows.chunks_exact(n).map(&map));
+    }
     Ok(gif::Frame {
         width: side_u16(f, frame.width)?,
         height: side_u16(f, frame.height)?,

@@ -159,6 +159,16 @@ pub(crate) fn grey_alpha_to_rgba(grey: &[u8]) -> Vec<u8> {
         .collect()
 }
 
+/// The one sample per pixel of an image whose every pixel is grey (red,
+/// green and blue equal: a greyscale source, `e_grayscale`), else `None`.
+pub(crate) fn grey_samples(data: &[u8], channels: Channels) -> Option<Vec<u8>> {
+    let n = channels.count();
+    if !data.chunks_exact(n).all(|p| p[0] == p[1] && p[1] == p[2]) {
+        return None;
+    }
+    Some(data.chunks_exact(n).map(|p| p[0]).collect())
+}
+
 /// The distinct colours of `data` (RGBA or RGB samples) if there are at
 /// most 256, in first-seen order, with each pixel's index: the exact
 /// palette of the PNG and GIF encoders.

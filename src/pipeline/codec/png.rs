@@ -2,16 +2,18 @@
 //!
 //! Every PNG is decoded to 8-bit RGB or RGBA (palettes expanded, grey
 //! widened, 16-bit narrowed); APNG is read as its default image. The
-//! encoder writes an indexed PNG when the frame has at most 256 colours,
-//! and no metadata.
+//! encoder picks the smallest exact layout from the pixels (grey, indexed
+//! when at most 256 colours, grey with alpha, RGB(A)) and writes no
+//! metadata.
 
 use std::io::Cursor;
 
 use super::{
     MAX_ICC_BYTES, be32, budget_usize, corrupt, encode_error, exact_palette, exif_orientation,
-    grey_alpha_to_rgba, grey_to_rgb, truncated,
+    grey_alpha_to_rgba, grey_samples, grey_to_rgb, truncated,
 };
 use crate::format::ImageFormat;
+use crate::pipeline::deadline;
 use crate::pipeline::decode::DecodeRequest;
 use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe};
 
@@ -98,43 +100,105 @@ pub fn decode(bytes: &[u8], _probe: &Probe, request: &DecodeRequest) -> Result<I
     Ok(Image::still(width, height, channels, data))
 }
 
-/// Encodes one frame: indexed when it has at most 256 colours (alpha in
-/// `tRNS`), else RGB or RGBA.
+/// How a PNG stores its pixels, chosen from the pixels themselves: the
+/// smallest of the lossless layouts that holds them exactly.
+enum PngLayout {
+    /// Every pixel grey and opaque: one 8-bit sample per pixel.
+    Grey(Vec<u8>),
+    /// At most 256 distinct colours (alpha included): one index per pixel,
+    /// the palette, and the palette's alpha when any is below 255.
+    Indexed {
+        palette: Vec<u8>,
+        alpha: Option<Vec<u8>>,
+        indices: Vec<u8>,
+    },
+    /// Every pixel grey, with alpha, over 256 combinations: two samples.
+    GreyAlpha(Vec<u8>),
+    /// The pixels as they are, RGB or RGBA.
+    Colour,
+}
+
+impl PngLayout {
+    fn of(data: &[u8], channels: Channels) -> PngLayout {
+        let n = channels.count();
+        if channels == Channels::Rgb
+            && let Some(grey) = grey_samples(data, channels)
+        {
+            return PngLayout::Grey(grey);
+        }
+        if let Some((colours, indices)) = exact_palette(data, n) {
+            let palette = colours.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
+            let alpha = colours
+                .iter()
+                .any(|c| c[3] != u8::MAX)
+                .then(|| colours.iter().map(|c| c[3]).collect());
+            return PngLayout::Indexed {
+                palette,
+                alpha,
+                indices,
+            };
+        }
+        if data.chunks_exact(n).all(|p| p[0] == p[1] && p[1] == p[2]) {
+            return PngLayout::GreyAlpha(data.chunks_exact(n).flat_map(|p| [p[0], p[n - 1]]).collect());
+        }
+        PngLayout::Colour
+    }
+}
+
+/// Rows handed to the PNG encoder between two deadline checks.
+const ROWS_PER_CHECK: usize = 64;
+
+/// The deflate effort of PNG output. flate2's level 6 (`Balanced`) against
+/// fdeflate (`Fast`, the earlier setting): smaller for about twice the
+/// encoding time, still a few milliseconds for a thumbnail (BENCHMARKS.md,
+/// "PNG output"); `High` saves little more for several times the time.
+const COMPRESSION: png::Compression = png::Compression::Balanced;
+
+/// Encodes one frame in the smallest exact layout ([`PngLayout`]): grey,
+/// indexed (alpha in `tRNS`), grey with alpha, else RGB or RGBA; 8 bits,
+/// adaptive filtering. The deadline is checked between bands of rows.
 pub fn encode(frame: &Frame, channels: Channels) -> Result<Vec<u8>, PipelineError> {
     let f = ImageFormat::Png;
-    let n = channels.count();
+    let layout = PngLayout::of(&frame.data, channels);
+    deadline::check()?;
     let mut out = Vec::new();
     {
         let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
         encoder.set_depth(png::BitDepth::Eight);
-        // fdeflate with adaptive filtering: within ~10% of zlib's default
-        // size at several times its speed, which suits on-the-fly output.
-        encoder.set_compression(png::Compression::Fast);
+        encoder.set_compression(COMPRESSION);
+        // Adaptive filtering picks, per row, the filter whose output
+        // deflates best (the minimum sum of absolute differences).
         encoder.set_filter(png::Filter::Adaptive);
-        // Logos, icons and flat graphics: an indexed PNG is a fraction of the
-        // size and exactly the same pixels.
-        let palette = exact_palette(&frame.data, n);
-        let data: std::borrow::Cow<'_, [u8]> = match palette {
-            Some((palette, indices)) => {
-                encoder.set_color(png::ColorType::Indexed);
-                let rgb: Vec<u8> = palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect();
-                encoder.set_palette(rgb);
-                if palette.iter().any(|c| c[3] != u8::MAX) {
-                    let trns: Vec<u8> = palette.iter().map(|c| c[3]).collect();
-                    encoder.set_trns(trns);
+        let (colour, samples): (png::ColorType, &[u8]) = match &layout {
+            PngLayout::Grey(grey) => (png::ColorType::Grayscale, grey),
+            PngLayout::GreyAlpha(grey) => (png::ColorType::GrayscaleAlpha, grey),
+            PngLayout::Indexed {
+                palette,
+                alpha,
+                indices,
+            } => {
+                encoder.set_palette(palette.clone());
+                if let Some(alpha) = alpha {
+                    encoder.set_trns(alpha.clone());
                 }
-                indices.into()
+                (png::ColorType::Indexed, indices)
             }
-            None => {
-                encoder.set_color(match channels {
-                    Channels::Rgb => png::ColorType::Rgb,
-                    Channels::Rgba => png::ColorType::Rgba,
-                });
-                (&frame.data[..]).into()
-            }
+            PngLayout::Colour => match channels {
+                Channels::Rgb => (png::ColorType::Rgb, &frame.data),
+                Channels::Rgba => (png::ColorType::Rgba, &frame.data),
+            },
         };
+        encoder.set_color(colour);
+        let row = samples.len() / (frame.height as usize).max(1);
         let mut writer = encoder.write_header().map_err(|e| encode_error(f, e))?;
-        writer.write_image_data(&data).map_err(|e| encode_error(f, e))?;
+        {
+            let mut stream = writer.stream_writer().map_err(|e| encode_error(f, e))?;
+            for rows in samples.chunks(row.max(1) * ROWS_PER_CHECK) {
+                deadline::check()?;
+                std::io::Write::write_all(&mut stream, rows).map_err(|e| encode_error(f, e))?;
+            }
+            stream.finish().map_err(|e| encode_error(f, e))?;
+        }
         writer.finish().map_err(|e| encode_error(f, e))?;
     }
     Ok(out)

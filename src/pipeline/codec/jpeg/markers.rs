@@ -148,7 +148,7 @@ impl<'a> Iterator for Markers<'a> {
 /// Where the entropy-coded data that starts at `from` ends: the first marker
 /// that is neither a stuffed zero (`FF 00`) nor a restart (`FF D0-D7`), or the
 /// end of the bytes.
-fn scan_end(bytes: &[u8], from: usize) -> usize {
+pub(super) fn scan_end(bytes: &[u8], from: usize) -> usize {
     let mut at = from;
     while let Some(offset) = bytes
         .get(at..)

@@ -11,6 +11,7 @@
 //! reads first (`scans.rs`).
 
 mod markers;
+pub(crate) mod repair;
 mod scans;
 #[cfg(feature = "turbo")]
 mod turbo;
@@ -18,9 +19,10 @@ mod turbo;
 pub use markers::Header;
 
 use super::{
-    Header as CodecHeader, MAX_ICC_BYTES, budget_usize, corrupt, encode_error, exif_orientation, grey_to_rgb,
-    side_u16,
+    Header as CodecHeader, MAX_ICC_BYTES, budget_usize, corrupt, exif_orientation, grey_samples, grey_to_rgb,
 };
+#[cfg(not(feature = "turbo"))]
+use super::{encode_error, side_u16};
 use crate::format::ImageFormat;
 use crate::pipeline::decode::DecodeRequest;
 use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe, colour};
@@ -145,12 +147,17 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
     if let Some(image) = turbo::decode_jpeg(bytes, header, probe, denominator)? {
         return Ok(image);
     }
-    match decode_at(bytes, header, probe, denominator, request)? {
-        Some(image) => Ok(image),
+    let decoded = match decode_at(bytes, header, probe, denominator, request) {
+        Ok(Some(image)) => Ok(image),
         // The decoder chose a smaller size than asked: decode at full size.
-        None => decode_at(bytes, header, probe, 1, request)?
-            .ok_or_else(|| corrupt("the JPEG decoded to an unexpected size")),
-    }
+        Ok(None) => decode_at(bytes, header, probe, 1, request)
+            .and_then(|image| image.ok_or_else(|| corrupt("the JPEG decoded to an unexpected size"))),
+        Err(error) => Err(error),
+    };
+    decoded.map_err(|error| match error {
+        PipelineError::Corrupt(message) => PipelineError::Corrupt(repair::explain(bytes, &message)),
+        other => other,
+    })
 }
 
 /// Decodes with `jpeg-decoder` at 1/`denominator` scale; `None` when the
@@ -220,16 +227,28 @@ fn decode_at(
 /// chroma below [`FULL_CHROMA_FROM`], 4:4:4 from it, optimised Huffman
 /// tables, a JFIF header and no other metadata. `jpeg-encoder` in the
 /// default build, libjpeg-turbo with the same settings under `turbo`.
+///
+/// An image whose every pixel is grey (a greyscale source, `e_grayscale`)
+/// is written as one channel: a third of the samples and no chroma at all.
 pub fn encode(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    let grey = grey_samples(&frame.data, channels);
     #[cfg(feature = "turbo")]
-    return turbo::encode_jpeg(frame, channels, quality, quality >= FULL_CHROMA_FROM);
+    return match grey {
+        Some(luma) => turbo::encode_grey_jpeg(&luma, frame.width, frame.height, quality),
+        None => turbo::encode_jpeg(frame, channels, quality, quality >= FULL_CHROMA_FROM),
+    };
     #[cfg(not(feature = "turbo"))]
-    encode_rust(frame, channels, quality)
+    encode_rust(frame, channels, grey, quality)
 }
 
 /// The pure-Rust encoder (`jpeg-encoder`) of the default build.
 #[cfg(not(feature = "turbo"))]
-fn encode_rust(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+fn encode_rust(
+    frame: &Frame,
+    channels: Channels,
+    grey: Option<Vec<u8>>,
+    quality: u8,
+) -> Result<Vec<u8>, PipelineError> {
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
     let f = ImageFormat::Jpeg;
     let (w, h) = (side_u16(f, frame.width)?, side_u16(f, frame.height)?);
@@ -246,6 +265,12 @@ fn encode_rust(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>
     // Optimised Huffman tables cost one extra pass over the coefficients of a
     // small image and save 5-10% of its bytes.
     encoder.set_optimized_huffman_tables(true);
+    if let Some(luma) = grey {
+        encoder
+            .encode(&luma, w, h, ColorType::Luma)
+            .map_err(|e| encode_error(f, e))?;
+        return Ok(out);
+    }
     // The pipeline flattens alpha before JPEG; should RGBA arrive anyway, the
     // encoder ignores the alpha samples.
     let color = match channels {

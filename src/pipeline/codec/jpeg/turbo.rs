@@ -33,12 +33,15 @@
 //!   this module uses that safe API only (the crate denies `unsafe` code,
 //!   allowed in `codec/webp/libwebp.rs` alone). Progressive scans are capped
 //!   ([`MAX_SCANS`]) against files built to cost CPU;
-//! - damage is an error: libjpeg-turbo reports a truncated or corrupt file
-//!   as a *warning* and fills in grey, which TurboJPEG returns as a failure;
-//!   every failure becomes [`PipelineError::Corrupt`] (422), as the default
-//!   decoder's do. libjpeg-turbo's fatal errors unwind by `longjmp` inside C
-//!   and come back as a return code, never as a Rust panic or an abort.
-//!   (Damage inside a scan that a 1/8-scale decode skips is not seen.)
+//! - damage is what the default build makes of it: libjpeg-turbo reports a
+//!   truncated or corrupt file as a *warning* and fills in grey, which
+//!   TurboJPEG returns as a failure indistinguishable (through the crate's
+//!   safe API) from a fatal error; such a file is handed to the default
+//!   decoder, which decodes damaged blocks and refuses (422) only what it
+//!   cannot decode, so both builds accept the same files (issue 17).
+//!   libjpeg-turbo's fatal errors unwind by `longjmp` inside C and come back
+//!   as a return code, never as a Rust panic or an abort. (Damage inside a
+//!   scan that a 1/8-scale decode skips is not seen.)
 //! - encode: the same quality, 4:2:0 below
 //!   `FULL_CHROMA_FROM` (`jpeg/mod.rs`) and 4:4:4 from it, box-averaged
 //!   chroma (libjpeg's downsampler), optimised Huffman tables, baseline (the
@@ -85,7 +88,11 @@ pub(crate) fn decode_jpeg(
     let bytes = reduced.as_deref().unwrap_or(bytes);
     let mut decoder = Decompressor::new().map_err(corrupt)?;
     decoder.set_scan_limit(MAX_SCANS).map_err(corrupt)?;
-    let info = decoder.read_header(bytes).map_err(corrupt)?;
+    // A header libjpeg-turbo refuses goes to the default decoder too, whose
+    // verdict (and sentence) both builds then share.
+    let Ok(info) = decoder.read_header(bytes) else {
+        return Ok(None);
+    };
     if info.is_lossless {
         return Ok(None);
     }
@@ -118,18 +125,30 @@ pub(crate) fn decode_jpeg(
     };
     let pitch = width as usize * samples;
     let mut data = vec![0u8; pitch * height as usize];
-    decoder
-        .decompress(
-            bytes,
-            turbojpeg::Image {
-                pixels: &mut data[..],
-                width: width as usize,
-                pitch,
-                height: height as usize,
-                format,
-            },
-        )
-        .map_err(corrupt)?;
+    let decompressed = decoder.decompress(
+        bytes,
+        turbojpeg::Image {
+            pixels: &mut data[..],
+            width: width as usize,
+            pitch,
+            height: height as usize,
+            format,
+        },
+    );
+    if let Err(error) = decompressed {
+        // Past the scan limit: a file built to cost CPU, which the default
+        // decoder must not then decode in full.
+        let message = error.to_string();
+        if message.contains("scans") {
+            return Err(corrupt(message));
+        }
+        // A warning (damaged entropy-coded data, a premature end) and a
+        // fatal error look the same through the crate's safe API: hand the
+        // file to the default decoder, which decodes damaged blocks as
+        // damaged and refuses only what it cannot decode, so both builds
+        // accept and refuse the same files.
+        return Ok(None);
+    }
     let rgb = if cmyk {
         // libjpeg-turbo returns the stored samples (YCCK turned into CMYK).
         // Adobe writers store ink inverted, other writers as is.
@@ -245,6 +264,45 @@ pub(crate) fn encode_jpeg(
         } else {
             turbojpeg::Subsamp::Sub2x2
         })
+        .map_err(|e| error(&e))?;
+    compressor.set_optimize(true).map_err(|e| error(&e))?;
+    compressor.set_progressive(false).map_err(|e| error(&e))?;
+    compressor.compress_to_vec(image).map_err(|e| error(&e))
+}
+
+/// Encodes `luma`, one grey sample per pixel of a `width x height` image,
+/// as a one-channel baseline JPEG at `quality`, with the settings of
+/// [`encode_jpeg`].
+pub(crate) fn encode_grey_jpeg(
+    luma: &[u8],
+    width: u32,
+    height: u32,
+    quality: u8,
+) -> Result<Vec<u8>, PipelineError> {
+    let f = ImageFormat::Jpeg;
+    let error = |e: &dyn std::fmt::Display| PipelineError::Encode(format!("{f}: {e}"));
+    for side in [width, height] {
+        if u16::try_from(side).is_err() {
+            return Err(error(&format!("side of {side} pixels is too large")));
+        }
+    }
+    let (width, height) = (width as usize, height as usize);
+    if width == 0 || height == 0 || luma.len() != width * height {
+        return Err(error(&"the frame buffer does not match its size"));
+    }
+    let image = turbojpeg::Image {
+        pixels: luma,
+        width,
+        pitch: width,
+        height,
+        format: turbojpeg::PixelFormat::GRAY,
+    };
+    let mut compressor = turbojpeg::Compressor::new().map_err(|e| error(&e))?;
+    compressor
+        .set_quality(i32::from(quality.clamp(1, 100)))
+        .map_err(|e| error(&e))?;
+    compressor
+        .set_subsamp(turbojpeg::Subsamp::Gray)
         .map_err(|e| error(&e))?;
     compressor.set_optimize(true).map_err(|e| error(&e))?;
     compressor.set_progressive(false).map_err(|e| error(&e))?;
@@ -435,7 +493,7 @@ mod tests {
     fn damage_and_repeated_scans_are_errors() {
         let bytes = jpeg(320, 240, true);
         let p = probe(&bytes).unwrap();
-        let header = super::markers::read_header(&bytes, |_, _| {}).unwrap();
+        let header = crate::pipeline::codec::jpeg::markers::read_header(&bytes, |_, _| {}).unwrap();
         assert!(decode_jpeg(&bytes, &header, &p, 1).unwrap().is_some());
         // Its scans repeated past MAX_SCANS, as a file built to cost CPU
         // might: libjpeg-turbo flags the bogus progression, which is an error.
@@ -450,7 +508,9 @@ mod tests {
             decode_jpeg(&many, &header, &p, 1),
             Err(PipelineError::Corrupt(_))
         ));
-        // Truncated: libjpeg-turbo warns and fills in grey; that is an error.
+        // Truncated without its EOI: libjpeg-turbo warns, and the file goes
+        // to the default decoder, which refuses it too (`process` first
+        // repairs the missing EOI, and both builds then decode it).
         let cut = &bytes[..bytes.len() / 2];
         assert!(matches!(
             decode(cut, &p, &Pipeline::default().decode_request(1.0, false)),

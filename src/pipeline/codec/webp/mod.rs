@@ -11,6 +11,7 @@
 #[allow(unsafe_code)]
 mod libwebp;
 
+use crate::pipeline::deadline;
 use std::io::Cursor;
 
 use super::{
@@ -213,6 +214,8 @@ pub fn encode(image: &Image, quality: u8) -> Result<Vec<u8>, PipelineError> {
     // Timestamps are each frame's start, in milliseconds.
     let mut timestamp: i32 = 0;
     for frame in &image.frames {
+        // libwebp encodes each frame as it is added.
+        deadline::check()?;
         encoder.add_frame(AnimFrame::new(&frame.data, layout, w, h, timestamp, None));
         timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms).unwrap_or(i32::MAX));
     }
