@@ -182,9 +182,15 @@ pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<
     };
     let rest = path_and_query.strip_prefix('/').ok_or_else(usage)?;
     let (transformation, raw_query) = rest.split_once('?').ok_or_else(usage)?;
-    let source = query::parse(Some(raw_query))
-        .ok()
-        .and_then(|q| q.url)
+    // Every `s=` pair is one the server would read as the signature: an
+    // existing one is replaced, not repeated.
+    let kept = raw_query
+        .split('&')
+        .filter(|pair| !pair.starts_with("s="))
+        .collect::<Vec<_>>()
+        .join("&");
+    let source = query::parse(Some(&kept))?
+        .url
         .filter(|url| !url.trim().is_empty())
         .ok_or_else(usage)?;
     // The server signs and parses the path as axum hands it over: decoded.
@@ -193,12 +199,7 @@ pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<
         .into_owned();
     Plan::parse(&decoded, limits)?;
     let signature = signing::sign(key, &decoded, &source);
-    // Every `s=` pair is one the server would read as the signature.
-    let kept: Vec<&str> = raw_query
-        .split('&')
-        .filter(|pair| !pair.starts_with("s="))
-        .collect();
-    Ok(format!("/{transformation}?{}&s={signature}", kept.join("&")))
+    Ok(format!("/{transformation}?{kept}&s={signature}"))
 }
 
 #[cfg(test)]
