@@ -393,7 +393,7 @@ mod tests {
         let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let (image, _, _) = Pipeline::new(*limits)
-            .stream_animation(bytes, &probe, &plan, &layout, &limits, &|| Ok(()))
+            .stream_animation(bytes, &probe, &plan, &layout, limits, &|| Ok(()))
             .unwrap();
         finish::apply(image, &layout, &plan, ImageFormat::Gif)
     }
