@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use resizer::http::query;
+use resizer::options::query;
 
 fuzz_target!(|text: &str| {
     // A repeated `url` or `s` is an error, also never a panic.
