@@ -169,36 +169,8 @@ fn drop_alpha(image: Image) -> Image {
 mod tests {
     use super::*;
     use crate::options::GrammarLimits;
-    use crate::pipeline::geometry::{Anchor, Canvas, Dim, Region};
-
-    fn layout(source: (u32, u32), region: (f64, f64), anchor: Anchor, resize: (u32, u32)) -> Layout {
-        Layout {
-            source: Dim {
-                width: source.0,
-                height: source.1,
-            },
-            region: Region {
-                width: region.0,
-                height: region.1,
-                anchor,
-            },
-            resize: Dim {
-                width: resize.0,
-                height: resize.1,
-            },
-            canvas: None,
-        }
-    }
-
-    fn pixel(image: &Image, x: u32, y: u32) -> Vec<u8> {
-        let n = image.channels.count();
-        let at = (y as usize * image.width() as usize + x as usize) * n;
-        image.frames[0].data[at..at + n].to_vec()
-    }
-
-    fn close(a: &[u8], b: &[u8], tol: u8) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) <= tol)
-    }
+    use crate::pipeline::geometry::{Anchor, Canvas};
+    use crate::pipeline::test_support::{close, layout, pixel};
 
     fn pad_layout(canvas: (u32, u32), gravity: Gravity) -> Layout {
         let mut l = layout((10, 10), (10.0, 10.0), Anchor::Gravity(Gravity::Center), (10, 10));

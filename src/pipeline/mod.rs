@@ -21,6 +21,8 @@ pub mod probe;
 pub mod resize;
 pub mod saliency;
 mod srgb;
+#[cfg(test)]
+mod test_support;
 
 use std::time::{Duration, Instant};
 

@@ -577,36 +577,7 @@ fn kernel_bounds(window: &Window, image: (u32, u32), target: (u32, u32)) -> (u32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::geometry::{Dim, Region};
-
-    fn layout(source: (u32, u32), region: (f64, f64), anchor: Anchor, resize: (u32, u32)) -> Layout {
-        Layout {
-            source: Dim {
-                width: source.0,
-                height: source.1,
-            },
-            region: Region {
-                width: region.0,
-                height: region.1,
-                anchor,
-            },
-            resize: Dim {
-                width: resize.0,
-                height: resize.1,
-            },
-            canvas: None,
-        }
-    }
-
-    fn pixel(image: &Image, x: u32, y: u32) -> Vec<u8> {
-        let n = image.channels.count();
-        let at = (y as usize * image.width() as usize + x as usize) * n;
-        image.frames[0].data[at..at + n].to_vec()
-    }
-
-    fn close(a: &[u8], b: &[u8], tol: u8) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) <= tol)
-    }
+    use crate::pipeline::test_support::{close, layout, pixel};
 
     /// Red, green, blue and white quadrants.
     fn quadrants(w: u32, h: u32) -> Image {
