@@ -5,17 +5,6 @@ use std::process::Command;
 
 use crate::support::*;
 
-fn resizer() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resizer"));
-    // Only this test's settings: none inherited from the environment.
-    for (key, _) in std::env::vars() {
-        if key.starts_with("RESIZER_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
 #[test]
 fn convert_runs_the_pipeline_on_a_file() {
     let dir = std::env::temp_dir().join(format!("resizer-cli-{}", std::process::id()));

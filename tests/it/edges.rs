@@ -4,7 +4,7 @@
 //! request log as written to a pipe).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -148,16 +148,6 @@ async fn a_busy_metrics_address_says_it_is_the_metrics_address() {
 }
 
 // ---------------------------------------------------------------- the process
-
-fn resizer() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_resizer"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("RESIZER_") {
-            command.env_remove(key);
-        }
-    }
-    command
-}
 
 #[test]
 fn start_up_errors_name_the_environment_variable() {

@@ -468,3 +468,15 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
     assert!(!message.is_empty());
     message
 }
+
+/// The `resizer` binary with only the settings a test gives it: no
+/// `RESIZER_*` variable is inherited from the environment.
+pub fn resizer() -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_resizer"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("RESIZER_") {
+            command.env_remove(key);
+        }
+    }
+    command
+}
