@@ -12,6 +12,7 @@
 
 pub mod avif;
 pub mod gif;
+pub mod heif;
 pub mod jpeg;
 pub mod png;
 pub mod webp;
@@ -63,6 +64,28 @@ pub(crate) fn encode_error(format: ImageFormat, e: impl std::fmt::Display) -> Pi
 /// A side as the 16-bit value JPEG and GIF headers hold.
 pub(crate) fn side_u16(format: ImageFormat, v: u32) -> Result<u16, PipelineError> {
     u16::try_from(v).map_err(|_| encode_error(format, format!("side of {v} pixels is too large")))
+}
+
+/// Most brands read from an ISO-BMFF `ftyp` box: real files list a handful;
+/// a box claiming more is read no further.
+const MAX_FTYP_BRANDS: usize = 64;
+
+/// The major and compatible brands of an ISO-BMFF file (AVIF, HEIF) when
+/// `bytes` start with an `ftyp` box, else `None`.
+pub(crate) fn ftyp_brands(bytes: &[u8]) -> Option<Vec<&[u8; 4]>> {
+    if bytes.get(4..8)? != b"ftyp" {
+        return None;
+    }
+    let size = usize::try_from(be32(bytes, 0)?).ok()?;
+    let end = size.min(bytes.len()).min(16 + 4 * MAX_FTYP_BRANDS);
+    let mut brands = vec![bytes.get(8..12)?.try_into().ok()?];
+    // After the major brand: the minor version (4 bytes), then brands.
+    let mut at = 16;
+    while at + 4 <= end {
+        brands.push(bytes[at..at + 4].try_into().ok()?);
+        at += 4;
+    }
+    Some(brands)
 }
 
 pub(crate) fn be16(bytes: &[u8], at: usize) -> Option<u16> {
