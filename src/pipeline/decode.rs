@@ -44,7 +44,9 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         SourceFormat::Png => codec::png::decode(bytes, probe, request),
         SourceFormat::Gif => codec::gif::decode(bytes, probe, request),
         SourceFormat::Webp => codec::webp::decode(bytes, probe, request),
-        SourceFormat::Avif | SourceFormat::Bmp | SourceFormat::Ico => Err(PipelineError::UnsupportedFormat),
+        SourceFormat::Bmp => codec::bmp::decode(bytes, probe, request),
+        SourceFormat::Ico => codec::ico::decode(bytes, probe, request),
+        SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
 }
 

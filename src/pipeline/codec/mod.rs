@@ -11,8 +11,10 @@
 //! add a format") lists the steps for a new one.
 
 pub mod avif;
+pub mod bmp;
 pub mod gif;
 pub mod heif;
+pub mod ico;
 pub mod jpeg;
 pub mod png;
 pub mod webp;
@@ -26,6 +28,8 @@ use crate::format::ImageFormat;
 pub enum Header {
     /// The JPEG frame header and the Adobe transform.
     Jpeg(jpeg::Header),
+    /// Every entry of an icon, sized by its own header.
+    Ico(Vec<ico::Entry>),
     /// A format whose decoder reads its own header.
     Other,
 }
