@@ -19,7 +19,7 @@ pub fn probe(bytes: &[u8]) -> Option<Result<Probe, PipelineError>> {
     let brands = ftyp_brands(bytes)?;
     brands
         .iter()
-        .any(|b| BRANDS.contains(&b))
+        .any(|b| BRANDS.contains(b))
         .then_some(Err(PipelineError::NotYetSupported(NOT_YET)))
 }
 

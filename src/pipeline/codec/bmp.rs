@@ -286,7 +286,7 @@ impl Dib {
         }
         let mut out = vec![0u8; w * h * 4];
         for (y, dst) in out.chunks_exact_mut(w * 4).enumerate() {
-            if y as u32 % ROWS_PER_CHECK == 0 {
+            if (y as u32).is_multiple_of(ROWS_PER_CHECK) {
                 deadline::check()?;
             }
             let row = &pixels[self.stored_row(y) * stride..][..stride];
