@@ -82,6 +82,7 @@ pub enum SourceFormat {
     Avif,
     Bmp,
     Ico,
+    Tiff,
 }
 
 impl SourceFormat {
@@ -95,6 +96,7 @@ impl SourceFormat {
             SourceFormat::Avif => "avif",
             SourceFormat::Bmp => "bmp",
             SourceFormat::Ico => "ico",
+            SourceFormat::Tiff => "tiff",
         }
     }
 
@@ -107,7 +109,7 @@ impl SourceFormat {
             SourceFormat::Gif => Some(ImageFormat::Gif),
             SourceFormat::Webp => Some(ImageFormat::Webp),
             SourceFormat::Avif => Some(ImageFormat::Avif),
-            SourceFormat::Bmp | SourceFormat::Ico => None,
+            SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Tiff => None,
         }
     }
 }
@@ -170,7 +172,7 @@ mod tests {
             assert_eq!(source.output(), Some(format));
             assert_eq!(source.name(), format.name());
         }
-        for source in [SourceFormat::Bmp, SourceFormat::Ico] {
+        for source in [SourceFormat::Bmp, SourceFormat::Ico, SourceFormat::Tiff] {
             assert_eq!(source.output(), None);
             assert_eq!(ImageFormat::from_name(source.name()), None);
         }

@@ -46,6 +46,7 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         SourceFormat::Webp => codec::webp::decode(bytes, probe, request),
         SourceFormat::Bmp => codec::bmp::decode(bytes, probe, request),
         SourceFormat::Ico => codec::ico::decode(bytes, probe, request),
+        SourceFormat::Tiff => codec::tiff::decode(bytes, probe, request),
         SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
 }

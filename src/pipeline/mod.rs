@@ -118,7 +118,7 @@ pub struct Timings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
     /// The bytes are not a format resizer decodes.
-    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO)")]
+    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO, TIFF)")]
     UnsupportedFormat,
     /// A format recognised from its bytes that resizer does not decode yet:
     /// the sentence says which and what is planned.
@@ -344,7 +344,7 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 /// Chooses the output format (README, "Transformations", `f_`).
 ///
 /// Without `f_` (`OutputChoice::Source`) the source's format is kept when
-/// resizer writes it; a format it only reads (BMP, ICO) becomes PNG when
+/// resizer writes it; a format it only reads (BMP, ICO, TIFF) becomes PNG when
 /// the image has transparency, else JPEG, the choice `f_auto` makes for a
 /// client that accepts neither WebP nor AVIF.
 ///
@@ -556,7 +556,7 @@ mod tests {
             resolve_format(source, ImageFormat::Gif, false, true),
             ImageFormat::Gif
         );
-        for read_only in [SourceFormat::Bmp, SourceFormat::Ico] {
+        for read_only in [SourceFormat::Bmp, SourceFormat::Ico, SourceFormat::Tiff] {
             assert_eq!(resolve_format(source, read_only, true, false), ImageFormat::Png);
             assert_eq!(resolve_format(source, read_only, false, false), ImageFormat::Jpeg);
             // `f_` still decides when given.

@@ -81,6 +81,7 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
         .or_else(|| codec::webp::probe(bytes))
         .or_else(|| codec::bmp::probe(bytes))
         .or_else(|| codec::ico::probe(bytes))
+        .or_else(|| codec::tiff::probe(bytes))
         // AVIF before HEIF: AVIF files list the generic HEIF brand too.
         .or_else(|| codec::avif::probe(bytes))
         .or_else(|| codec::heif::probe(bytes))

@@ -17,6 +17,7 @@ pub mod heif;
 pub mod ico;
 pub mod jpeg;
 pub mod png;
+pub mod tiff;
 pub mod webp;
 
 use super::{Channels, Frame, Limits, PipelineError};
