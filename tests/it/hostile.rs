@@ -524,3 +524,52 @@ async fn bmp_and_ico_bombs_and_damage_are_422() {
         assert_error(response, 422, "corrupt_image").await;
     }
 }
+
+/// TIFF: a 100000x100000 IFD and a strip table of 100 million entries are
+/// `422` at once (the table is refused by the IFD value limit); an IFD chain looping back on itself is never walked past
+/// the first page (answered at once); a truncated file is `corrupt_image`.
+#[tokio::test]
+async fn tiff_bombs_loops_and_damage_are_bounded() {
+    // Width, height, bits per sample, photometric (grey), strip offsets,
+    // rows per strip, strip byte counts.
+    let grey = |width: u32, height: u32, strips: u32, next: u32| {
+        handmade_tiff(
+            &[
+                (256, 4, 1, width),
+                (257, 4, 1, height),
+                (258, 3, 1, 8),
+                (262, 3, 1, 1),
+                (273, 4, strips, 8 + 2 + 7 * 12 + 4),
+                (278, 4, 1, 1),
+                (279, 4, strips, 1),
+            ],
+            next,
+        )
+    };
+    let origin = Origin::start().await;
+    origin.add("bomb.tif", "image/tiff", grey(100_000, 100_000, 1, 0));
+    // A small image (64x1000) whose strip table claims 100 million strips.
+    origin.add("strips.tif", "image/tiff", grey(64, 1000, 100_000_000, 0));
+    origin.add("loop.tif", "image/tiff", grey(1, 1, 1, 8));
+    let tif = encode_tiff(64, 64, 3, &quadrants(64, 64), 1);
+    origin.add("half.tif", "image/tiff", tif[..tif.len() / 2].to_vec());
+    let server = Server::start(config()).await;
+    for (name, code) in [
+        ("bomb.tif", "source_too_many_pixels"),
+        ("strips.tif", "corrupt_image"),
+        ("half.tif", "corrupt_image"),
+    ] {
+        let started = Instant::now();
+        let response = server
+            .get(&request("w_10", &origin.url(&format!("/img/{name}"))))
+            .await;
+        assert_error(response, 422, code).await;
+        assert!(started.elapsed() < Duration::from_secs(1), "{name}");
+    }
+    let started = Instant::now();
+    let response = server.get(&request("f_png", &origin.url("/img/loop.tif"))).await;
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    let image = decode(&response.bytes().await.unwrap());
+    assert_eq!(image.pixel(0, 0), [200, 200, 200, 255]);
+}

@@ -1,4 +1,4 @@
-//! Input formats resizer reads but does not write (BMP, ICO), the default
+//! Input formats resizer reads but does not write (BMP, ICO, TIFF), the default
 //! output for them (PNG with transparency, else JPEG), and the formats it
 //! recognises but does not decode yet (AVIF, HEIC: `415` saying so), through
 //! the server and `resizer convert`.
@@ -46,6 +46,17 @@ async fn setup() -> (Server, Origin) {
         encode_bmp(100, 50, 4, &half_transparent(100, 50)),
     );
     origin.add("icon.ico", "image/x-icon", icon());
+    // Stored 200x100, shown turned a quarter clockwise (orientation 6).
+    origin.add(
+        "four-turned.tif",
+        "image/tiff",
+        encode_tiff(200, 100, 3, &quadrants(200, 100), 6),
+    );
+    origin.add(
+        "alpha.tif",
+        "image/tiff",
+        encode_tiff(100, 50, 4, &half_transparent(100, 50), 1),
+    );
     (Server::start(config()).await, origin)
 }
 
@@ -122,6 +133,30 @@ async fn an_icon_is_read_from_the_entry_that_fits_the_output() {
 }
 
 #[tokio::test]
+async fn a_tiff_is_turned_by_its_orientation_tag_and_keeps_alpha() {
+    let (server, origin) = setup().await;
+    let response = server
+        .get(&format!("/w_50?url={}", origin.url("/img/four-turned.tif")))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    let image = decode(&response.bytes().await.unwrap());
+    assert_eq!((image.width, image.height), (50, 100));
+    // Turned clockwise: the stored bottom-left (blue) is now top left.
+    image.assert_colour(10, 10, BLUE, 40);
+    image.assert_colour(40, 10, RED, 40);
+    image.assert_colour(10, 90, YELLOW, 40);
+    image.assert_colour(40, 90, GREEN, 40);
+    let response = server
+        .get(&format!("/w_50?url={}", origin.url("/img/alpha.tif")))
+        .await;
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let image = decode(&response.bytes().await.unwrap());
+    assert_eq!(image.pixel(5, 12), [255, 0, 0, 255]);
+    assert_eq!(image.pixel(45, 12)[3], 0);
+}
+
+#[tokio::test]
 async fn avif_and_heic_sources_say_they_are_not_supported_yet() {
     let origin = Origin::start().await;
     origin.add(
@@ -159,13 +194,15 @@ async fn avif_and_heic_sources_say_they_are_not_supported_yet() {
 }
 
 #[test]
-fn convert_reads_bmp_and_ico() {
+fn convert_reads_bmp_ico_and_tiff() {
     let dir = std::env::temp_dir().join(format!("resizer-inputs-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let bmp = dir.join("four.bmp");
     std::fs::write(&bmp, encode_bmp(200, 100, 3, &quadrants(200, 100))).unwrap();
     let ico = dir.join("icon.ico");
     std::fs::write(&ico, icon()).unwrap();
+    let tif = dir.join("four-turned.tif");
+    std::fs::write(&tif, encode_tiff(200, 100, 3, &quadrants(200, 100), 6)).unwrap();
     let run = |input: &std::path::Path, transformation: &str| {
         let out = resizer()
             .args(["convert", input.to_str().unwrap(), transformation, "-"])
@@ -181,6 +218,10 @@ fn convert_reads_bmp_and_ico() {
     let image = run(&ico, "w_40,f_png");
     assert_eq!(image.width, 40);
     image.assert_colour(35, 5, GREEN, 10);
+    let image = run(&tif, "w_50");
+    assert_eq!((image.format, image.width, image.height), ("jpeg", 50, 100));
+    image.assert_colour(40, 10, RED, 40);
+    image.assert_colour(10, 90, YELLOW, 40);
     // A read-only format is no output format.
     let out = resizer()
         .args([

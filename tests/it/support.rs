@@ -544,3 +544,46 @@ pub fn encode_ico(entries: &[Vec<u8>]) -> Vec<u8> {
     }
     out
 }
+
+/// A TIFF of 8-bit RGB (`channels` 3) or RGBA (4) pixels, with an
+/// orientation tag when `orientation` is not 1.
+pub fn encode_tiff(width: u32, height: u32, channels: usize, data: &[u8], orientation: u16) -> Vec<u8> {
+    use tiff::encoder::{TiffEncoder, colortype};
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut encoder = TiffEncoder::new(&mut out).unwrap();
+    if channels == 4 {
+        let mut image = encoder.new_image::<colortype::RGBA8>(width, height).unwrap();
+        image
+            .encoder()
+            .write_tag(tiff::tags::Tag::Orientation, orientation)
+            .unwrap();
+        image.write_data(data).unwrap();
+    } else {
+        let mut image = encoder.new_image::<colortype::RGB8>(width, height).unwrap();
+        image
+            .encoder()
+            .write_tag(tiff::tags::Tag::Orientation, orientation)
+            .unwrap();
+        image.write_data(data).unwrap();
+    }
+    out.into_inner()
+}
+
+/// A little-endian TIFF written by hand: one IFD of (tag, type, count,
+/// value) entries and `next` as the next-IFD pointer, for headers no
+/// encoder would write.
+pub fn handmade_tiff(entries: &[(u16, u16, u32, u32)], next: u32) -> Vec<u8> {
+    let mut out = b"II*\0".to_vec();
+    out.extend_from_slice(&8u32.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    for &(tag, kind, count, value) in entries {
+        out.extend_from_slice(&tag.to_le_bytes());
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&value.to_le_bytes());
+    }
+    out.extend_from_slice(&next.to_le_bytes());
+    // One grey sample for an honest 1x1 strip at the end.
+    out.push(200);
+    out
+}
