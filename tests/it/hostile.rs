@@ -531,7 +531,7 @@ async fn bmp_and_ico_bombs_and_damage_are_422() {
 #[tokio::test]
 async fn tiff_bombs_loops_and_damage_are_bounded() {
     // Width, height, bits per sample, photometric (grey), strip offsets,
-    // rows per strip, strip byte counts.
+    // rows per strip (the height shared by the strips), strip byte counts.
     let grey = |width: u32, height: u32, strips: u32, next: u32| {
         handmade_tiff(
             &[
@@ -540,7 +540,7 @@ async fn tiff_bombs_loops_and_damage_are_bounded() {
                 (258, 3, 1, 8),
                 (262, 3, 1, 1),
                 (273, 4, strips, 8 + 2 + 7 * 12 + 4),
-                (278, 4, 1, 1),
+                (278, 4, 1, (height / strips).max(1)),
                 (279, 4, strips, 1),
             ],
             next,
