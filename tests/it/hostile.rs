@@ -526,8 +526,8 @@ async fn bmp_and_ico_bombs_and_damage_are_422() {
 }
 
 /// TIFF: a 100000x100000 IFD and a strip table of 100 million entries are
-/// `422` at once (the table is refused by the IFD value limit); an IFD chain looping back on itself is never walked past
-/// the first page (answered at once); a truncated file is `corrupt_image`.
+/// `422` at once (the table is refused by the IFD value limit), and so is an
+/// IFD chain that loops back on itself; a truncated file is `corrupt_image`.
 #[tokio::test]
 async fn tiff_bombs_loops_and_damage_are_bounded() {
     // Width, height, bits per sample, photometric (grey), strip offsets,
@@ -551,6 +551,7 @@ async fn tiff_bombs_loops_and_damage_are_bounded() {
     // A small image (64x1000) whose strip table claims 100 million strips.
     origin.add("strips.tif", "image/tiff", grey(64, 1000, 100_000_000, 0));
     origin.add("loop.tif", "image/tiff", grey(1, 1, 1, 8));
+    origin.add("one.tif", "image/tiff", grey(1, 1, 1, 0));
     let tif = encode_tiff(64, 64, 3, &quadrants(64, 64), 1);
     origin.add("half.tif", "image/tiff", tif[..tif.len() / 2].to_vec());
     let server = Server::start(config()).await;
@@ -568,8 +569,12 @@ async fn tiff_bombs_loops_and_damage_are_bounded() {
     }
     let started = Instant::now();
     let response = server.get(&request("f_png", &origin.url("/img/loop.tif"))).await;
-    assert_eq!(response.status(), 200);
+    let message = assert_error(response, 422, "corrupt_image").await;
+    assert!(message.contains("cycle"), "{message}");
     assert!(started.elapsed() < Duration::from_secs(1));
+    // The same page without the loop is an honest 1x1 grey image.
+    let response = server.get(&request("f_png", &origin.url("/img/one.tif"))).await;
+    assert_eq!(response.status(), 200);
     let image = decode(&response.bytes().await.unwrap());
     assert_eq!(image.pixel(0, 0), [200, 200, 200, 255]);
 }

@@ -342,8 +342,9 @@ impl Dib {
     }
 
     /// RLE8 or RLE4 data: runs and literal spans per row, with end-of-line,
-    /// end-of-bitmap and delta escapes. Pixels the data skips stay
-    /// transparent black; data that runs past the bitmap is corrupt.
+    /// end-of-bitmap and delta escapes. Pixels the data skips stay black,
+    /// pixels past the right edge are dropped, and data that ends before
+    /// the end-of-bitmap escape (or the last row) is corrupt.
     fn decode_rle(&self, data: &[u8]) -> Result<Vec<u8>, PipelineError> {
         let (w, h) = (self.width as usize, self.height as usize);
         let four = self.compression == BI_RLE4;
