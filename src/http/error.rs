@@ -121,6 +121,7 @@ impl ApiError {
             },
             ApiError::Pipeline(e) => match e {
                 PipelineError::UnsupportedFormat => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_format"),
+                PipelineError::NotYetSupported(_) => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_format"),
                 PipelineError::TooManyPixels { .. } => (S::UNPROCESSABLE_ENTITY, "source_too_many_pixels"),
                 PipelineError::OutputTooLarge { .. } => (S::UNPROCESSABLE_ENTITY, "output_too_large"),
                 PipelineError::Unprocessable(_) => (S::UNPROCESSABLE_ENTITY, "unprocessable"),

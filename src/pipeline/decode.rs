@@ -15,7 +15,7 @@
 use super::codec;
 use super::probe::Probe;
 use super::{Image, Limits, PipelineError};
-use crate::format::ImageFormat;
+use crate::format::SourceFormat;
 
 pub use super::codec::FrameSink;
 pub use super::codec::jpeg::SHRINK_MARGIN;
@@ -40,11 +40,13 @@ pub struct DecodeRequest {
 /// [`super::Pipeline::decode_request`]): one line per format.
 pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
     match probe.format {
-        ImageFormat::Jpeg => codec::jpeg::decode(bytes, probe, request),
-        ImageFormat::Png => codec::png::decode(bytes, probe, request),
-        ImageFormat::Gif => codec::gif::decode(bytes, probe, request),
-        ImageFormat::Webp => codec::webp::decode(bytes, probe, request),
-        ImageFormat::Avif => Err(PipelineError::UnsupportedFormat),
+        SourceFormat::Jpeg => codec::jpeg::decode(bytes, probe, request),
+        SourceFormat::Png => codec::png::decode(bytes, probe, request),
+        SourceFormat::Gif => codec::gif::decode(bytes, probe, request),
+        SourceFormat::Webp => codec::webp::decode(bytes, probe, request),
+        SourceFormat::Bmp => codec::bmp::decode(bytes, probe, request),
+        SourceFormat::Ico => codec::ico::decode(bytes, probe, request),
+        SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
 }
 
@@ -65,8 +67,8 @@ pub fn decode_animation(
     each: &mut FrameSink<'_>,
 ) -> Result<u16, PipelineError> {
     match probe.format {
-        ImageFormat::Gif => codec::gif::stream(bytes, true, limits, each),
-        ImageFormat::Webp => codec::webp::stream(bytes, limits, each),
+        SourceFormat::Gif => codec::gif::stream(bytes, true, limits, each),
+        SourceFormat::Webp => codec::webp::stream(bytes, limits, each),
         _ => {
             let request = DecodeRequest {
                 min_scale: 1.0,

@@ -26,7 +26,7 @@ mod test_support;
 
 use std::time::{Duration, Instant};
 
-use crate::format::ImageFormat;
+use crate::format::{ImageFormat, SourceFormat};
 use crate::options::Plan;
 
 pub use image::{Channels, Frame, Image, LayoutError};
@@ -118,8 +118,12 @@ pub struct Timings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
     /// The bytes are not a format resizer decodes.
-    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP)")]
+    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO)")]
     UnsupportedFormat,
+    /// A format recognised from its bytes that resizer does not decode yet:
+    /// the sentence says which and what is planned.
+    #[error("{0}")]
+    NotYetSupported(&'static str),
     /// The header claims more pixels than `max_src_pixels`.
     #[error("the source is {width}x{height} ({pixels} pixels), over the limit of {max} pixels")]
     TooManyPixels {
@@ -199,6 +203,7 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
         let limits = &self.limits;
+        let choice = output;
         let _deadline = deadline::enter(deadline);
         let check_deadline = deadline::check;
         let mut timings = Timings::default();
@@ -210,7 +215,7 @@ impl Pipeline {
         let bytes = repaired.as_deref().unwrap_or(bytes);
         let probe = probe::probe(bytes)?;
         probe.check_limits(limits)?;
-        let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);
+        let mut format = resolve_format(choice, probe.format, probe.has_alpha, probe.animated);
 
         // Geometry first, on the header's (oriented) size, so that the decoder
         // knows how small it may decode (shrink-on-load) and output limits are
@@ -232,6 +237,12 @@ impl Pipeline {
             let image = decode::decode(bytes, &probe, &request)?;
             timings.decode = started.elapsed();
             check_deadline()?;
+            // A format resizer only reads becomes PNG or JPEG by its alpha
+            // (unless `f_` names a format): the decoded pixels say whether
+            // there is any, where the header could only say there may be.
+            if probe.format.output().is_none() {
+                format = resolve_format(choice, probe.format, image.channels() == Channels::Rgba, false);
+            }
 
             let started = Instant::now();
             let image = orient::apply(image, probe.orientation, plan.rotation())?;
@@ -332,6 +343,11 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 
 /// Chooses the output format (README, "Transformations", `f_`).
 ///
+/// Without `f_` (`OutputChoice::Source`) the source's format is kept when
+/// resizer writes it; a format it only reads (BMP, ICO) becomes PNG when
+/// the image has transparency, else JPEG, the choice `f_auto` makes for a
+/// client that accepts neither WebP nor AVIF.
+///
 /// For `f_auto`, an animated source prefers WebP to AVIF when the client
 /// accepts both: resizer writes AVIF as a still image, and the README ("Output") keeps
 /// animation whenever the chosen format can. For the same reason an
@@ -339,19 +355,23 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 /// format every client shows, rather than becoming a still PNG or JPEG.
 pub fn resolve_format(
     output: OutputChoice,
-    source: ImageFormat,
+    source: impl Into<SourceFormat>,
     has_alpha: bool,
     animated: bool,
 ) -> ImageFormat {
+    let by_alpha = if has_alpha {
+        ImageFormat::Png
+    } else {
+        ImageFormat::Jpeg
+    };
     match output {
-        OutputChoice::Source => source,
+        OutputChoice::Source => source.into().output().unwrap_or(by_alpha),
         OutputChoice::Fixed(format) => format,
         OutputChoice::Auto { webp: true, .. } if animated => ImageFormat::Webp,
         OutputChoice::Auto { avif: true, .. } => ImageFormat::Avif,
         OutputChoice::Auto { webp: true, .. } => ImageFormat::Webp,
         OutputChoice::Auto { .. } if animated => ImageFormat::Gif,
-        OutputChoice::Auto { .. } if has_alpha => ImageFormat::Png,
-        OutputChoice::Auto { .. } => ImageFormat::Jpeg,
+        OutputChoice::Auto { .. } => by_alpha,
     }
 }
 
@@ -517,6 +537,32 @@ mod tests {
             },
         );
         assert_eq!(unchanged.max_animation_frames, 100);
+    }
+
+    #[test]
+    fn without_f_a_read_only_source_becomes_png_or_jpeg_by_alpha() {
+        let source = OutputChoice::Source;
+        for format in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Webp,
+            ImageFormat::Avif,
+        ] {
+            for alpha in [true, false] {
+                assert_eq!(resolve_format(source, format, alpha, false), format);
+            }
+        }
+        assert_eq!(
+            resolve_format(source, ImageFormat::Gif, false, true),
+            ImageFormat::Gif
+        );
+        for read_only in [SourceFormat::Bmp, SourceFormat::Ico] {
+            assert_eq!(resolve_format(source, read_only, true, false), ImageFormat::Png);
+            assert_eq!(resolve_format(source, read_only, false, false), ImageFormat::Jpeg);
+            // `f_` still decides when given.
+            let fixed = OutputChoice::Fixed(ImageFormat::Webp);
+            assert_eq!(resolve_format(fixed, read_only, false, false), ImageFormat::Webp);
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod edges;
 mod errors;
 mod formats;
 mod hostile;
+mod inputs;
 mod origins;
 mod pipeline;
 mod pixels;
