@@ -127,6 +127,7 @@ impl ApiError {
                 PipelineError::Unprocessable(_) => (S::UNPROCESSABLE_ENTITY, "unprocessable"),
                 PipelineError::Corrupt(_) => (S::UNPROCESSABLE_ENTITY, "corrupt_image"),
                 PipelineError::Encode(_) => (S::INTERNAL_SERVER_ERROR, "encode_failed"),
+                PipelineError::Layout(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
                 PipelineError::DeadlineExceeded => (S::SERVICE_UNAVAILABLE, "processing_timeout"),
             },
             ApiError::Signature(e) => match e {

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use crate::format::{ImageFormat, SourceFormat};
 use crate::options::Plan;
 
-pub use image::{Channels, Frame, Image};
+pub use image::{Channels, Frame, Image, LayoutError};
 pub use probe::Probe;
 pub use resize::ResampleSpace;
 
@@ -147,6 +147,12 @@ pub enum PipelineError {
     /// The per-request processing deadline passed between two stages.
     #[error("processing took longer than the deadline")]
     DeadlineExceeded,
+    /// A stage produced pixels that break the image's layout rules: a bug
+    /// on our side (decoders report damaged sources as [`Corrupt`]).
+    ///
+    /// [`Corrupt`]: PipelineError::Corrupt
+    #[error("internal error: {0}")]
+    Layout(#[from] LayoutError),
 }
 
 /// One configured pipeline: the limits every image is held to and the
@@ -235,11 +241,11 @@ impl Pipeline {
             // (unless `f_` names a format): the decoded pixels say whether
             // there is any, where the header could only say there may be.
             if probe.format.output().is_none() {
-                format = resolve_format(choice, probe.format, image.channels == Channels::Rgba, false);
+                format = resolve_format(choice, probe.format, image.channels() == Channels::Rgba, false);
             }
 
             let started = Instant::now();
-            let image = orient::apply(image, probe.orientation, plan.rotation());
+            let image = orient::apply(image, probe.orientation, plan.rotation())?;
             let image = colour::to_srgb(image, probe.icc_profile.as_deref());
             check_deadline()?;
             let image = resize::apply(image, &layout, self.tuning.resample_space)?;
@@ -249,7 +255,7 @@ impl Pipeline {
             image
         };
         let started = Instant::now();
-        let image = finish::apply(image, &layout, plan, format);
+        let image = finish::apply(image, &layout, plan, format)?;
         timings.transform += started.elapsed();
         check_deadline()?;
 
@@ -278,33 +284,27 @@ impl Pipeline {
         let started = Instant::now();
         let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
         let mut resampler = resize::Resampler::new(layout, self.tuning.resample_space);
-        let mut kept: Vec<(Channels, Frame)> = Vec::new();
+        let mut kept: Vec<Frame> = Vec::new();
         let mut transform = Duration::ZERO;
         let loops = decode::decode_animation(
             bytes,
             probe,
             &animation_limits(limits, layout.output()),
-            &mut |frame, channels| {
+            &mut |frame| {
                 check_deadline()?;
                 let started = Instant::now();
-                let image = Image {
-                    channels,
-                    frames: vec![frame],
-                    loops: 0,
-                };
-                let image = orient::apply(image, probe.orientation, plan.rotation());
+                let delay_ms = frame.delay_ms();
+                let image = orient::apply(Image::from_frame(frame), probe.orientation, plan.rotation())?;
                 let image = to_srgb.apply(image);
                 let image = resampler.run(image)?;
                 let image = effects::apply(image, plan)?;
-                let channels = image.channels;
-                kept.extend(image.frames.into_iter().map(|f| (channels, f)));
+                kept.extend(image.into_frames().into_iter().map(|f| f.with_delay_ms(delay_ms)));
                 transform += started.elapsed();
                 Ok(())
             },
         )?;
         check_deadline()?;
-        let image = Image::assemble(kept, loops)
-            .ok_or_else(|| PipelineError::Corrupt("the animation has no frames".into()))?;
+        let image = codec::assemble(kept, loops, probe.format)?;
         Ok((image, started.elapsed().saturating_sub(transform), transform))
     }
 }
@@ -417,7 +417,7 @@ mod tests {
         let (image, _, _) = Pipeline::new(*limits)
             .stream_animation(bytes, &probe, &plan, &layout, limits, &|| Ok(()))
             .unwrap();
-        finish::apply(image, &layout, &plan, ImageFormat::Gif)
+        finish::apply(image, &layout, &plan, ImageFormat::Gif).unwrap()
     }
 
     /// The same stages run on the whole decoded animation at once.
@@ -429,18 +429,18 @@ mod tests {
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let request = Pipeline::new(limits).decode_request(1.0, true);
         let image = decode::decode(bytes, &probe, &request).unwrap();
-        let image = orient::apply(image, probe.orientation, plan.rotation());
+        let image = orient::apply(image, probe.orientation, plan.rotation()).unwrap();
         let image = colour::to_srgb(image, probe.icc_profile.as_deref());
         let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
         let image = effects::apply(image, &plan).unwrap();
-        finish::apply(image, &layout, &plan, ImageFormat::Gif)
+        finish::apply(image, &layout, &plan, ImageFormat::Gif).unwrap()
     }
 
     fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {
-        let n = image.channels.count();
-        let f = &image.frames[frame];
-        let i = (y as usize * f.width as usize + x as usize) * n;
-        f.data[i..i + n].to_vec()
+        let n = image.channels().count();
+        let f = &image.frames()[frame];
+        let i = (y as usize * f.width() as usize + x as usize) * n;
+        f.data()[i..i + n].to_vec()
     }
 
     #[test]
@@ -449,16 +449,16 @@ mod tests {
         // Rotated a quarter turn clockwise, the blue square is at the
         // bottom right: cut it out of every frame.
         let image = streamed(&bytes, "a_90,c_crop,w_4,h_4,g_south_east", &Limits::default());
-        assert_eq!(image.frames.len(), 3);
-        assert_eq!(image.loops, 3);
-        let delays: Vec<u32> = image.frames.iter().map(|f| f.delay_ms).collect();
+        assert_eq!(image.frames().len(), 3);
+        assert_eq!(image.loops(), 3);
+        let delays: Vec<u32> = image.frames().iter().map(|f| f.delay_ms()).collect();
         assert_eq!(delays, [100, 200, 300]);
-        for frame in &image.frames {
-            assert_eq!((frame.width, frame.height), (4, 4));
+        for frame in image.frames() {
+            assert_eq!((frame.width(), frame.height()), (4, 4));
         }
         // The third frame shows the square disposed to transparent, so every
         // frame is RGBA; the earlier two are opaque.
-        assert_eq!(image.channels, Channels::Rgba);
+        assert_eq!(image.channels(), Channels::Rgba);
         for (x, y) in [(0, 0), (3, 3), (1, 2)] {
             assert_eq!(pixel(&image, 0, x, y), [255, 0, 0, 255]);
             assert_eq!(pixel(&image, 1, x, y), [0, 0, 255, 255]);
@@ -484,20 +484,20 @@ mod tests {
             let a = streamed(&bytes, text, &Limits::default());
             let b = whole(&bytes, text);
             assert_eq!(
-                (a.channels, a.loops, a.frames.len()),
-                (b.channels, b.loops, b.frames.len()),
+                (a.channels(), a.loops(), a.frames().len()),
+                (b.channels(), b.loops(), b.frames().len()),
                 "{text}"
             );
-            for (fa, fb) in a.frames.iter().zip(&b.frames) {
+            for (fa, fb) in a.frames().iter().zip(b.frames()) {
                 assert_eq!(
-                    (fa.width, fa.height, fa.delay_ms),
-                    (fb.width, fb.height, fb.delay_ms),
+                    (fa.width(), fa.height(), fa.delay_ms()),
+                    (fb.width(), fb.height(), fb.delay_ms()),
                     "{text}"
                 );
                 // Opaque frames are resampled as RGB, not RGBA: one step of
                 // rounding apart at most.
                 assert!(
-                    fa.data.iter().zip(&fb.data).all(|(x, y)| x.abs_diff(*y) <= 1),
+                    fa.data().iter().zip(fb.data()).all(|(x, y)| x.abs_diff(*y) <= 1),
                     "{text}"
                 );
             }
@@ -512,14 +512,14 @@ mod tests {
             max_animation_pixels: 64 * 64 * 2 + 8,
             ..Limits::default()
         };
-        assert_eq!(streamed(&bytes, "w_8", &limits).frames.len(), 3);
-        assert_eq!(streamed(&bytes, "w_64", &limits).frames.len(), 2);
+        assert_eq!(streamed(&bytes, "w_8", &limits).frames().len(), 3);
+        assert_eq!(streamed(&bytes, "w_64", &limits).frames().len(), 2);
         // The first frame is always kept.
         let tiny = Limits {
             max_animation_pixels: 10,
             ..Limits::default()
         };
-        assert_eq!(streamed(&bytes, "w_64", &tiny).frames.len(), 1);
+        assert_eq!(streamed(&bytes, "w_64", &tiny).frames().len(), 1);
         let bounded = animation_limits(
             &Limits::default(),
             geometry::Dim {

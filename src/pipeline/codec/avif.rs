@@ -30,10 +30,11 @@ pub fn probe(bytes: &[u8]) -> Option<Result<Probe, PipelineError>> {
 const SPEED: u8 = 10;
 
 /// Encodes one frame (ravif, pure Rust) at `quality`.
-pub fn encode(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
+pub fn encode(frame: &Frame, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    let channels = frame.channels();
     use ravif::{Encoder, Img, RGB8, RGBA8};
     let f = ImageFormat::Avif;
-    let (w, h) = (frame.width as usize, frame.height as usize);
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
     let q = f32::from(quality.clamp(1, 100));
     let encoder = Encoder::new()
         .with_quality(q)
@@ -44,7 +45,7 @@ pub fn encode(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>,
     let encoded = match channels {
         Channels::Rgb => {
             let pixels: Vec<RGB8> = frame
-                .data
+                .data()
                 .chunks_exact(3)
                 .map(|p| RGB8::new(p[0], p[1], p[2]))
                 .collect();
@@ -52,7 +53,7 @@ pub fn encode(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>,
         }
         Channels::Rgba => {
             let pixels: Vec<RGBA8> = frame
-                .data
+                .data()
                 .chunks_exact(4)
                 .map(|p| RGBA8::new(p[0], p[1], p[2], p[3]))
                 .collect();

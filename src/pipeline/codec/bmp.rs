@@ -255,10 +255,10 @@ impl Dib {
             alpha = true;
         }
         if alpha && rgba.chunks_exact(4).any(|p| p[3] != u8::MAX) {
-            return Ok(Image::still(self.width, self.height, Channels::Rgba, rgba));
+            return super::still(self.width, self.height, Channels::Rgba, rgba);
         }
         let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        Ok(Image::still(self.width, self.height, Channels::Rgb, rgb))
+        super::still(self.width, self.height, Channels::Rgb, rgb)
     }
 
     /// The stored row holding output row `y`.
@@ -486,11 +486,11 @@ pub(crate) mod tests {
         let file = bmp(3, 2, 24, &[RED, GREEN, BLUE, BLUE, GREEN, RED]);
         let image = decoded(&file).unwrap();
         assert_eq!(
-            (image.width(), image.height(), image.channels),
+            (image.width(), image.height(), image.channels()),
             (3, 2, Channels::Rgb)
         );
         assert_eq!(
-            image.frames[0].data,
+            image.frames()[0].data(),
             [255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 255, 0, 255, 0, 255, 0, 0]
         );
     }
@@ -498,13 +498,13 @@ pub(crate) mod tests {
     #[test]
     fn thirty_two_bits_keep_alpha_only_when_used() {
         let image = decoded(&bmp(2, 1, 32, &[RED, CLEAR])).unwrap();
-        assert_eq!(image.channels, Channels::Rgba);
-        assert_eq!(image.frames[0].data, [255, 0, 0, 255, 0, 0, 0, 0]);
+        assert_eq!(image.channels(), Channels::Rgba);
+        assert_eq!(image.frames()[0].data(), [255, 0, 0, 255, 0, 0, 0, 0]);
         // Every 4th byte 0: a writer that ignores it; the image is opaque.
         let zero = [[255, 0, 0, 0], [0, 0, 255, 0]];
         let image = decoded(&bmp(2, 1, 32, &zero)).unwrap();
-        assert_eq!(image.channels, Channels::Rgb);
-        assert_eq!(image.frames[0].data, [255, 0, 0, 0, 0, 255]);
+        assert_eq!(image.channels(), Channels::Rgb);
+        assert_eq!(image.frames()[0].data(), [255, 0, 0, 0, 0, 255]);
     }
 
     /// A 4x2 8-bit palette BMP: top row RLE-free indices 0,1,1,0.
@@ -537,11 +537,11 @@ pub(crate) mod tests {
         let expect = [blue, yellow, yellow, blue, yellow, yellow, yellow, yellow].concat();
         // Uncompressed, top-down (negative height).
         let plain = palette_bmp(BI_RGB, &[0, 1, 1, 0, 1, 1, 1, 1], -2);
-        assert_eq!(decoded(&plain).unwrap().frames[0].data, expect);
+        assert_eq!(decoded(&plain).unwrap().frames()[0].data(), expect);
         // RLE8, bottom-up: row 1 (bottom) = 4 x index 1; row 0 = a literal
         // span 0,1,1,0; then end of bitmap.
         let rle = palette_bmp(BI_RLE8, &[4, 1, 0, 0, 0, 4, 0, 1, 1, 0, 0, 1], 2);
-        assert_eq!(decoded(&rle).unwrap().frames[0].data, expect);
+        assert_eq!(decoded(&rle).unwrap().frames()[0].data(), expect);
         // Truncated RLE data is corrupt.
         let cut = palette_bmp(BI_RLE8, &[4, 1, 0, 0, 0, 4, 0], 2);
         assert!(matches!(decoded(&cut), Err(PipelineError::Corrupt(_))));

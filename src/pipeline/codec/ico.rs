@@ -195,7 +195,7 @@ mod tests {
         assert_eq!((p.width, p.height), (64, 64));
         let pick = |scale: f64| {
             let image = decoded(&file, scale);
-            (image.width(), image.frames[0].data[..3].to_vec())
+            (image.width(), image.frames()[0].data()[..3].to_vec())
         };
         assert_eq!(pick(1.0), (64, vec![0, 255, 0]));
         // 20 px asked for: the 32 px entry, not the 16 px one.
@@ -212,9 +212,9 @@ mod tests {
         let mask_at = entry.len() - 8;
         entry[mask_at] = 0x80;
         let image = decoded(&ico(&[entry]), 1.0);
-        assert_eq!(image.channels, Channels::Rgba);
-        assert_eq!(&image.frames[0].data[8..12], &[10, 20, 30, 0]);
-        assert_eq!(&image.frames[0].data[12..16], &[10, 20, 30, 255]);
+        assert_eq!(image.channels(), Channels::Rgba);
+        assert_eq!(&image.frames()[0].data()[8..12], &[10, 20, 30, 0]);
+        assert_eq!(&image.frames()[0].data()[12..16], &[10, 20, 30, 255]);
     }
 
     #[test]

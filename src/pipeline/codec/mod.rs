@@ -20,7 +20,7 @@ pub mod png;
 pub mod tiff;
 pub mod webp;
 
-use super::{Channels, Frame, Limits, PipelineError};
+use super::{Channels, Frame, Image, LayoutError, Limits, PipelineError};
 use crate::format::ImageFormat;
 
 /// What a probe learnt from a header that the decoder needs again, so that
@@ -49,12 +49,40 @@ const DECODER_BYTES_PER_PIXEL: u64 = 8;
 const DECODER_OVERHEAD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Receives the frames of an animation one at a time, each fully composited
-/// on the canvas, with its channels; an error stops the decoding and is
-/// returned as it is.
-pub type FrameSink<'a> = dyn FnMut(Frame, Channels) -> Result<(), PipelineError> + 'a;
+/// on the canvas; an error stops the decoding and is returned as it is.
+pub type FrameSink<'a> = dyn FnMut(Frame) -> Result<(), PipelineError> + 'a;
 
 pub(crate) fn corrupt(error: impl std::fmt::Display) -> PipelineError {
     PipelineError::Corrupt(error.to_string())
+}
+
+/// A decoded frame; pixels that do not fill it mean a damaged source.
+pub(crate) fn frame(
+    width: u32,
+    height: u32,
+    channels: Channels,
+    data: Vec<u8>,
+    delay_ms: u32,
+) -> Result<Frame, PipelineError> {
+    Frame::new(width, height, channels, data, delay_ms).map_err(corrupt)
+}
+
+/// A decoded still image; see [`frame`].
+pub(crate) fn still(
+    width: u32,
+    height: u32,
+    channels: Channels,
+    data: Vec<u8>,
+) -> Result<Image, PipelineError> {
+    Ok(Image::from_frame(frame(width, height, channels, data, 0)?))
+}
+
+/// Decoded frames as one image; none at all means a damaged source.
+pub(crate) fn assemble(frames: Vec<Frame>, loops: u16, format: impl std::fmt::Display) -> Result<Image, PipelineError> {
+    Image::assemble(frames, loops).map_err(|e| match e {
+        LayoutError::NoFrames => corrupt(format!("the {format} has no image")),
+        other => corrupt(other),
+    })
 }
 
 pub(crate) fn truncated() -> PipelineError {
