@@ -78,7 +78,11 @@ pub(crate) fn still(
 }
 
 /// Decoded frames as one image; none at all means a damaged source.
-pub(crate) fn assemble(frames: Vec<Frame>, loops: u16, format: impl std::fmt::Display) -> Result<Image, PipelineError> {
+pub(crate) fn assemble(
+    frames: Vec<Frame>,
+    loops: u16,
+    format: impl std::fmt::Display,
+) -> Result<Image, PipelineError> {
     Image::assemble(frames, loops).map_err(|e| match e {
         LayoutError::NoFrames => corrupt(format!("the {format} has no image")),
         other => corrupt(other),

@@ -110,9 +110,9 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
     }
     if channels == Channels::Rgba && data.chunks_exact(4).all(|p| p[3] == u8::MAX) {
         let rgb = data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        return Ok(Image::still(width, height, Channels::Rgb, rgb));
+        return super::still(width, height, Channels::Rgb, rgb);
     }
-    Ok(Image::still(width, height, channels, data))
+    super::still(width, height, channels, data)
 }
 
 /// CMYK without a profile: each channel inverted and multiplied by K.
@@ -182,9 +182,9 @@ pub(crate) mod tests {
             (SourceFormat::Tiff, 4, 2, 6)
         );
         let image = crate::pipeline::decode::decode(&file, &p, &request()).unwrap();
-        assert_eq!(image.channels, Channels::Rgb);
-        assert_eq!(&image.frames[0].data[..3], &[255, 0, 0]);
-        assert_eq!(&image.frames[0].data[9..12], &[0, 0, 128]);
+        assert_eq!(image.channels(), Channels::Rgb);
+        assert_eq!(&image.frames()[0].data()[..3], &[255, 0, 0]);
+        assert_eq!(&image.frames()[0].data()[9..12], &[0, 0, 128]);
     }
 
     #[test]
