@@ -6,7 +6,7 @@
 //! does not compile until it is given its key. The unit tests pin the text of
 //! a few keys, so a change to the mapping is a visible decision.
 
-use crate::fetch::SourceUrl;
+use crate::source::Source;
 use crate::format::ImageFormat;
 use crate::options::Plan;
 use crate::pipeline::OutputChoice;
@@ -14,17 +14,19 @@ use crate::pipeline::OutputChoice;
 /// The key of a finished result: the canonical plan, the output choice
 /// (which for `f_auto` depends on `Accept`) and the source, `|`-separated.
 /// `|` cannot appear in a canonical plan or an output choice, and the
-/// source comes last, so the parts cannot run into each other.
+/// source comes last, so the parts cannot run into each other. The source
+/// is its URL, or `mount:{name}/{key}` for an object of a mount
+/// ([`Source::cache_key`]), which no URL can be.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResultKey(String);
 
 impl ResultKey {
-    pub fn new(plan: &Plan, choice: OutputChoice, source: &SourceUrl) -> ResultKey {
+    pub fn new(plan: &Plan, choice: OutputChoice, source: &Source) -> ResultKey {
         ResultKey(format!(
             "{}|{}|{}",
             plan.cache_key(),
             output_key(choice),
-            source.as_str()
+            source.cache_key()
         ))
     }
 
@@ -33,9 +35,10 @@ impl ResultKey {
     }
 }
 
-/// The key of a downloaded source: its URL as it is fetched.
-pub fn source_key(source: &SourceUrl) -> String {
-    source.as_str().to_owned()
+/// The key of a downloaded source: its URL as it is fetched, or its mount
+/// and key.
+pub fn source_key(source: &Source) -> String {
+    source.cache_key()
 }
 
 /// The output choice as key text: `source`, `jpeg`..., or `auto` with the
@@ -70,7 +73,7 @@ fn format_key(format: ImageFormat) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::Guard;
+    use crate::fetch::{Guard, SourceUrl};
     use crate::options::GrammarLimits;
 
     fn key(transformation: &str, choice: OutputChoice) -> String {
@@ -78,7 +81,7 @@ mod tests {
         let mut config = crate::Config::defaults();
         config.allow_private_networks = true;
         let source = SourceUrl::parse("https://example.com/a.jpg?v=1", &Guard::new(&config)).unwrap();
-        ResultKey::new(&plan, choice, &source).into_string()
+        ResultKey::new(&plan, choice, &Source::Remote(source)).into_string()
     }
 
     #[test]
