@@ -202,9 +202,14 @@ fn parse_target(target: &str) -> Result<MountTarget, String> {
                 return Err(format!("`{target}` has no bucket; write s3://bucket[/prefix]"));
             }
             let prefix = url.path().trim_matches('/').to_owned();
-            if prefix
+            // Read as written: the URL parser would quietly resolve `a/../b`.
+            let written = target
+                .get("s3://".len()..)
+                .and_then(|rest| rest.split_once('/'))
+                .map_or("", |(_, path)| path.trim_matches('/'));
+            if written
                 .split('/')
-                .any(|s| (s.is_empty() && !prefix.is_empty()) || s == "." || s == "..")
+                .any(|s| (s.is_empty() && !written.is_empty()) || s == "." || s == "..")
             {
                 return Err(format!("`{target}` has an empty, `.` or `..` segment in its prefix"));
             }
