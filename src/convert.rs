@@ -15,8 +15,8 @@ use crate::fetch::{FetchError, Fetcher, Guard, SourceUrl};
 use crate::format::ImageFormat;
 use crate::options::{FormatRequest, GrammarLimits, OptionsError, Plan, query};
 use crate::pipeline::{self, OutputChoice, PipelineError};
-use crate::source::{ObjectKey, is_mount_name};
 use crate::signing::{self, KeyError};
+use crate::source::{ObjectKey, is_mount_name};
 
 /// The INPUT and OUTPUT that mean stdin and stdout.
 const STDIO: &str = "-";
@@ -181,12 +181,8 @@ fn output_choice(plan: &Plan, output: &str) -> Result<OutputChoice, CommandError
 /// after checking its shape, its transformation and its key.
 pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<String, CommandError> {
     signing::check_key(key)?;
-    let (path, raw_query) = path_and_query
-        .split_once('?')
-        .unwrap_or((path_and_query, ""));
-    let has_url = raw_query
-        .split('&')
-        .any(|pair| pair.starts_with("url="));
+    let (path, raw_query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let has_url = raw_query.split('&').any(|pair| pair.starts_with("url="));
     if !has_url && path.starts_with('/') && path[1..].contains('/') {
         return sign_mount_path(key, path, raw_query, limits);
     }
@@ -285,7 +281,10 @@ mod tests {
         }
         // The `?url=` form is unchanged.
         let url_form = sign(key, "/w_1?url=https://a.example/b.jpg", &limits).unwrap();
-        assert!(url_form.ends_with(&format!("&s={}", signing::sign(key, "w_1", "https://a.example/b.jpg"))));
+        assert!(url_form.ends_with(&format!(
+            "&s={}",
+            signing::sign(key, "w_1", "https://a.example/b.jpg")
+        )));
     }
 
     fn plan(text: &str) -> Plan {

@@ -211,7 +211,11 @@ mod tests {
             "w_300,c_fill/products/42.jpg",
             "UwapSOkxW8a8hj9PAPzJDyALKwY_kKXYBcQLCWyNNF8",
         ),
-        ("another-key", "photos/a%20b.jpg", "9A2Hj1UJu_LBP2TV4WuiVHxHGYDgM7iUsHcmKqx7nL0"),
+        (
+            "another-key",
+            "photos/a%20b.jpg",
+            "9A2Hj1UJu_LBP2TV4WuiVHxHGYDgM7iUsHcmKqx7nL0",
+        ),
     ];
 
     #[test]

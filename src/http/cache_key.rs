@@ -6,10 +6,10 @@
 //! does not compile until it is given its key. The unit tests pin the text of
 //! a few keys, so a change to the mapping is a visible decision.
 
-use crate::source::Source;
 use crate::format::ImageFormat;
 use crate::options::Plan;
 use crate::pipeline::OutputChoice;
+use crate::source::Source;
 
 /// The key of a finished result: the canonical plan, the output choice
 /// (which for `f_auto` depends on `Accept`) and the source, `|`-separated.
@@ -133,6 +133,28 @@ mod tests {
         for (format, text) in formats {
             assert_eq!(output_key(OutputChoice::Fixed(format)), text);
         }
+    }
+
+    #[test]
+    fn objects_of_mounts_have_keys_no_url_can_have() {
+        let mut config = crate::Config::defaults();
+        let folder = std::env::temp_dir();
+        config.mounts = crate::source::parse_mounts(&format!(
+            "disk={}",
+            url::Url::from_file_path(&folder).unwrap()
+        ))
+        .unwrap();
+        let mounts = crate::source::Mounts::new(&config, &Guard::new(&config)).unwrap();
+        let object = Source::Object {
+            mount: std::sync::Arc::clone(mounts.get("disk").unwrap()),
+            key: crate::source::ObjectKey::parse("a/b%20c.jpg").unwrap(),
+        };
+        let plan = Plan::parse("w_100", &GrammarLimits::default()).unwrap();
+        assert_eq!(source_key(&object), "mount:disk/a/b c.jpg");
+        assert_eq!(
+            ResultKey::new(&plan, OutputChoice::Source, &object).into_string(),
+            "w_100|source|mount:disk/a/b c.jpg"
+        );
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub enum ApiError {
     #[error(transparent)]
     InvalidKey(#[from] KeyError),
     /// A mount path naming a mount that is not configured.
-    #[error("no mount named `{0}`: the first path segment, or the second after a transformation, names a configured mount")]
+    #[error(
+        "no mount named `{0}`: the first path segment, or the second after a transformation, names a configured mount"
+    )]
     UnknownMount(String),
     /// `remote_urls` is off and the request has a `url`.
     #[error("this server serves its own mounts only: `?url=` sources are disabled (remote_urls=off)")]

@@ -17,11 +17,11 @@ use super::error::ApiError;
 use super::{AppState, headers};
 use crate::cache::{Outcome, Weighed};
 use crate::fetch::SourceUrl;
-use crate::source::{Mount, ObjectKey, Source, is_mount_name};
 use crate::format::ImageFormat;
 use crate::options::query;
 use crate::options::{FormatRequest, Plan};
 use crate::pipeline::{self, OutputChoice};
+use crate::source::{Mount, ObjectKey, Source, is_mount_name};
 
 /// A finished image, as cached and as sent.
 #[derive(Debug, Clone)]

@@ -52,7 +52,9 @@ impl FileMount {
                 "the file was not read within {} s",
                 limits.download_timeout.as_secs_f64()
             ))),
-            Ok(Err(join)) => Err(FetchError::Unreachable(format!("the file could not be read: {join}"))),
+            Ok(Err(join)) => Err(FetchError::Unreachable(format!(
+                "the file could not be read: {join}"
+            ))),
             Ok(Ok(result)) => result,
         }
     }
@@ -116,7 +118,9 @@ fn open_no_follow(path: &Path) -> std::io::Result<File> {
 fn io_error(key: &ObjectKey, error: &std::io::Error) -> FetchError {
     match error.kind() {
         ErrorKind::NotFound | ErrorKind::NotADirectory | ErrorKind::IsADirectory => missing(key),
-        ErrorKind::PermissionDenied => FetchError::Denied(format!("the file `{key}` is not readable by the service")),
+        ErrorKind::PermissionDenied => {
+            FetchError::Denied(format!("the file `{key}` is not readable by the service"))
+        }
         _ if error.raw_os_error() == Some(libc::ELOOP) => missing(key),
         _ => FetchError::Unreachable(format!("the file `{key}` could not be read: {error}")),
     }
@@ -139,9 +143,18 @@ mod tests {
         std::fs::write(dir.join("secret"), b"outside").unwrap();
         let root = std::fs::canonicalize(&root).unwrap();
         assert_eq!(&read(&root, &key("sub/a.bin"), 100).unwrap()[..], b"hello");
-        assert!(matches!(read(&root, &key("sub/a.bin"), 4), Err(FetchError::TooLarge { limit: 4 })));
-        assert!(matches!(read(&root, &key("sub"), 100), Err(FetchError::ObjectNotFound(_))));
-        assert!(matches!(read(&root, &key("nope"), 100), Err(FetchError::ObjectNotFound(_))));
+        assert!(matches!(
+            read(&root, &key("sub/a.bin"), 4),
+            Err(FetchError::TooLarge { limit: 4 })
+        ));
+        assert!(matches!(
+            read(&root, &key("sub"), 100),
+            Err(FetchError::ObjectNotFound(_))
+        ));
+        assert!(matches!(
+            read(&root, &key("nope"), 100),
+            Err(FetchError::ObjectNotFound(_))
+        ));
         assert!(matches!(
             read(&root, &key("sub/a.bin/x"), 100),
             Err(FetchError::ObjectNotFound(_))
@@ -150,7 +163,10 @@ mod tests {
         {
             std::os::unix::fs::symlink(dir.join("secret"), root.join("out")).unwrap();
             std::os::unix::fs::symlink(root.join("sub/a.bin"), root.join("in")).unwrap();
-            assert!(matches!(read(&root, &key("out"), 100), Err(FetchError::ObjectNotFound(_))));
+            assert!(matches!(
+                read(&root, &key("out"), 100),
+                Err(FetchError::ObjectNotFound(_))
+            ));
             assert_eq!(&read(&root, &key("in"), 100).unwrap()[..], b"hello");
         }
         std::fs::remove_dir_all(&dir).unwrap();

@@ -33,7 +33,9 @@ impl ObjectKey {
     /// sent (percent-encoded, without its leading `/`).
     pub fn parse(raw: &str) -> Result<ObjectKey, KeyError> {
         if raw.is_empty() {
-            return Err(KeyError("the key is empty: give the object's path after the mount name".into()));
+            return Err(KeyError(
+                "the key is empty: give the object's path after the mount name".into(),
+            ));
         }
         let mut segments = Vec::new();
         for raw_segment in raw.split('/') {
@@ -41,7 +43,11 @@ impl ObjectKey {
             let segment = String::from_utf8(bytes)
                 .map_err(|_| KeyError(format!("segment `{raw_segment}` is not UTF-8 once decoded")))?;
             match segment.as_str() {
-                "" => return Err(KeyError("the key has an empty segment (`//` or a trailing `/`)".into())),
+                "" => {
+                    return Err(KeyError(
+                        "the key has an empty segment (`//` or a trailing `/`)".into(),
+                    ));
+                }
                 "." | ".." => {
                     return Err(KeyError(format!(
                         "the key has a `{segment}` segment, which could leave the mount"
@@ -50,9 +56,7 @@ impl ObjectKey {
                 _ => {}
             }
             if segment.contains('/') {
-                return Err(KeyError(format!(
-                    "segment `{raw_segment}` holds an encoded `/`"
-                )));
+                return Err(KeyError(format!("segment `{raw_segment}` holds an encoded `/`")));
             }
             if segment.contains('\\') {
                 return Err(KeyError("the key contains a backslash".into()));

@@ -168,7 +168,9 @@ fn parse_target(target: &str) -> Result<MountTarget, String> {
                 return Err("an HTTP mount must not carry a user name or password".into());
             }
             if url.query().is_some() || url.fragment().is_some() {
-                return Err(format!("`{target}` has a query or fragment; give a path prefix only"));
+                return Err(format!(
+                    "`{target}` has a query or fragment; give a path prefix only"
+                ));
             }
             if url.host_str().is_none_or(str::is_empty) {
                 return Err(format!("`{target}` has no host"));
@@ -195,7 +197,10 @@ fn parse_target(target: &str) -> Result<MountTarget, String> {
         }
         "s3" => {
             if !url.username().is_empty() || url.password().is_some() {
-                return Err("credentials never go in the target; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".into());
+                return Err(
+                    "credentials never go in the target; use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                        .into(),
+                );
             }
             let bucket = url.host_str().unwrap_or_default().to_owned();
             if bucket.is_empty() {
@@ -211,7 +216,9 @@ fn parse_target(target: &str) -> Result<MountTarget, String> {
                 .split('/')
                 .any(|s| (s.is_empty() && !written.is_empty()) || s == "." || s == "..")
             {
-                return Err(format!("`{target}` has an empty, `.` or `..` segment in its prefix"));
+                return Err(format!(
+                    "`{target}` has an empty, `.` or `..` segment in its prefix"
+                ));
             }
             Ok(MountTarget::S3 { bucket, prefix })
         }
@@ -294,9 +301,10 @@ impl Mounts {
                 reason,
             };
             let storage = match &spec.target {
-                MountTarget::Http(base) => {
-                    Storage::Http(http_mount::HttpMount::new(base.clone(), guard, limits).map_err(|e| error(e.to_string()))?)
-                }
+                MountTarget::Http(base) => Storage::Http(
+                    http_mount::HttpMount::new(base.clone(), guard, limits)
+                        .map_err(|e| error(e.to_string()))?,
+                ),
                 MountTarget::File(root) => Storage::File(file::FileMount::new(root, limits).map_err(error)?),
                 MountTarget::S3 { bucket, prefix } => {
                     Storage::S3(s3::S3Mount::new(bucket, prefix, &config.s3, limits).map_err(error)?)

@@ -49,7 +49,12 @@ pub struct S3Mount {
 }
 
 impl S3Mount {
-    pub fn new(bucket: &str, prefix: &str, settings: &S3Settings, limits: FetchLimits) -> Result<S3Mount, String> {
+    pub fn new(
+        bucket: &str,
+        prefix: &str,
+        settings: &S3Settings,
+        limits: FetchLimits,
+    ) -> Result<S3Mount, String> {
         let mut client = ClientOptions::new()
             .with_connect_timeout(limits.connect_timeout)
             .with_timeout(limits.download_timeout);
@@ -115,7 +120,8 @@ impl S3Mount {
             .map_err(|e| error_from_store(key, &e))?;
         let max = self.limits.max_bytes;
         check_size(max, answer.meta.size)?;
-        let mut body = BytesMut::with_capacity(usize::try_from(answer.meta.size.min(MAX_PREALLOCATION)).unwrap_or(0));
+        let mut body =
+            BytesMut::with_capacity(usize::try_from(answer.meta.size.min(MAX_PREALLOCATION)).unwrap_or(0));
         let mut stream = answer.into_stream();
         loop {
             let chunk = match tokio::time::timeout_at(deadline, stream.next()).await {
@@ -149,9 +155,10 @@ fn error_from_store(key: &ObjectKey, error: &object_store::Error) -> FetchError 
                     K::Timeout => FetchError::Timeout("the S3 storage did not answer in time".to_owned()),
                     // The kind is non-exhaustive: every other kind is a
                     // failure to reach the storage or to read its answer.
-                    _ => {
-                        FetchError::Unreachable(format!("the S3 storage could not be reached: {}", root_cause(error)))
-                    }
+                    _ => FetchError::Unreachable(format!(
+                        "the S3 storage could not be reached: {}",
+                        root_cause(error)
+                    )),
                 };
             }
             match storage_code(error) {
@@ -202,13 +209,22 @@ mod tests {
             region: "us-east-1".into(),
             path_style: true,
         };
-        S3Mount::new("bucket", prefix, &settings, crate::Config::defaults().fetch_limits()).unwrap()
+        S3Mount::new(
+            "bucket",
+            prefix,
+            &settings,
+            crate::Config::defaults().fetch_limits(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn keys_stay_under_the_prefix() {
         let key = |k: &str| ObjectKey::parse(k).unwrap();
-        assert_eq!(mount("originals/v1").path_of(&key("a/b.jpg")).as_ref(), "originals/v1/a/b.jpg");
+        assert_eq!(
+            mount("originals/v1").path_of(&key("a/b.jpg")).as_ref(),
+            "originals/v1/a/b.jpg"
+        );
         assert_eq!(mount("").path_of(&key("a.jpg")).as_ref(), "a.jpg");
         // Whatever a segment holds, it stays one part under the prefix.
         let odd = mount("p").path_of(&key("%2e%2e%2e/x%25y"));

@@ -43,9 +43,14 @@ fn disk() -> (Folder, PathBuf) {
     let root = folder.path().join("root");
     std::fs::create_dir_all(root.join("photos/empty-dir")).unwrap();
     std::fs::copy(COFFEE, root.join("photos/coffee.jpg")).unwrap();
-    std::fs::write(root.join("q.png"), quadrants(40, 20)).unwrap();
+    std::fs::write(root.join("q.png"), png_quadrants(40, 20)).unwrap();
     std::fs::copy(COFFEE, folder.path().join("secret.jpg")).unwrap();
     (folder, root)
+}
+
+/// A PNG of `width x height` quadrants (red top left).
+fn png_quadrants(width: u32, height: u32) -> Vec<u8> {
+    encode_png(width, height, false, &quadrants(width, height))
 }
 
 fn with_mounts(mut config: Config, mounts: &str) -> Config {
@@ -77,7 +82,8 @@ async fn a_folder_serves_files_by_path_through_the_pipeline() {
 
     let quadrants = decode(&server.get("/w_20/disk/q.png").await.bytes().await.unwrap());
     assert_eq!((quadrants.width, quadrants.height), (20, 10));
-    quadrants.assert_colour(2, 2, [255, 0, 0], 8);
+    quadrants.assert_colour(1, 1, [255, 0, 0], 16);
+    quadrants.assert_colour(18, 8, [255, 255, 0], 16);
 
     // ETag and 304, as for `?url=`.
     let again = server
@@ -102,8 +108,14 @@ async fn a_folder_serves_files_by_path_through_the_pipeline() {
     assert_eq!(auto.headers()["vary"], "Accept");
 
     let metrics = server.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("resizer_source_bytes_total{source=\"file\"}"), "{metrics}");
-    assert!(metrics.contains("resizer_fetch_duration_seconds_count{source=\"file\"}"), "{metrics}");
+    assert!(
+        metrics.contains("resizer_source_bytes_total{source=\"file\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("resizer_fetch_duration_seconds_count{source=\"file\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -185,8 +197,17 @@ async fn fifos_folders_and_missing_files_are_404_without_hanging() {
     let (status, body) = raw_get(server.addr, "/disk/pipe.jpg").await;
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("source_not_found"), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    for path in ["/disk/photos", "/disk/photos/empty-dir", "/disk/nothing.jpg", "/disk/q.png/x"] {
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    for path in [
+        "/disk/photos",
+        "/disk/photos/empty-dir",
+        "/disk/nothing.jpg",
+        "/disk/q.png/x",
+    ] {
         let message = assert_error(server.get(path).await, 404, "source_not_found").await;
         assert!(!message.contains(&root.display().to_string()), "{message}");
     }
@@ -200,12 +221,21 @@ async fn a_huge_sparse_file_is_413_from_its_size() {
     let server = Server::start(with_mounts(config(), &file_mount(&root))).await;
     let started = Instant::now();
     assert_error(server.get("/w_10/disk/huge.jpg").await, 413, "source_too_large").await;
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     // Just over a small cap is refused too, and just under it served.
     let mut config = with_mounts(config(), &file_mount(&root));
     config.max_src_bytes = std::fs::metadata(COFFEE).unwrap().len() - 1;
     let small = Server::start(config).await;
-    assert_error(small.get("/disk/photos/coffee.jpg").await, 413, "source_too_large").await;
+    assert_error(
+        small.get("/disk/photos/coffee.jpg").await,
+        413,
+        "source_too_large",
+    )
+    .await;
     assert_eq!(small.get("/disk/q.png").await.status(), 200);
 }
 
@@ -213,7 +243,7 @@ async fn a_huge_sparse_file_is_413_from_its_size() {
 async fn unknown_mounts_are_named_and_other_paths_keep_their_answers() {
     let (_folder, root) = disk();
     let origin = Origin::start().await;
-    origin.add("a.png", "image/png", quadrants(40, 20));
+    origin.add("a.png", "image/png", png_quadrants(40, 20));
     let server = Server::start(with_mounts(config(), &file_mount(&root))).await;
     let message = assert_error(server.get("/w_10/elsewhere/a.jpg").await, 404, "unknown_mount").await;
     assert!(message.contains("`elsewhere`"), "{message}");
@@ -221,14 +251,26 @@ async fn unknown_mounts_are_named_and_other_paths_keep_their_answers() {
     assert!(message.contains("`elsewhere`"), "{message}");
     // The existing routes answer as before.
     assert_eq!(server.get("/health").await.text().await.unwrap(), "OK");
-    let response = server.get(&format!("/w_10?url={}", origin.url("/img/a.png"))).await;
+    let response = server
+        .get(&format!("/w_10?url={}", origin.url("/img/a.png")))
+        .await;
     assert_eq!(response.status(), 200);
     assert_error(server.get("/w_10,z_1/disk/q.png").await, 400, "unknown_token").await;
     // A mount path answers GET and HEAD only.
-    let post = server.client.post(server.url("/disk/q.png")).send().await.unwrap();
+    let post = server
+        .client
+        .post(server.url("/disk/q.png"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(post.headers()["allow"], "GET,HEAD");
     assert_error(post, 405, "method_not_allowed").await;
-    let head = server.client.head(server.url("/disk/q.png")).send().await.unwrap();
+    let head = server
+        .client
+        .head(server.url("/disk/q.png"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-type"], "image/png");
     // Without mounts, a longer path is the plain 404 it always was.
@@ -240,7 +282,7 @@ async fn unknown_mounts_are_named_and_other_paths_keep_their_answers() {
 async fn remote_urls_off_refuses_every_url_and_serves_mounts() {
     let (_folder, root) = disk();
     let origin = Origin::start().await;
-    origin.add("a.png", "image/png", quadrants(40, 20));
+    origin.add("a.png", "image/png", png_quadrants(40, 20));
     let mut config = with_mounts(config(), &file_mount(&root));
     config.remote_urls = false;
     let server = Server::start(config).await;
@@ -270,10 +312,18 @@ async fn signing_covers_the_raw_path() {
     assert_eq!(decode(&response.bytes().await.unwrap()).width, 20);
     // The same signature on another spelling of the path is refused.
     let (_, signature) = signed.split_once("?s=").unwrap();
-    let (status, body) = raw_get(server.addr, &format!("/w_20/disk/photos/%63offee.jpg?s={signature}")).await;
+    let (status, body) = raw_get(
+        server.addr,
+        &format!("/w_20/disk/photos/%63offee.jpg?s={signature}"),
+    )
+    .await;
     assert_eq!(status, 403, "{body}");
     assert!(body.contains("signature_invalid"), "{body}");
-    let (status, _) = raw_get(server.addr, &format!("/w_21/disk/photos/coffee.jpg?s={signature}")).await;
+    let (status, _) = raw_get(
+        server.addr,
+        &format!("/w_21/disk/photos/coffee.jpg?s={signature}"),
+    )
+    .await;
     assert_eq!(status, 403);
     // An invalid key is refused before the signature is checked.
     let (status, body) = raw_get(server.addr, "/disk/%2e%2e/secret.jpg").await;
@@ -284,7 +334,7 @@ async fn signing_covers_the_raw_path() {
 async fn an_http_mount_is_trusted_and_its_redirects_are_guarded() {
     let origin = Origin::start().await;
     let port = origin.addr.unwrap().port();
-    origin.add("a.png", "image/png", quadrants(40, 20));
+    origin.add("a.png", "image/png", png_quadrants(40, 20));
     origin.add_redirect("same.png", &origin.url("/img/a.png"));
     origin.add_redirect("away.png", &format!("http://localhost:{port}/img/a.png"));
     // The service's guard stays closed (no private networks, an allow-list
@@ -303,7 +353,14 @@ async fn an_http_mount_is_trusted_and_its_redirects_are_guarded() {
     assert_eq!(server.get("/w_10/web/a.png").await.status(), 200);
     assert_eq!(origin.hits("/img/a.png"), 1);
     // The same origin is not trusted through `?url=`.
-    assert_error(server.get(&format!("/w_10?url={}", origin.url("/img/a.png"))).await, 403, "source_not_allowed").await;
+    assert_error(
+        server
+            .get(&format!("/w_10?url={}", origin.url("/img/a.png")))
+            .await,
+        403,
+        "source_not_allowed",
+    )
+    .await;
     // A redirect within the mount's origin is followed; to another host it
     // is judged as a `?url=` hop: here, a host outside the allow-list...
     assert_eq!(server.get("/w_10/web/same.png").await.status(), 200);
@@ -311,22 +368,34 @@ async fn an_http_mount_is_trusted_and_its_redirects_are_guarded() {
     // The origin's 404 is a missing object.
     assert_error(server.get("/w_10/web/none.png").await, 404, "source_not_found").await;
     let metrics = server.get("/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("resizer_source_bytes_total{source=\"http\"}"), "{metrics}");
+    assert!(
+        metrics.contains("resizer_source_bytes_total{source=\"http\"}"),
+        "{metrics}"
+    );
 
-    // ...and without an allow-list, a private address (localhost resolves
-    // to 127.0.0.1, the mount's own address, but by another name).
+    // ...without an allow-list, a port outside `allowed_ports`...
     let mut config = with_mounts(crate::support::config(), &format!("web={}", origin.url("/img/")));
     config.allow_private_networks = false;
-    let open = Server::start_exact(config).await;
+    let open = Server::start_exact(config.clone()).await;
     assert_eq!(open.get("/w_10/web/same.png").await.status(), 200);
+    assert_error(open.get("/w_10/web/away.png").await, 403, "port_not_allowed").await;
+    // ...and with that port allowed, a private address (localhost resolves
+    // to 127.0.0.1, the mount's own address, but by another name).
+    config.allowed_ports = vec![port];
+    let open = Server::start_exact(config).await;
     assert_error(open.get("/w_10/web/away.png").await, 403, "private_address").await;
-    assert_error(open.get(&format!("/w_10?url={}", origin.url("/img/a.png"))).await, 403, "private_address").await;
+    assert_error(
+        open.get(&format!("/w_10?url={}", origin.url("/img/a.png"))).await,
+        403,
+        "private_address",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn identical_concurrent_mount_requests_read_the_object_once() {
     let origin = Origin::start().await;
-    origin.add("a.png", "image/png", quadrants(400, 200));
+    origin.add("a.png", "image/png", png_quadrants(400, 200));
     let server = Server::start(with_mounts(config(), &format!("web={}", origin.url("/img/")))).await;
     let requests = (0..8).map(|_| server.get("/w_33/web/a.png"));
     for response in futures_util::future::join_all(requests).await {
