@@ -69,7 +69,7 @@ fn photo(width: u32, height: u32) -> Image {
             data.extend([r, g, b].map(|v| v.clamp(0.0, 255.0) as u8));
         }
     }
-    Image::still(width, height, Channels::Rgb, data)
+    Image::still(width, height, Channels::Rgb, data).unwrap()
 }
 
 fn scale_layout(source: (u32, u32), target: (u32, u32)) -> Layout {

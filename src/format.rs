@@ -1,12 +1,14 @@
 //! Image formats the service reads and writes.
 //!
-//! One small enum shared by the grammar (`f_webp`), the pipeline (what was
-//! sniffed, what to encode) and HTTP (`Content-Type`), so that a format is
-//! spelled one way everywhere.
+//! [`ImageFormat`] is an output format, shared by the grammar (`f_webp`), the
+//! encoder and HTTP (`Content-Type`), so that a format is spelled one way
+//! everywhere. [`SourceFormat`] is what the probe sniffs from a source's
+//! bytes: every output format plus the formats resizer only reads, so that
+//! an encoder can never be asked for a format it cannot write.
 
 use std::fmt;
 
-/// A raster format resizer can decode and/or encode.
+/// A format resizer can write (`f_<name>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ImageFormat {
     Jpeg,
@@ -68,6 +70,74 @@ impl fmt::Display for ImageFormat {
     }
 }
 
+/// The format of a source, sniffed from its bytes (never from a file
+/// extension or `Content-Type`): one of the output formats, or a format
+/// resizer reads but does not write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceFormat {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Avif,
+    Bmp,
+    Ico,
+}
+
+impl SourceFormat {
+    /// The lower-case name used in messages and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Jpeg => "jpeg",
+            SourceFormat::Png => "png",
+            SourceFormat::Gif => "gif",
+            SourceFormat::Webp => "webp",
+            SourceFormat::Avif => "avif",
+            SourceFormat::Bmp => "bmp",
+            SourceFormat::Ico => "ico",
+        }
+    }
+
+    /// The output format of the same kind, when resizer writes it: the
+    /// format a request without `f_` keeps.
+    pub fn output(self) -> Option<ImageFormat> {
+        match self {
+            SourceFormat::Jpeg => Some(ImageFormat::Jpeg),
+            SourceFormat::Png => Some(ImageFormat::Png),
+            SourceFormat::Gif => Some(ImageFormat::Gif),
+            SourceFormat::Webp => Some(ImageFormat::Webp),
+            SourceFormat::Avif => Some(ImageFormat::Avif),
+            SourceFormat::Bmp | SourceFormat::Ico => None,
+        }
+    }
+}
+
+/// Every output format can also be a source.
+impl From<ImageFormat> for SourceFormat {
+    fn from(format: ImageFormat) -> Self {
+        match format {
+            ImageFormat::Jpeg => SourceFormat::Jpeg,
+            ImageFormat::Png => SourceFormat::Png,
+            ImageFormat::Gif => SourceFormat::Gif,
+            ImageFormat::Webp => SourceFormat::Webp,
+            ImageFormat::Avif => SourceFormat::Avif,
+        }
+    }
+}
+
+/// A source is "a PNG" when its output twin is PNG.
+impl PartialEq<ImageFormat> for SourceFormat {
+    fn eq(&self, other: &ImageFormat) -> bool {
+        self.output() == Some(*other)
+    }
+}
+
+impl fmt::Display for SourceFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +155,25 @@ mod tests {
         }
         assert_eq!(ImageFormat::from_name("JPG"), Some(ImageFormat::Jpeg));
         assert_eq!(ImageFormat::from_name("bmp"), None);
+    }
+
+    #[test]
+    fn read_only_formats_have_no_output_twin() {
+        for format in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Gif,
+            ImageFormat::Webp,
+            ImageFormat::Avif,
+        ] {
+            let source = SourceFormat::from(format);
+            assert_eq!(source.output(), Some(format));
+            assert_eq!(source.name(), format.name());
+        }
+        for source in [SourceFormat::Bmp, SourceFormat::Ico] {
+            assert_eq!(source.output(), None);
+            assert_eq!(ImageFormat::from_name(source.name()), None);
+        }
     }
 
     #[test]

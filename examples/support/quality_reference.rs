@@ -53,17 +53,17 @@ pub fn decode_full(bytes: &[u8]) -> Result<Image, Failure> {
 
 /// Linear-light Lanczos3 in f32 of the whole (opaque) image to `tw x th`.
 pub fn reference(image: &Image, tw: u32, th: u32) -> Result<LinearRgb, Failure> {
-    if image.channels != Channels::Rgb {
+    if image.channels() != Channels::Rgb {
         return Err("the reference photos must be opaque".into());
     }
     let table: Vec<f32> = (0..=255u8).map(srgb_to_linear).collect();
-    let frame = &image.frames[0];
+    let frame = &image.frames()[0];
     let linear: Vec<u8> = frame
-        .data
+        .data()
         .iter()
         .flat_map(|&v| table[usize::from(v)].to_ne_bytes())
         .collect();
-    let src = FirImage::from_vec_u8(frame.width, frame.height, linear, PixelType::F32x3)?;
+    let src = FirImage::from_vec_u8(frame.width(), frame.height(), linear, PixelType::F32x3)?;
     let mut dst = FirImage::new(tw, th, PixelType::F32x3);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     Resizer::new().resize(&src, &mut dst, &options)?;

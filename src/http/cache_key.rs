@@ -139,11 +139,9 @@ mod tests {
     fn objects_of_mounts_have_keys_no_url_can_have() {
         let mut config = crate::Config::defaults();
         let folder = std::env::temp_dir();
-        config.mounts = crate::source::parse_mounts(&format!(
-            "disk={}",
-            url::Url::from_file_path(&folder).unwrap()
-        ))
-        .unwrap();
+        config.mounts =
+            crate::source::parse_mounts(&format!("disk={}", url::Url::from_file_path(&folder).unwrap()))
+                .unwrap();
         let mounts = crate::source::Mounts::new(&config, &Guard::new(&config)).unwrap();
         let object = Source::Object {
             mount: std::sync::Arc::clone(mounts.get("disk").unwrap()),

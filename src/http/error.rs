@@ -135,11 +135,13 @@ impl ApiError {
             },
             ApiError::Pipeline(e) => match e {
                 PipelineError::UnsupportedFormat => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_format"),
+                PipelineError::NotYetSupported(_) => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_format"),
                 PipelineError::TooManyPixels { .. } => (S::UNPROCESSABLE_ENTITY, "source_too_many_pixels"),
                 PipelineError::OutputTooLarge { .. } => (S::UNPROCESSABLE_ENTITY, "output_too_large"),
                 PipelineError::Unprocessable(_) => (S::UNPROCESSABLE_ENTITY, "unprocessable"),
                 PipelineError::Corrupt(_) => (S::UNPROCESSABLE_ENTITY, "corrupt_image"),
                 PipelineError::Encode(_) => (S::INTERNAL_SERVER_ERROR, "encode_failed"),
+                PipelineError::Layout(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
                 PipelineError::DeadlineExceeded => (S::SERVICE_UNAVAILABLE, "processing_timeout"),
             },
             ApiError::Signature(e) => match e {

@@ -70,13 +70,14 @@ impl ToSrgb {
     /// Converts every frame of `image` in place. A frame the transform
     /// rejects keeps its pixels: a broken profile never loses the image.
     pub fn apply(&mut self, mut image: Image) -> Image {
-        let Some(transform) = self.transform(image.channels) else {
+        let Some(transform) = self.transform(image.channels()) else {
             return image;
         };
-        for frame in &mut image.frames {
-            let mut out = vec![0u8; frame.data.len()];
-            if transform.transform(&frame.data, &mut out).is_ok() {
-                frame.data = out;
+        for frame in image.frames_mut() {
+            let mut out = vec![0u8; frame.data().len()];
+            if transform.transform(frame.data(), &mut out).is_ok() {
+                // Same length by construction: the old pixels come back.
+                let _ = frame.replace_data(out);
             }
         }
         image
@@ -144,8 +145,8 @@ mod tests {
     use super::*;
 
     fn pixel(data: &[u8], channels: Channels, icc: &[u8]) -> Vec<u8> {
-        let image = Image::still(1, 1, channels, data.to_vec());
-        to_srgb(image, Some(icc)).frames[0].data.clone()
+        let image = Image::still(1, 1, channels, data.to_vec()).unwrap();
+        to_srgb(image, Some(icc)).frames()[0].data().to_vec()
     }
 
     fn close(actual: &[u8], expected: &[u8], tolerance: u8) -> bool {
@@ -188,7 +189,7 @@ mod tests {
         assert_eq!(pixel(&data, Channels::Rgb, &srgb), data);
         assert_eq!(pixel(&data, Channels::Rgb, b"garbage"), data);
         assert_eq!(pixel(&data, Channels::Rgb, &srgb[..srgb.len() / 2]), data);
-        let image = Image::still(1, 1, Channels::Rgb, data.to_vec());
+        let image = Image::still(1, 1, Channels::Rgb, data.to_vec()).unwrap();
         assert_eq!(to_srgb(image.clone(), None), image);
     }
 

@@ -15,7 +15,7 @@
 use super::codec;
 use super::probe::Probe;
 use super::{Image, Limits, PipelineError};
-use crate::format::ImageFormat;
+use crate::format::SourceFormat;
 
 pub use super::codec::FrameSink;
 pub use super::codec::jpeg::SHRINK_MARGIN;
@@ -40,11 +40,13 @@ pub struct DecodeRequest {
 /// [`super::Pipeline::decode_request`]): one line per format.
 pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
     match probe.format {
-        ImageFormat::Jpeg => codec::jpeg::decode(bytes, probe, request),
-        ImageFormat::Png => codec::png::decode(bytes, probe, request),
-        ImageFormat::Gif => codec::gif::decode(bytes, probe, request),
-        ImageFormat::Webp => codec::webp::decode(bytes, probe, request),
-        ImageFormat::Avif => Err(PipelineError::UnsupportedFormat),
+        SourceFormat::Jpeg => codec::jpeg::decode(bytes, probe, request),
+        SourceFormat::Png => codec::png::decode(bytes, probe, request),
+        SourceFormat::Gif => codec::gif::decode(bytes, probe, request),
+        SourceFormat::Webp => codec::webp::decode(bytes, probe, request),
+        SourceFormat::Bmp => codec::bmp::decode(bytes, probe, request),
+        SourceFormat::Ico => codec::ico::decode(bytes, probe, request),
+        SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
 }
 
@@ -65,8 +67,8 @@ pub fn decode_animation(
     each: &mut FrameSink<'_>,
 ) -> Result<u16, PipelineError> {
     match probe.format {
-        ImageFormat::Gif => codec::gif::stream(bytes, true, limits, each),
-        ImageFormat::Webp => codec::webp::stream(bytes, limits, each),
+        SourceFormat::Gif => codec::gif::stream(bytes, true, limits, each),
+        SourceFormat::Webp => codec::webp::stream(bytes, limits, each),
         _ => {
             let request = DecodeRequest {
                 min_scale: 1.0,
@@ -75,11 +77,11 @@ pub fn decode_animation(
                 limits: *limits,
             };
             let image = decode(bytes, probe, &request)?;
-            let channels = image.channels;
-            for frame in image.frames {
-                each(frame, channels)?;
+            let loops = image.loops();
+            for frame in image.into_frames() {
+                each(frame)?;
             }
-            Ok(image.loops)
+            Ok(loops)
         }
     }
 }
@@ -119,10 +121,10 @@ mod tests {
     }
 
     fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {
-        let n = image.channels.count();
-        let f = &image.frames[frame];
-        let i = (y as usize * f.width as usize + x as usize) * n;
-        f.data[i..i + n].to_vec()
+        let n = image.channels().count();
+        let f = &image.frames()[frame];
+        let i = (y as usize * f.width() as usize + x as usize) * n;
+        f.data()[i..i + n].to_vec()
     }
 
     fn near(actual: &[u8], expected: &[u8], tolerance: u8) -> bool {
@@ -206,7 +208,7 @@ mod tests {
         assert_eq!((image.width(), image.height()), (1000, 750));
         let image = decode_all(&bytes, 0.9, false, &Limits::default()).unwrap();
         assert_eq!((image.width(), image.height()), (4000, 3000));
-        assert_eq!(image.channels, Channels::Rgb);
+        assert_eq!(image.channels(), Channels::Rgb);
     }
 
     #[test]
@@ -238,7 +240,7 @@ mod tests {
     fn grey_jpeg_becomes_rgb() {
         let bytes = jpeg(8, 8, &[200u8; 64], jpeg_encoder::ColorType::Luma);
         let image = decode_all(&bytes, 1.0, false, &Limits::default()).unwrap();
-        assert_eq!(image.channels, Channels::Rgb);
+        assert_eq!(image.channels(), Channels::Rgb);
         assert!(near(&pixel(&image, 0, 3, 3), &[200, 200, 200], 2));
     }
 
@@ -320,7 +322,7 @@ mod tests {
             &limits,
         )
         .unwrap();
-        assert_eq!(grey.channels, Channels::Rgb);
+        assert_eq!(grey.channels(), Channels::Rgb);
         assert_eq!(pixel(&grey, 0, 1, 0), [250, 250, 250]);
 
         let grey16 = png_bytes(1, 1, ColorType::Grayscale, BitDepth::Sixteen, &[0xAB, 0xCD]);
@@ -332,7 +334,7 @@ mod tests {
         let ga = png_bytes(1, 1, ColorType::GrayscaleAlpha, BitDepth::Eight, &[77, 128]);
         let ga = decode_all(&ga, 1.0, false, &limits).unwrap();
         assert_eq!(
-            (ga.channels, pixel(&ga, 0, 0, 0)),
+            (ga.channels(), pixel(&ga, 0, 0, 0)),
             (Channels::Rgba, vec![77, 77, 77, 128])
         );
 
@@ -356,7 +358,7 @@ mod tests {
         let p = probe(&palette).unwrap();
         assert!(p.has_alpha);
         let image = decode_all(&palette, 1.0, false, &limits).unwrap();
-        assert_eq!(image.channels, Channels::Rgba);
+        assert_eq!(image.channels(), Channels::Rgba);
         assert_eq!(pixel(&image, 0, 0, 0), [0, 0, 255, 255]);
         assert_eq!(pixel(&image, 0, 1, 0), [255, 0, 0, 0]);
     }
@@ -390,25 +392,25 @@ mod tests {
         let p = probe(&bytes).unwrap();
         assert!(p.animated && p.has_alpha);
         let image = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
-        assert_eq!(image.frames.len(), 3);
-        assert_eq!(image.loops, 0);
-        let delays: Vec<u32> = image.frames.iter().map(|f| f.delay_ms).collect();
+        assert_eq!(image.frames().len(), 3);
+        assert_eq!(image.loops(), 0);
+        let delays: Vec<u32> = image.frames().iter().map(|f| f.delay_ms()).collect();
         assert_eq!(delays, [100, 200, 300]);
         // Frame 2: blue square over red, its transparent pixel shows red.
         assert_eq!(&pixel(&image, 1, 1, 1)[..3], [0, 0, 255]);
         assert_eq!(&pixel(&image, 1, 2, 2)[..3], [255, 0, 0]);
         assert_eq!(&pixel(&image, 1, 0, 0)[..3], [255, 0, 0]);
         // Frame 3: the square was disposed to transparent; red remains elsewhere.
-        assert_eq!(image.channels, Channels::Rgba);
+        assert_eq!(image.channels(), Channels::Rgba);
         assert_eq!(pixel(&image, 2, 1, 1), [0, 0, 0, 0]);
         assert_eq!(pixel(&image, 2, 0, 0), [0, 255, 0, 255]);
         assert_eq!(pixel(&image, 2, 3, 3), [255, 0, 0, 255]);
 
         // Without animation: only the first frame, opaque, so RGB.
         let still = decode_all(&bytes, 1.0, false, &Limits::default()).unwrap();
-        assert_eq!(still.frames.len(), 1);
-        assert_eq!(still.channels, Channels::Rgb);
-        assert_eq!(still.frames[0].delay_ms, 0);
+        assert_eq!(still.frames().len(), 1);
+        assert_eq!(still.channels(), Channels::Rgb);
+        assert_eq!(still.frames()[0].delay_ms(), 0);
     }
 
     /// Streams `bytes` through [`decode_animation`], keeping what the sink
@@ -416,8 +418,8 @@ mod tests {
     fn stream(bytes: &[u8], limits: &Limits) -> Result<(Vec<(Channels, Frame)>, u16), PipelineError> {
         let p = probe(bytes)?;
         let mut frames = Vec::new();
-        let loops = decode_animation(bytes, &p, limits, &mut |frame, channels| {
-            frames.push((channels, frame));
+        let loops = decode_animation(bytes, &p, limits, &mut |frame| {
+            frames.push((frame.channels(), frame));
             Ok(())
         })?;
         Ok((frames, loops))
@@ -425,8 +427,8 @@ mod tests {
 
     fn at(frame: &Frame, channels: Channels, x: u32, y: u32) -> Vec<u8> {
         let n = channels.count();
-        let i = (y as usize * frame.width as usize + x as usize) * n;
-        frame.data[i..i + n].to_vec()
+        let i = (y as usize * frame.width() as usize + x as usize) * n;
+        frame.data()[i..i + n].to_vec()
     }
 
     #[test]
@@ -436,9 +438,9 @@ mod tests {
         assert_eq!(loops, 0);
         assert_eq!(frames.len(), 3);
         for (_, frame) in &frames {
-            assert_eq!((frame.width, frame.height), (4, 4));
+            assert_eq!((frame.width(), frame.height()), (4, 4));
         }
-        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms).collect();
+        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms()).collect();
         assert_eq!(delays, [100, 200, 300]);
         // Each frame has the channels it needs: the first two are opaque,
         // the third shows the square disposed to transparent.
@@ -453,6 +455,7 @@ mod tests {
         assert_eq!(at(third, c, 3, 3), [255, 0, 0, 255]);
         // Gathered, they are exactly what `decode` returns.
         let whole = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        let frames = frames.into_iter().map(|(_, f)| f).collect();
         assert_eq!(Image::assemble(frames, loops).unwrap(), whole);
     }
 
@@ -485,7 +488,7 @@ mod tests {
         let bytes = animated_gif();
         let p = probe(&bytes).unwrap();
         let mut seen = 0;
-        let result = decode_animation(&bytes, &p, &Limits::default(), &mut |_, _| {
+        let result = decode_animation(&bytes, &p, &Limits::default(), &mut |_| {
             seen += 1;
             if seen == 2 {
                 Err(PipelineError::DeadlineExceeded)
@@ -509,25 +512,25 @@ mod tests {
         let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
         assert_eq!((frames.len(), loops), (1, 0));
         assert_eq!(frames[0].0, Channels::Rgb);
-        assert_eq!(frames[0].1.data, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(frames[0].1.data(), [1, 2, 3, 4, 5, 6]);
     }
 
     #[test]
     fn animations_are_cut_to_the_limits() {
         let bytes = animated_gif();
         let all = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
-        assert!(all.frames.len() > 2);
+        assert!(all.frames().len() > 2);
         let frames = Limits {
             max_animation_frames: 2,
             ..Limits::default()
         };
-        assert_eq!(decode_all(&bytes, 1.0, true, &frames).unwrap().frames.len(), 2);
+        assert_eq!(decode_all(&bytes, 1.0, true, &frames).unwrap().frames().len(), 2);
         let canvas = u64::from(all.width()) * u64::from(all.height());
         let pixels = Limits {
             max_animation_pixels: canvas * 2 + 1,
             ..Limits::default()
         };
-        assert_eq!(decode_all(&bytes, 1.0, true, &pixels).unwrap().frames.len(), 2);
+        assert_eq!(decode_all(&bytes, 1.0, true, &pixels).unwrap().frames().len(), 2);
         // The still path is not an animation and is not refused.
         assert!(decode_all(&bytes, 1.0, false, &frames).is_ok());
     }
@@ -545,13 +548,13 @@ mod tests {
         let data: Vec<u8> = (0..6).flat_map(|i| [i * 40, 100, 200, 255 - i]).collect();
         let bytes = webp_lossless(3, 2, &data, image_webp::ColorType::Rgba8);
         let image = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
-        assert_eq!(image.channels, Channels::Rgba);
-        assert_eq!(image.frames[0].data, data);
+        assert_eq!(image.channels(), Channels::Rgba);
+        assert_eq!(image.frames()[0].data(), data);
         let rgb: Vec<u8> = (0..6).flat_map(|i| [i * 40, 100, 200]).collect();
         let bytes = webp_lossless(3, 2, &rgb, image_webp::ColorType::Rgb8);
         let image = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
-        assert_eq!(image.channels, Channels::Rgb);
-        assert_eq!(image.frames[0].data, rgb);
+        assert_eq!(image.channels(), Channels::Rgb);
+        assert_eq!(image.frames()[0].data(), rgb);
     }
 
     /// x, y, width, height, colour, delay of one frame of a test animation.
@@ -607,18 +610,18 @@ mod tests {
         assert!(p.animated);
         assert_eq!((p.width, p.height), (4, 4));
         let image = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
-        assert_eq!(image.frames.len(), 2);
-        assert_eq!(image.frames[1].delay_ms, 70);
+        assert_eq!(image.frames().len(), 2);
+        assert_eq!(image.frames()[1].delay_ms(), 70);
         // Alpha blending onto the empty canvas may round by one step.
         assert!(near(&pixel(&image, 1, 0, 0), &[255, 0, 0, 255], 1));
         assert!(near(&pixel(&image, 1, 3, 3), &[0, 0, 255, 255], 1));
         let still = decode_all(&bytes, 1.0, false, &Limits::default()).unwrap();
-        assert_eq!(still.frames.len(), 1);
+        assert_eq!(still.frames().len(), 1);
         let limited = Limits {
             max_animation_frames: 1,
             ..Limits::default()
         };
-        assert_eq!(decode_all(&bytes, 1.0, true, &limited).unwrap().frames.len(), 1);
+        assert_eq!(decode_all(&bytes, 1.0, true, &limited).unwrap().frames().len(), 1);
     }
 
     #[test]
@@ -633,10 +636,10 @@ mod tests {
         );
         let (frames, loops) = stream(&bytes, &Limits::default()).unwrap();
         assert_eq!(loops, 0);
-        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms).collect();
+        let delays: Vec<u32> = frames.iter().map(|(_, f)| f.delay_ms()).collect();
         assert_eq!(delays, [50, 70, 90]);
         for (channels, frame) in &frames {
-            assert_eq!((frame.width, frame.height, *channels), (4, 4, Channels::Rgba));
+            assert_eq!((frame.width(), frame.height(), *channels), (4, 4, Channels::Rgba));
         }
         // The last frame is composited over the earlier ones.
         let (c, last) = (frames[2].0, &frames[2].1);
@@ -644,6 +647,7 @@ mod tests {
         assert!(near(&at(last, c, 3, 3), &[0, 0, 255, 255], 1));
         assert!(near(&at(last, c, 3, 0), &[255, 0, 0, 255], 1));
         let whole = decode_all(&bytes, 1.0, true, &Limits::default()).unwrap();
+        let frames = frames.into_iter().map(|(_, f)| f).collect();
         assert_eq!(Image::assemble(frames, loops).unwrap(), whole);
     }
 
@@ -689,7 +693,8 @@ mod tests {
             &request(1.0, SHRINK_MARGIN, false, &Limits::default()),
         )
         .unwrap();
-        let image = super::super::orient::apply(image, p.orientation, crate::options::Rotation::None);
+        let image =
+            super::super::orient::apply(image, p.orientation, crate::options::Rotation::None).unwrap();
         colour::to_srgb(image, p.icc_profile.as_deref())
     }
 

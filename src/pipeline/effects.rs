@@ -58,22 +58,19 @@ const LUMA_709: [f32; 3] = [0.2126, 0.7152, 0.0722];
 /// [`PipelineError::DeadlineExceeded`] between two rows once the
 /// processing deadline has passed.
 pub fn apply(mut image: Image, plan: &Plan) -> Result<Image, PipelineError> {
-    let channels = image.channels;
-    for frame in &mut image.frames {
+    let channels = image.channels();
+    for frame in image.frames_mut() {
         deadline::check()?;
-        let (w, h) = (frame.width as usize, frame.height as usize);
-        if frame.data.len() != w * h * channels.count() || w == 0 || h == 0 {
-            continue;
-        }
+        let (w, h) = (frame.width() as usize, frame.height() as usize);
         if plan.grayscale() {
-            grayscale(&mut frame.data, channels);
+            grayscale(frame.data_mut(), channels);
         }
         if let Some(n) = plan.blur() {
-            blur(&mut frame.data, w, h, channels, blur_sigma(n))?;
+            blur(frame.data_mut(), w, h, channels, blur_sigma(n))?;
         }
         if let Some(n) = plan.sharpen() {
             sharpen(
-                &mut frame.data,
+                frame.data_mut(),
                 w,
                 h,
                 channels,
@@ -258,13 +255,13 @@ mod tests {
                 })
             })
             .collect();
-        Image::still(w, h, channels, data)
+        Image::still(w, h, channels, data).unwrap()
     }
 
     fn at(img: &Image, x: u32, y: u32) -> &[u8] {
-        let n = img.channels.count();
+        let n = img.channels().count();
         let i = (y as usize * img.width() as usize + x as usize) * n;
-        &img.frames[0].data[i..i + n]
+        &img.frames()[0].data()[i..i + n]
     }
 
     #[test]
@@ -312,7 +309,7 @@ mod tests {
     #[test]
     fn grayscale_gives_equal_channels_in_linear_light() {
         let data = vec![255, 0, 0, 200, 0, 255, 0, 100, 0, 0, 255, 0, 120, 130, 140, 255];
-        let img = Image::still(4, 1, Channels::Rgba, data);
+        let img = Image::still(4, 1, Channels::Rgba, data).unwrap();
         let out = apply(
             img,
             &Plan::parse("e_grayscale", &GrammarLimits::default()).unwrap(),
@@ -340,7 +337,7 @@ mod tests {
         let data = (0..8)
             .flat_map(|_| (0..16).flat_map(|x| if x < 8 { [255, 0, 0, 255] } else { [0, 0, 255, 0] }))
             .collect();
-        let img = Image::still(16, 8, Channels::Rgba, data);
+        let img = Image::still(16, 8, Channels::Rgba, data).unwrap();
         let out = apply(
             img,
             &Plan::parse("e_blur:100", &GrammarLimits::default()).unwrap(),
@@ -378,7 +375,7 @@ mod tests {
     /// The sum of squared differences from the mean over a frame: blur
     /// lowers it.
     fn spread(img: &Image) -> f64 {
-        let data = &img.frames[0].data;
+        let data = &img.frames()[0].data();
         let mean = data.iter().map(|&v| f64::from(v)).sum::<f64>() / data.len() as f64;
         data.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum()
     }

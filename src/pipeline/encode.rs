@@ -48,44 +48,25 @@ pub fn quality_for(format: ImageFormat, quality: Quality) -> u8 {
 /// WebP between frames, and the library encoders that cannot be interrupted
 /// (JPEG, still WebP, AVIF) are not started when they cannot end in time.
 pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<Encoded, PipelineError> {
-    let frame = image
-        .frames
-        .first()
-        .ok_or_else(|| PipelineError::Encode("the image has no frames".into()))?;
-    if frame.width == 0 || frame.height == 0 {
-        return Err(PipelineError::Encode("the image has no pixels".into()));
-    }
-    let expected = frame.width as usize * frame.height as usize * image.channels.count();
-    if image
-        .frames
-        .iter()
-        .any(|f| f.data.len() != expected || (f.width, f.height) != (frame.width, frame.height))
-    {
-        return Err(PipelineError::Encode(
-            "frame buffers do not match the image size".into(),
-        ));
-    }
+    // The first frame is the still; its layout is every frame's (`Image`).
+    let frame = image.first();
     let q = quality_for(format, quality);
-    let pixels = u64::from(frame.width) * u64::from(frame.height);
+    let pixels = u64::from(frame.width()) * u64::from(frame.height());
     let stage = Stage::Encode(format);
     let bytes = match format {
-        ImageFormat::Jpeg => {
-            deadline::timed(stage, pixels, || codec::jpeg::encode(frame, image.channels, q))?
-        }
-        ImageFormat::Png => codec::png::encode(frame, image.channels)?,
+        ImageFormat::Jpeg => deadline::timed(stage, pixels, || codec::jpeg::encode(frame, q))?,
+        ImageFormat::Png => codec::png::encode(frame)?,
         ImageFormat::Gif => codec::gif::encode(image)?,
         // An animation is encoded frame by frame, checked between frames.
         ImageFormat::Webp if image.is_animated() => codec::webp::encode(image, q)?,
         ImageFormat::Webp => deadline::timed(stage, pixels, || codec::webp::encode(image, q))?,
-        ImageFormat::Avif => {
-            deadline::timed(stage, pixels, || codec::avif::encode(frame, image.channels, q))?
-        }
+        ImageFormat::Avif => deadline::timed(stage, pixels, || codec::avif::encode(frame, q))?,
     };
     Ok(Encoded {
         bytes,
         format,
-        width: frame.width,
-        height: frame.height,
+        width: frame.width(),
+        height: frame.height(),
     })
 }
 
@@ -106,7 +87,7 @@ mod tests {
                 }
             }
         }
-        Image::still(w, h, channels, data)
+        Image::still(w, h, channels, data).unwrap()
     }
 
     /// A gradient with many colours, for the lossy paths.
@@ -114,7 +95,7 @@ mod tests {
         let data = (0..h)
             .flat_map(|y| (0..w).flat_map(move |x| [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
             .collect();
-        Image::still(w, h, Channels::Rgb, data)
+        Image::still(w, h, Channels::Rgb, data).unwrap()
     }
 
     fn close(a: &[u8], b: &[u8], tol: u8) -> bool {
@@ -169,7 +150,7 @@ mod tests {
         let (info, pixels) = png_decode(&out.bytes);
         assert_eq!((info.width, info.height), (40, 10));
         assert_eq!(info.color_type, png::ColorType::Rgba);
-        assert_eq!(pixels, img.frames[0].data);
+        assert_eq!(pixels, img.frames()[0].data());
     }
 
     #[test]
@@ -182,7 +163,7 @@ mod tests {
             png::ColorType::Indexed
         );
         let (_, pixels) = png_decode(&out.bytes);
-        assert_eq!(pixels, img.frames[0].data);
+        assert_eq!(pixels, img.frames()[0].data());
     }
 
     #[test]
@@ -191,21 +172,18 @@ mod tests {
         let out = encode(&img, ImageFormat::Png, Quality::Default).unwrap();
         let (info, pixels) = png_decode(&out.bytes);
         assert_eq!(info.color_type, png::ColorType::Rgb);
-        assert_eq!(pixels, img.frames[0].data);
+        assert_eq!(pixels, img.frames()[0].data());
     }
 
     fn animation(channels: Channels) -> Image {
-        let mut img = two_tone(32, 16, channels);
-        img.frames[0].delay_ms = 100;
-        let mut second = img.frames[0].clone();
+        let img = two_tone(32, 16, channels);
+        let first = img.first().clone().with_delay_ms(100);
+        let mut second = first.clone().with_delay_ms(250);
         // Second frame: swapped colours.
-        for px in second.data.chunks_exact_mut(channels.count()) {
+        for px in second.data_mut().chunks_exact_mut(channels.count()) {
             px.swap(0, 2);
         }
-        second.delay_ms = 250;
-        img.frames.push(second);
-        img.loops = 3;
-        img
+        Image::new(vec![first, second], 3).unwrap()
     }
 
     #[test]
@@ -231,7 +209,7 @@ mod tests {
         options.set_color_output(gif::ColorOutput::RGBA);
         let mut decoder = options.read_info(&out.bytes[..]).unwrap();
         let frame = decoder.read_next_frame().unwrap().unwrap();
-        let src = &img.frames[0].data;
+        let src = &img.frames()[0].data();
         let mut worst = 0;
         let mut total = 0u64;
         for (i, px) in frame.buffer.chunks_exact(4).enumerate() {
@@ -290,7 +268,7 @@ mod tests {
         let at = (100 * 300 + 150) * n;
         assert!(close(
             &buf[at..at + 3],
-            &img.frames[0].data[(100 * 300 + 150) * 3..][..3],
+            &img.frames()[0].data()[(100 * 300 + 150) * 3..][..3],
             12
         ));
     }
@@ -345,22 +323,10 @@ mod tests {
     }
 
     #[test]
-    fn bad_buffers_are_errors_not_panics() {
-        let mut img = two_tone(8, 8, Channels::Rgb);
-        img.frames[0].data.truncate(10);
-        for format in [
-            ImageFormat::Jpeg,
-            ImageFormat::Png,
-            ImageFormat::Gif,
-            ImageFormat::Webp,
-            ImageFormat::Avif,
-        ] {
-            assert!(matches!(
-                encode(&img, format, Quality::Default),
-                Err(PipelineError::Encode(_))
-            ));
-        }
-        let huge = Image::still(70_000, 1, Channels::Rgb, vec![0; 210_000]);
+    fn sides_a_format_cannot_store_are_errors_not_panics() {
+        // (A buffer that does not match its size cannot reach an encoder:
+        // `Frame::new` refuses it, see `image.rs`.)
+        let huge = Image::still(70_000, 1, Channels::Rgb, vec![0; 210_000]).unwrap();
         assert!(matches!(
             encode(&huge, ImageFormat::Jpeg, Quality::Default),
             Err(PipelineError::Encode(_))

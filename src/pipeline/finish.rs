@@ -7,37 +7,37 @@
 //! every frame of an animation was transformed.
 
 use super::geometry::{Layout, place};
-use super::{Channels, Frame, Image};
+use super::{Channels, Image, LayoutError};
 use crate::format::ImageFormat;
 use crate::options::{Gravity, Plan, Rgba};
 
 /// Pads onto the canvas and flattens alpha onto the background when `format`
 /// cannot store it. An alpha channel that is opaque everywhere is dropped,
 /// so that encoders write the smaller RGB form.
-pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -> Image {
+pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -> Result<Image, LayoutError> {
     let image = match layout.canvas {
         Some(canvas) if (canvas.width, canvas.height) != (image.width(), image.height()) => pad(
             image,
             (canvas.width, canvas.height),
             canvas.gravity,
             pad_background(plan.background(), format),
-        ),
+        )?,
         _ => image,
     };
-    if image.channels == Channels::Rgb {
-        return image;
+    if image.channels() == Channels::Rgb {
+        return Ok(image);
     }
     if !format.supports_alpha() {
         return flatten(image, plan.background());
     }
     if image
-        .frames
+        .frames()
         .iter()
-        .all(|f| f.data.chunks_exact(4).all(|p| p[3] == u8::MAX))
+        .all(|f| f.data().chunks_exact(4).all(|p| p[3] == u8::MAX))
     {
         return drop_alpha(image);
     }
-    image
+    Ok(image)
 }
 
 /// The colour a padded canvas is filled with: `background` itself when
@@ -63,106 +63,74 @@ fn background_over_white(background: Rgba) -> [u8; 3] {
 
 /// Places every frame on a `size` canvas of `background`, by gravity. The
 /// canvas has an alpha channel only when the image or the colour needs one.
-fn pad(image: Image, size: (u32, u32), gravity: Gravity, background: Rgba) -> Image {
+fn pad(image: Image, size: (u32, u32), gravity: Gravity, background: Rgba) -> Result<Image, LayoutError> {
     let (cw, ch_) = (size.0 as usize, size.1 as usize);
-    let channels = if image.channels == Channels::Rgba || background.0[3] < u8::MAX {
+    let channels = if image.channels() == Channels::Rgba || background.0[3] < u8::MAX {
         Channels::Rgba
     } else {
         Channels::Rgb
     };
     let out_n = channels.count();
-    let in_n = image.channels.count();
+    let in_n = image.channels().count();
     let pixel = &background.0[..out_n];
     let (iw, ih) = (image.width() as usize, image.height() as usize);
     let (x, y) = place((size.0 as f64, size.1 as f64), (iw as f64, ih as f64), gravity);
     // Whole-pixel offsets; negative when the image is larger than the canvas,
     // then it is clipped.
     let (ox, oy) = (x.round() as i64, y.round() as i64);
-    let frames = image
-        .frames
-        .into_iter()
-        .map(|frame| {
-            let mut data = pixel.repeat(cw * ch_);
-            for (row_index, row) in frame.data.chunks_exact(iw * in_n).enumerate() {
-                let cy = row_index as i64 + oy;
-                if cy < 0 || cy >= ch_ as i64 {
+    image.map_frames(|frame| {
+        let mut data = pixel.repeat(cw * ch_);
+        for (row_index, row) in frame.data().chunks_exact(iw * in_n).enumerate() {
+            let cy = row_index as i64 + oy;
+            if cy < 0 || cy >= ch_ as i64 {
+                continue;
+            }
+            for (col, px) in row.chunks_exact(in_n).enumerate() {
+                let cx = col as i64 + ox;
+                if cx < 0 || cx >= cw as i64 {
                     continue;
                 }
-                for (col, px) in row.chunks_exact(in_n).enumerate() {
-                    let cx = col as i64 + ox;
-                    if cx < 0 || cx >= cw as i64 {
-                        continue;
-                    }
-                    let at = (cy as usize * cw + cx as usize) * out_n;
-                    if let Some(dst) = data.get_mut(at..at + out_n) {
-                        dst[..3].copy_from_slice(&px[..3]);
-                        if out_n == 4 {
-                            dst[3] = px.get(3).copied().unwrap_or(u8::MAX);
-                        }
+                let at = (cy as usize * cw + cx as usize) * out_n;
+                if let Some(dst) = data.get_mut(at..at + out_n) {
+                    dst[..3].copy_from_slice(&px[..3]);
+                    if out_n == 4 {
+                        dst[3] = px.get(3).copied().unwrap_or(u8::MAX);
                     }
                 }
             }
-            Frame {
-                width: size.0,
-                height: size.1,
-                data,
-                delay_ms: frame.delay_ms,
-            }
-        })
-        .collect();
-    Image {
-        channels,
-        frames,
-        loops: image.loops,
-    }
+        }
+        frame.remade(size.0, size.1, channels, data)
+    })
 }
 
 /// Composites RGBA frames over `background` (itself composited over white
 /// when it is transparent, since the result has no alpha) and returns RGB.
 /// Blending is done on the sRGB values, as browsers composite.
-fn flatten(image: Image, background: Rgba) -> Image {
+fn flatten(image: Image, background: Rgba) -> Result<Image, LayoutError> {
     let bgc = background_over_white(background).map(u32::from);
-    let frames = image
-        .frames
-        .into_iter()
-        .map(|frame| {
-            let mut data = Vec::with_capacity(frame.data.len() / 4 * 3);
-            for px in frame.data.chunks_exact(4) {
-                let a = u32::from(px[3]);
-                for c in 0..3 {
-                    let v = (u32::from(px[c]) * a + bgc[c] * (255 - a) + 127) / 255;
-                    data.push(v as u8);
-                }
+    image.map_frames(|frame| {
+        let mut data = Vec::with_capacity(frame.data().len() / 4 * 3);
+        for px in frame.data().chunks_exact(4) {
+            let a = u32::from(px[3]);
+            for c in 0..3 {
+                let v = (u32::from(px[c]) * a + bgc[c] * (255 - a) + 127) / 255;
+                data.push(v as u8);
             }
-            Frame { data, ..frame }
-        })
-        .collect();
-    Image {
-        channels: Channels::Rgb,
-        frames,
-        loops: image.loops,
-    }
+        }
+        frame.remade(frame.width(), frame.height(), Channels::Rgb, data)
+    })
 }
 
 /// RGBA -> RGB, for images whose alpha is opaque everywhere.
-fn drop_alpha(image: Image) -> Image {
-    let frames = image
-        .frames
-        .into_iter()
-        .map(|frame| {
-            let data = frame
-                .data
-                .chunks_exact(4)
-                .flat_map(|p| [p[0], p[1], p[2]])
-                .collect();
-            Frame { data, ..frame }
-        })
-        .collect();
-    Image {
-        channels: Channels::Rgb,
-        frames,
-        loops: image.loops,
-    }
+fn drop_alpha(image: Image) -> Result<Image, LayoutError> {
+    image.map_frames(|frame| {
+        let data = frame
+            .data()
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect();
+        frame.remade(frame.width(), frame.height(), Channels::Rgb, data)
+    })
 }
 
 #[cfg(test)]
@@ -184,15 +152,19 @@ mod tests {
 
     #[test]
     fn pad_places_by_gravity_on_the_background() {
-        let img = Image::still(10, 10, Channels::Rgb, vec![0; 300]);
+        let img = Image::still(10, 10, Channels::Rgb, vec![0; 300]).unwrap();
         let plan = Plan::parse("b_rgb:0000ff", &GrammarLimits::default()).unwrap();
         let out = apply(
             img.clone(),
             &pad_layout((30, 20), Gravity::East),
             &plan,
             ImageFormat::Png,
+        )
+        .unwrap();
+        assert_eq!(
+            (out.width(), out.height(), out.channels()),
+            (30, 20, Channels::Rgb)
         );
-        assert_eq!((out.width(), out.height(), out.channels), (30, 20, Channels::Rgb));
         assert_eq!(pixel(&out, 0, 0), vec![0, 0, 255]);
         assert_eq!(pixel(&out, 29, 19), vec![0, 0, 255]);
         assert_eq!(pixel(&out, 25, 10), vec![0, 0, 0]);
@@ -205,7 +177,8 @@ mod tests {
             &pad_layout((30, 20), Gravity::NorthWest),
             &plan,
             ImageFormat::Png,
-        );
+        )
+        .unwrap();
         assert_eq!(pixel(&out, 0, 0), vec![0, 0, 0]);
         assert_eq!(pixel(&out, 29, 19), vec![0, 0, 255]);
         assert_eq!(pixel(&out, 10, 0), vec![0, 0, 255]);
@@ -213,15 +186,16 @@ mod tests {
 
     #[test]
     fn transparent_pad_keeps_alpha() {
-        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
+        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]).unwrap();
         let plan = Plan::parse("b_rgb:00000000", &GrammarLimits::default()).unwrap();
         let out = apply(
             img,
             &pad_layout((20, 10), Gravity::Center),
             &plan,
             ImageFormat::Png,
-        );
-        assert_eq!(out.channels, Channels::Rgba);
+        )
+        .unwrap();
+        assert_eq!(out.channels(), Channels::Rgba);
         assert_eq!(pixel(&out, 0, 0)[3], 0);
         assert_eq!(pixel(&out, 10, 5), vec![9, 9, 9, 255]);
     }
@@ -231,48 +205,49 @@ mod tests {
         // Half-transparent black on a JPEG: the padding is 50% black over
         // white, the same grey flattening gives a transparent pixel, not the
         // 75% black of compositing it twice.
-        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]);
+        let img = Image::still(10, 10, Channels::Rgb, vec![9; 300]).unwrap();
         let plan = Plan::parse("b_rgb:00000080", &GrammarLimits::default()).unwrap();
         let out = apply(
             img,
             &pad_layout((30, 10), Gravity::Center),
             &plan,
             ImageFormat::Jpeg,
-        );
-        assert_eq!(out.channels, Channels::Rgb);
+        )
+        .unwrap();
+        assert_eq!(out.channels(), Channels::Rgb);
         assert_eq!(pixel(&out, 0, 0), vec![127, 127, 127]);
         assert_eq!(pixel(&out, 15, 5), vec![9, 9, 9]);
-        let transparent = Image::still(1, 1, Channels::Rgba, vec![50, 60, 70, 0]);
+        let transparent = Image::still(1, 1, Channels::Rgba, vec![50, 60, 70, 0]).unwrap();
         let l = layout((1, 1), (1.0, 1.0), Anchor::Gravity(Gravity::Center), (1, 1));
-        let flat = apply(transparent, &l, &plan, ImageFormat::Jpeg);
+        let flat = apply(transparent, &l, &plan, ImageFormat::Jpeg).unwrap();
         assert_eq!(pixel(&flat, 0, 0), vec![127, 127, 127]);
     }
 
     #[test]
     fn flatten_uses_the_background_where_transparent() {
         let data = [[10, 20, 30, 0], [10, 20, 30, 255], [255, 0, 0, 128]].concat();
-        let img = Image::still(3, 1, Channels::Rgba, data);
+        let img = Image::still(3, 1, Channels::Rgba, data).unwrap();
         let l = layout((3, 1), (3.0, 1.0), Anchor::Gravity(Gravity::Center), (3, 1));
         let plan = Plan::parse("b_rgb:00ff00", &GrammarLimits::default()).unwrap();
-        let out = apply(img.clone(), &l, &plan, ImageFormat::Jpeg);
-        assert_eq!(out.channels, Channels::Rgb);
+        let out = apply(img.clone(), &l, &plan, ImageFormat::Jpeg).unwrap();
+        assert_eq!(out.channels(), Channels::Rgb);
         assert_eq!(pixel(&out, 0, 0), vec![0, 255, 0]);
         assert_eq!(pixel(&out, 1, 0), vec![10, 20, 30]);
         assert!(close(&pixel(&out, 2, 0), &[128, 127, 0], 1));
         // Default background: white.
-        let out = apply(img.clone(), &l, &Plan::default(), ImageFormat::Jpeg);
+        let out = apply(img.clone(), &l, &Plan::default(), ImageFormat::Jpeg).unwrap();
         assert_eq!(pixel(&out, 0, 0), vec![255, 255, 255]);
         // PNG keeps the alpha channel.
-        let out = apply(img, &l, &plan, ImageFormat::Png);
-        assert_eq!(out.channels, Channels::Rgba);
+        let out = apply(img, &l, &plan, ImageFormat::Png).unwrap();
+        assert_eq!(out.channels(), Channels::Rgba);
     }
 
     #[test]
     fn opaque_alpha_is_dropped() {
-        let img = Image::still(2, 1, Channels::Rgba, vec![1, 2, 3, 255, 4, 5, 6, 255]);
+        let img = Image::still(2, 1, Channels::Rgba, vec![1, 2, 3, 255, 4, 5, 6, 255]).unwrap();
         let l = layout((2, 1), (2.0, 1.0), Anchor::Gravity(Gravity::Center), (2, 1));
-        let out = apply(img, &l, &Plan::default(), ImageFormat::Webp);
-        assert_eq!(out.channels, Channels::Rgb);
-        assert_eq!(out.frames[0].data, vec![1, 2, 3, 4, 5, 6]);
+        let out = apply(img, &l, &Plan::default(), ImageFormat::Webp).unwrap();
+        assert_eq!(out.channels(), Channels::Rgb);
+        assert_eq!(out.frames()[0].data(), vec![1, 2, 3, 4, 5, 6]);
     }
 }

@@ -163,45 +163,45 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
             };
             (whole, resize, None)
         }
-        (mode, Some(w), Some(h)) => match mode {
-            CropMode::Scale => (whole, (side(w), side(h)), None),
-            CropMode::Fit | CropMode::Limit => (whole, fit(sw, sh, w, h, never_enlarge), None),
-            CropMode::Pad | CropMode::Lpad => {
-                (whole, fit(sw, sh, w, h, never_enlarge), Some((side(w), side(h))))
-            }
-            CropMode::Fill | CropMode::Lfill | CropMode::Thumb | CropMode::Crop => {
-                let (bw, bh) = (side(w), side(h));
-                let cover = (w / sw).max(h / sh);
-                if mode == CropMode::Lfill && cover > 1.0 {
-                    // Too small to fill without enlarging: cut what is over the
-                    // box, keep what is under it, scale nothing.
-                    let (rw, rh) = (bw.min(sw), bh.min(sh));
-                    let region = Region {
-                        width: rw,
-                        height: rh,
+        (CropMode::Scale, Some(w), Some(h)) => (whole, (side(w), side(h)), None),
+        (CropMode::Fit | CropMode::Limit, Some(w), Some(h)) => {
+            (whole, fit(sw, sh, w, h, never_enlarge), None)
+        }
+        (CropMode::Pad | CropMode::Lpad, Some(w), Some(h)) => {
+            (whole, fit(sw, sh, w, h, never_enlarge), Some((side(w), side(h))))
+        }
+        (mode @ (CropMode::Fill | CropMode::Lfill | CropMode::Thumb), Some(w), Some(h)) => {
+            let (bw, bh) = (side(w), side(h));
+            let cover = (w / sw).max(h / sh);
+            if mode == CropMode::Lfill && cover > 1.0 {
+                // Too small to fill without enlarging: cut what is over the
+                // box, keep what is under it, scale nothing.
+                let (rw, rh) = (bw.min(sw), bh.min(sh));
+                let region = Region {
+                    width: rw,
+                    height: rh,
+                    anchor,
+                };
+                (region, (rw, rh), None)
+            } else {
+                // The largest sub-rectangle of the source with the output's
+                // aspect ratio.
+                let region = if bw * sh >= bh * sw {
+                    Region {
+                        width: sw,
+                        height: (sw * bh / bw).min(sh),
                         anchor,
-                    };
-                    (region, (rw, rh), None)
+                    }
                 } else {
-                    // The largest sub-rectangle of the source with the output's
-                    // aspect ratio.
-                    let region = if bw * sh >= bh * sw {
-                        Region {
-                            width: sw,
-                            height: (sw * bh / bw).min(sh),
-                            anchor,
-                        }
-                    } else {
-                        Region {
-                            width: (sh * bw / bh).min(sw),
-                            height: sh,
-                            anchor,
-                        }
-                    };
-                    (region, (bw, bh), None)
-                }
+                    Region {
+                        width: (sh * bw / bh).min(sw),
+                        height: sh,
+                        anchor,
+                    }
+                };
+                (region, (bw, bh), None)
             }
-        },
+        }
     };
 
     let (out_w, out_h) = canvas.unwrap_or(resize);

@@ -26,10 +26,10 @@ mod test_support;
 
 use std::time::{Duration, Instant};
 
-use crate::format::ImageFormat;
+use crate::format::{ImageFormat, SourceFormat};
 use crate::options::Plan;
 
-pub use image::{Channels, Frame, Image};
+pub use image::{Channels, Frame, Image, LayoutError};
 pub use probe::Probe;
 pub use resize::ResampleSpace;
 
@@ -118,8 +118,12 @@ pub struct Timings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
     /// The bytes are not a format resizer decodes.
-    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP)")]
+    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO)")]
     UnsupportedFormat,
+    /// A format recognised from its bytes that resizer does not decode yet:
+    /// the sentence says which and what is planned.
+    #[error("{0}")]
+    NotYetSupported(&'static str),
     /// The header claims more pixels than `max_src_pixels`.
     #[error("the source is {width}x{height} ({pixels} pixels), over the limit of {max} pixels")]
     TooManyPixels {
@@ -143,6 +147,12 @@ pub enum PipelineError {
     /// The per-request processing deadline passed between two stages.
     #[error("processing took longer than the deadline")]
     DeadlineExceeded,
+    /// A stage produced pixels that break the image's layout rules: a bug
+    /// on our side (decoders report damaged sources as [`Corrupt`]).
+    ///
+    /// [`Corrupt`]: PipelineError::Corrupt
+    #[error("internal error: {0}")]
+    Layout(#[from] LayoutError),
 }
 
 /// One configured pipeline: the limits every image is held to and the
@@ -193,6 +203,7 @@ impl Pipeline {
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
         let limits = &self.limits;
+        let choice = output;
         let _deadline = deadline::enter(deadline);
         let check_deadline = deadline::check;
         let mut timings = Timings::default();
@@ -204,7 +215,7 @@ impl Pipeline {
         let bytes = repaired.as_deref().unwrap_or(bytes);
         let probe = probe::probe(bytes)?;
         probe.check_limits(limits)?;
-        let format = resolve_format(output, probe.format, probe.has_alpha, probe.animated);
+        let mut format = resolve_format(choice, probe.format, probe.has_alpha, probe.animated);
 
         // Geometry first, on the header's (oriented) size, so that the decoder
         // knows how small it may decode (shrink-on-load) and output limits are
@@ -226,9 +237,15 @@ impl Pipeline {
             let image = decode::decode(bytes, &probe, &request)?;
             timings.decode = started.elapsed();
             check_deadline()?;
+            // A format resizer only reads becomes PNG or JPEG by its alpha
+            // (unless `f_` names a format): the decoded pixels say whether
+            // there is any, where the header could only say there may be.
+            if probe.format.output().is_none() {
+                format = resolve_format(choice, probe.format, image.channels() == Channels::Rgba, false);
+            }
 
             let started = Instant::now();
-            let image = orient::apply(image, probe.orientation, plan.rotation());
+            let image = orient::apply(image, probe.orientation, plan.rotation())?;
             let image = colour::to_srgb(image, probe.icc_profile.as_deref());
             check_deadline()?;
             let image = resize::apply(image, &layout, self.tuning.resample_space)?;
@@ -238,7 +255,7 @@ impl Pipeline {
             image
         };
         let started = Instant::now();
-        let image = finish::apply(image, &layout, plan, format);
+        let image = finish::apply(image, &layout, plan, format)?;
         timings.transform += started.elapsed();
         check_deadline()?;
 
@@ -267,33 +284,27 @@ impl Pipeline {
         let started = Instant::now();
         let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
         let mut resampler = resize::Resampler::new(layout, self.tuning.resample_space);
-        let mut kept: Vec<(Channels, Frame)> = Vec::new();
+        let mut kept: Vec<Frame> = Vec::new();
         let mut transform = Duration::ZERO;
         let loops = decode::decode_animation(
             bytes,
             probe,
             &animation_limits(limits, layout.output()),
-            &mut |frame, channels| {
+            &mut |frame| {
                 check_deadline()?;
                 let started = Instant::now();
-                let image = Image {
-                    channels,
-                    frames: vec![frame],
-                    loops: 0,
-                };
-                let image = orient::apply(image, probe.orientation, plan.rotation());
+                let delay_ms = frame.delay_ms();
+                let image = orient::apply(Image::from_frame(frame), probe.orientation, plan.rotation())?;
                 let image = to_srgb.apply(image);
                 let image = resampler.run(image)?;
                 let image = effects::apply(image, plan)?;
-                let channels = image.channels;
-                kept.extend(image.frames.into_iter().map(|f| (channels, f)));
+                kept.extend(image.into_frames().into_iter().map(|f| f.with_delay_ms(delay_ms)));
                 transform += started.elapsed();
                 Ok(())
             },
         )?;
         check_deadline()?;
-        let image = Image::assemble(kept, loops)
-            .ok_or_else(|| PipelineError::Corrupt("the animation has no frames".into()))?;
+        let image = codec::assemble(kept, loops, probe.format)?;
         Ok((image, started.elapsed().saturating_sub(transform), transform))
     }
 }
@@ -332,6 +343,11 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 
 /// Chooses the output format (README, "Transformations", `f_`).
 ///
+/// Without `f_` (`OutputChoice::Source`) the source's format is kept when
+/// resizer writes it; a format it only reads (BMP, ICO) becomes PNG when
+/// the image has transparency, else JPEG, the choice `f_auto` makes for a
+/// client that accepts neither WebP nor AVIF.
+///
 /// For `f_auto`, an animated source prefers WebP to AVIF when the client
 /// accepts both: resizer writes AVIF as a still image, and the README ("Output") keeps
 /// animation whenever the chosen format can. For the same reason an
@@ -339,19 +355,23 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 /// format every client shows, rather than becoming a still PNG or JPEG.
 pub fn resolve_format(
     output: OutputChoice,
-    source: ImageFormat,
+    source: impl Into<SourceFormat>,
     has_alpha: bool,
     animated: bool,
 ) -> ImageFormat {
+    let by_alpha = if has_alpha {
+        ImageFormat::Png
+    } else {
+        ImageFormat::Jpeg
+    };
     match output {
-        OutputChoice::Source => source,
+        OutputChoice::Source => source.into().output().unwrap_or(by_alpha),
         OutputChoice::Fixed(format) => format,
         OutputChoice::Auto { webp: true, .. } if animated => ImageFormat::Webp,
         OutputChoice::Auto { avif: true, .. } => ImageFormat::Avif,
         OutputChoice::Auto { webp: true, .. } => ImageFormat::Webp,
         OutputChoice::Auto { .. } if animated => ImageFormat::Gif,
-        OutputChoice::Auto { .. } if has_alpha => ImageFormat::Png,
-        OutputChoice::Auto { .. } => ImageFormat::Jpeg,
+        OutputChoice::Auto { .. } => by_alpha,
     }
 }
 
@@ -397,7 +417,7 @@ mod tests {
         let (image, _, _) = Pipeline::new(*limits)
             .stream_animation(bytes, &probe, &plan, &layout, limits, &|| Ok(()))
             .unwrap();
-        finish::apply(image, &layout, &plan, ImageFormat::Gif)
+        finish::apply(image, &layout, &plan, ImageFormat::Gif).unwrap()
     }
 
     /// The same stages run on the whole decoded animation at once.
@@ -409,18 +429,18 @@ mod tests {
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let request = Pipeline::new(limits).decode_request(1.0, true);
         let image = decode::decode(bytes, &probe, &request).unwrap();
-        let image = orient::apply(image, probe.orientation, plan.rotation());
+        let image = orient::apply(image, probe.orientation, plan.rotation()).unwrap();
         let image = colour::to_srgb(image, probe.icc_profile.as_deref());
         let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
         let image = effects::apply(image, &plan).unwrap();
-        finish::apply(image, &layout, &plan, ImageFormat::Gif)
+        finish::apply(image, &layout, &plan, ImageFormat::Gif).unwrap()
     }
 
     fn pixel(image: &Image, frame: usize, x: u32, y: u32) -> Vec<u8> {
-        let n = image.channels.count();
-        let f = &image.frames[frame];
-        let i = (y as usize * f.width as usize + x as usize) * n;
-        f.data[i..i + n].to_vec()
+        let n = image.channels().count();
+        let f = &image.frames()[frame];
+        let i = (y as usize * f.width() as usize + x as usize) * n;
+        f.data()[i..i + n].to_vec()
     }
 
     #[test]
@@ -429,16 +449,16 @@ mod tests {
         // Rotated a quarter turn clockwise, the blue square is at the
         // bottom right: cut it out of every frame.
         let image = streamed(&bytes, "a_90,c_crop,w_4,h_4,g_south_east", &Limits::default());
-        assert_eq!(image.frames.len(), 3);
-        assert_eq!(image.loops, 3);
-        let delays: Vec<u32> = image.frames.iter().map(|f| f.delay_ms).collect();
+        assert_eq!(image.frames().len(), 3);
+        assert_eq!(image.loops(), 3);
+        let delays: Vec<u32> = image.frames().iter().map(|f| f.delay_ms()).collect();
         assert_eq!(delays, [100, 200, 300]);
-        for frame in &image.frames {
-            assert_eq!((frame.width, frame.height), (4, 4));
+        for frame in image.frames() {
+            assert_eq!((frame.width(), frame.height()), (4, 4));
         }
         // The third frame shows the square disposed to transparent, so every
         // frame is RGBA; the earlier two are opaque.
-        assert_eq!(image.channels, Channels::Rgba);
+        assert_eq!(image.channels(), Channels::Rgba);
         for (x, y) in [(0, 0), (3, 3), (1, 2)] {
             assert_eq!(pixel(&image, 0, x, y), [255, 0, 0, 255]);
             assert_eq!(pixel(&image, 1, x, y), [0, 0, 255, 255]);
@@ -464,20 +484,20 @@ mod tests {
             let a = streamed(&bytes, text, &Limits::default());
             let b = whole(&bytes, text);
             assert_eq!(
-                (a.channels, a.loops, a.frames.len()),
-                (b.channels, b.loops, b.frames.len()),
+                (a.channels(), a.loops(), a.frames().len()),
+                (b.channels(), b.loops(), b.frames().len()),
                 "{text}"
             );
-            for (fa, fb) in a.frames.iter().zip(&b.frames) {
+            for (fa, fb) in a.frames().iter().zip(b.frames()) {
                 assert_eq!(
-                    (fa.width, fa.height, fa.delay_ms),
-                    (fb.width, fb.height, fb.delay_ms),
+                    (fa.width(), fa.height(), fa.delay_ms()),
+                    (fb.width(), fb.height(), fb.delay_ms()),
                     "{text}"
                 );
                 // Opaque frames are resampled as RGB, not RGBA: one step of
                 // rounding apart at most.
                 assert!(
-                    fa.data.iter().zip(&fb.data).all(|(x, y)| x.abs_diff(*y) <= 1),
+                    fa.data().iter().zip(fb.data()).all(|(x, y)| x.abs_diff(*y) <= 1),
                     "{text}"
                 );
             }
@@ -492,14 +512,14 @@ mod tests {
             max_animation_pixels: 64 * 64 * 2 + 8,
             ..Limits::default()
         };
-        assert_eq!(streamed(&bytes, "w_8", &limits).frames.len(), 3);
-        assert_eq!(streamed(&bytes, "w_64", &limits).frames.len(), 2);
+        assert_eq!(streamed(&bytes, "w_8", &limits).frames().len(), 3);
+        assert_eq!(streamed(&bytes, "w_64", &limits).frames().len(), 2);
         // The first frame is always kept.
         let tiny = Limits {
             max_animation_pixels: 10,
             ..Limits::default()
         };
-        assert_eq!(streamed(&bytes, "w_64", &tiny).frames.len(), 1);
+        assert_eq!(streamed(&bytes, "w_64", &tiny).frames().len(), 1);
         let bounded = animation_limits(
             &Limits::default(),
             geometry::Dim {
@@ -517,6 +537,32 @@ mod tests {
             },
         );
         assert_eq!(unchanged.max_animation_frames, 100);
+    }
+
+    #[test]
+    fn without_f_a_read_only_source_becomes_png_or_jpeg_by_alpha() {
+        let source = OutputChoice::Source;
+        for format in [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Webp,
+            ImageFormat::Avif,
+        ] {
+            for alpha in [true, false] {
+                assert_eq!(resolve_format(source, format, alpha, false), format);
+            }
+        }
+        assert_eq!(
+            resolve_format(source, ImageFormat::Gif, false, true),
+            ImageFormat::Gif
+        );
+        for read_only in [SourceFormat::Bmp, SourceFormat::Ico] {
+            assert_eq!(resolve_format(source, read_only, true, false), ImageFormat::Png);
+            assert_eq!(resolve_format(source, read_only, false, false), ImageFormat::Jpeg);
+            // `f_` still decides when given.
+            let fixed = OutputChoice::Fixed(ImageFormat::Webp);
+            assert_eq!(resolve_format(fixed, read_only, false, false), ImageFormat::Webp);
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! single pixel pass per frame; the identity costs nothing at all.
 
 use super::geometry::Dim;
-use super::{Frame, Image};
+use super::{Frame, Image, LayoutError};
 use crate::options::Rotation;
 
 /// A symmetry of the rectangle, as a map from output to source pixels:
@@ -102,25 +102,18 @@ pub fn oriented_size(width: u32, height: u32, orientation: u8, rotation: Rotatio
 }
 
 /// Applies EXIF orientation (1..=8) and then the clockwise rotation.
-pub fn apply(mut image: Image, orientation: u8, rotation: Rotation) -> Image {
+pub fn apply(image: Image, orientation: u8, rotation: Rotation) -> Result<Image, LayoutError> {
     let transform = combined(orientation, rotation);
     if transform == Transform::IDENTITY {
-        return image;
+        return Ok(image);
     }
-    let channels = image.channels.count();
-    for frame in &mut image.frames {
-        transform_frame(frame, transform, channels);
-    }
-    image
+    image.map_frames(|frame| transform_frame(&frame, transform))
 }
 
-fn transform_frame(frame: &mut Frame, t: Transform, channels: usize) {
-    let (w, h) = (frame.width as usize, frame.height as usize);
-    if frame.data.len() != w * h * channels || w == 0 || h == 0 {
-        // Not a well-formed frame: leave it rather than index out of bounds.
-        return;
-    }
-    let (out_w, out_h) = t.output_size(frame.width, frame.height);
+fn transform_frame(frame: &Frame, t: Transform) -> Result<Frame, LayoutError> {
+    let channels = frame.channels().count();
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let (out_w, out_h) = t.output_size(frame.width(), frame.height());
     // Source pixel index = origin + x * step_x + y * step_y, in pixels.
     let (w_i, h_i) = (w as isize, h as isize);
     let col = |flip: bool, extent: isize| if flip { (extent - 1, -1) } else { (0, 1) };
@@ -133,20 +126,18 @@ fn transform_frame(frame: &mut Frame, t: Transform, channels: usize) {
         (dsx, dsy * w_i)
     };
 
-    let mut out = vec![0u8; frame.data.len()];
+    let mut out = vec![0u8; frame.data().len()];
     for (y, row) in out.chunks_exact_mut(out_w as usize * channels).enumerate() {
         let mut src = origin + y as isize * step_y;
         for px in row.chunks_exact_mut(channels) {
             let start = src as usize * channels;
-            if let Some(pixel) = frame.data.get(start..start + channels) {
+            if let Some(pixel) = frame.data().get(start..start + channels) {
                 px.copy_from_slice(pixel);
             }
             src += step_x;
         }
     }
-    frame.data = out;
-    frame.width = out_w;
-    frame.height = out_h;
+    frame.remade(out_w, out_h, frame.channels(), out)
 }
 
 #[cfg(test)]
@@ -172,16 +163,16 @@ mod tests {
                 data[i + 3] = (x * 10 + y) as u8;
             }
         }
-        Image::still(w as u32, h as u32, channels, data)
+        Image::still(w as u32, h as u32, channels, data).unwrap()
     }
 
     fn corners(image: &Image) -> [[u8; 3]; 4] {
-        let f = &image.frames[0];
-        let n = image.channels.count();
-        let (w, h) = (f.width as usize, f.height as usize);
+        let f = &image.frames()[0];
+        let n = image.channels().count();
+        let (w, h) = (f.width() as usize, f.height() as usize);
         let at = |x: usize, y: usize| {
             let i = (y * w + x) * n;
-            [f.data[i], f.data[i + 1], f.data[i + 2]]
+            [f.data()[i], f.data()[i + 1], f.data()[i + 2]]
         };
         [at(0, 0), at(w - 1, 0), at(0, h - 1), at(w - 1, h - 1)]
     }
@@ -206,7 +197,7 @@ mod tests {
     fn every_exif_orientation_moves_the_corners_as_defined() {
         for channels in [Channels::Rgb, Channels::Rgba] {
             for o in 1..=8u8 {
-                let out = apply(sample(channels), o, Rotation::None);
+                let out = apply(sample(channels), o, Rotation::None).unwrap();
                 assert_eq!(corners(&out), expected(o), "orientation {o}, {channels:?}");
                 let swapped = o >= 5;
                 let dims = (out.width(), out.height());
@@ -219,18 +210,18 @@ mod tests {
 
     #[test]
     fn alpha_travels_with_its_pixel() {
-        let out = apply(sample(Channels::Rgba), 6, Rotation::None);
+        let out = apply(sample(Channels::Rgba), 6, Rotation::None).unwrap();
         // Source (0,1) (alpha 1) becomes the top-left after rotating CW.
-        assert_eq!(out.frames[0].data[3], 1);
+        assert_eq!(out.frames()[0].data()[3], 1);
     }
 
     #[test]
     fn rotation_follows_orientation() {
-        let rotate = |image: Image, r: Rotation| apply(image, 1, r);
+        let rotate = |image: Image, r: Rotation| apply(image, 1, r).unwrap();
         for o in 1..=8u8 {
             for r in [Rotation::Deg90, Rotation::Deg180, Rotation::Deg270] {
-                let step_by_step = rotate(apply(sample(Channels::Rgb), o, Rotation::None), r);
-                let at_once = apply(sample(Channels::Rgb), o, r);
+                let step_by_step = rotate(apply(sample(Channels::Rgb), o, Rotation::None).unwrap(), r);
+                let at_once = apply(sample(Channels::Rgb), o, r).unwrap();
                 assert_eq!(at_once, step_by_step, "orientation {o} then {r:?}");
                 let size = oriented_size(3, 2, o, r);
                 assert_eq!((size.width, size.height), (at_once.width(), at_once.height()));
@@ -247,18 +238,18 @@ mod tests {
         );
         // Orientation 6 then a_270 is back to the stored image.
         assert_eq!(
-            apply(sample(Channels::Rgb), 6, Rotation::Deg270),
+            apply(sample(Channels::Rgb), 6, Rotation::Deg270).unwrap(),
             sample(Channels::Rgb)
         );
     }
 
     #[test]
     fn every_frame_is_oriented() {
-        let mut image = sample(Channels::Rgb);
-        image.frames.push(image.frames[0].clone());
-        let out = apply(image, 3, Rotation::None);
-        assert_eq!(out.frames.len(), 2);
-        assert_eq!(out.frames[0], out.frames[1]);
-        assert_eq!(out.frames[1].data[0..3], WHITE);
+        let first = sample(Channels::Rgb).first().clone();
+        let image = Image::new(vec![first.clone(), first], 0).unwrap();
+        let out = apply(image, 3, Rotation::None).unwrap();
+        assert_eq!(out.frames().len(), 2);
+        assert_eq!(out.frames()[0], out.frames()[1]);
+        assert_eq!(out.frames()[1].data()[0..3], WHITE);
     }
 }

@@ -11,12 +11,13 @@
 
 use super::codec::{self, Header, corrupt};
 use super::{Limits, PipelineError};
-use crate::format::ImageFormat;
+use crate::format::SourceFormat;
 
 /// What the header says.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
-    pub format: ImageFormat,
+    /// The format sniffed from the bytes.
+    pub format: SourceFormat,
     /// Stored width and height, before EXIF orientation.
     pub width: u32,
     pub height: u32,
@@ -50,12 +51,16 @@ impl Probe {
 
     /// A probe of a `width x height` image with no alpha, orientation,
     /// profile or animation yet; a zero side is a corrupt header.
-    pub(crate) fn new(format: ImageFormat, width: u32, height: u32) -> Result<Probe, PipelineError> {
+    pub(crate) fn new(
+        format: impl Into<SourceFormat>,
+        width: u32,
+        height: u32,
+    ) -> Result<Probe, PipelineError> {
         if width == 0 || height == 0 {
             return Err(corrupt(format!("the header gives a size of {width}x{height}")));
         }
         Ok(Probe {
-            format,
+            format: format.into(),
             width,
             height,
             has_alpha: false,
@@ -74,13 +79,18 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
         .or_else(|| codec::png::probe(bytes))
         .or_else(|| codec::gif::probe(bytes))
         .or_else(|| codec::webp::probe(bytes))
-        // AVIF/HEIF (`ftyp` boxes) and everything else: not decoded here.
+        .or_else(|| codec::bmp::probe(bytes))
+        .or_else(|| codec::ico::probe(bytes))
+        // AVIF before HEIF: AVIF files list the generic HEIF brand too.
+        .or_else(|| codec::avif::probe(bytes))
+        .or_else(|| codec::heif::probe(bytes))
         .unwrap_or(Err(PipelineError::UnsupportedFormat))
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::format::ImageFormat;
     use crate::pipeline::codec::png::SIGNATURE as PNG_SIGNATURE;
     use crate::pipeline::codec::tests::exif_tiff;
     use std::time::{Duration, Instant};
@@ -225,8 +235,20 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_and_avif_are_unsupported() {
+        // AVIF and HEIC are recognised and refused with a sentence of their own.
         let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
-        assert_eq!(probe(avif), Err(PipelineError::UnsupportedFormat));
+        assert_eq!(
+            probe(avif),
+            Err(PipelineError::NotYetSupported(codec::avif::NOT_YET))
+        );
+        let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
+        assert_eq!(
+            probe(heic),
+            Err(PipelineError::NotYetSupported(codec::heif::NOT_YET))
+        );
+        // An MP4 video is an ISO-BMFF file too, but not an image.
+        let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isomavc1";
+        assert_eq!(probe(mp4), Err(PipelineError::UnsupportedFormat));
         assert_eq!(probe(b"BM\0\0\0\0"), Err(PipelineError::UnsupportedFormat));
         assert_eq!(probe(b""), Err(PipelineError::UnsupportedFormat));
     }

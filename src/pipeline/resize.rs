@@ -21,7 +21,7 @@ use fast_image_resize::{
 
 use super::deadline::{self, Stage};
 use super::geometry::{Anchor, Layout, place};
-use super::{Channels, Frame, Image, PipelineError, saliency, srgb};
+use super::{Channels, Frame, Image, LayoutError, PipelineError, saliency, srgb};
 use crate::options::Gravity;
 
 /// Which values the resampler averages, and in what precision.
@@ -132,7 +132,7 @@ impl Resampler {
     pub fn run(&mut self, image: Image) -> Result<Image, PipelineError> {
         let layout = self.layout;
         let (iw, ih) = (image.width(), image.height());
-        if iw == 0 || ih == 0 || layout.source.width == 0 || layout.source.height == 0 {
+        if layout.source.width == 0 || layout.source.height == 0 {
             return Err(PipelineError::Unprocessable("the image has no pixels".into()));
         }
         let (tw, th) = (layout.resize.width, layout.resize.height);
@@ -160,13 +160,13 @@ impl Resampler {
         if (window.width - f64::from(tw)).abs() < SAME_SIZE_EPSILON
             && (window.height - f64::from(th)).abs() < SAME_SIZE_EPSILON
         {
-            return Ok(copy_window(image, &window, tw, th));
+            return Ok(copy_window(image, &window, tw, th)?);
         }
         // One fast_image_resize call cannot be interrupted: it is not started
         // when it cannot end by the deadline (strips are checked between).
         let area = |w: f64, h: f64| (w.max(1.0) * h.max(1.0)) as u64;
         let pixels = area(window.width, window.height).max(area(f64::from(tw), f64::from(th)))
-            * image.frames.len() as u64;
+            * image.frames().len() as u64;
         deadline::timed(Stage::Resample, pixels, || self.resample(image, &window, tw, th))
     }
 }
@@ -226,20 +226,15 @@ fn snap(v: f64) -> f64 {
 /// The saliency window's corner for `g_auto`, found on the first frame so
 /// that every frame of an animation is cut at the same place.
 fn auto_anchor(image: &Image, width: f64, height: f64) -> (f64, f64) {
-    match image.frames.first() {
-        Some(frame) => {
-            let w = width.round().max(1.0) as u32;
-            let h = height.round().max(1.0) as u32;
-            let (x, y) = saliency::best_window(frame, image.channels, w, h);
-            (f64::from(x), f64::from(y))
-        }
-        None => (0.0, 0.0),
-    }
+    let w = width.round().max(1.0) as u32;
+    let h = height.round().max(1.0) as u32;
+    let (x, y) = saliency::best_window(image.first(), w, h);
+    (f64::from(x), f64::from(y))
 }
 
 /// `c_crop`: the window is copied pixel for pixel, no resampling.
-fn copy_window(mut image: Image, window: &Window, tw: u32, th: u32) -> Image {
-    let ch = image.channels.count();
+fn copy_window(image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, LayoutError> {
+    let ch = image.channels().count();
     let (iw, ih) = (image.width() as usize, image.height() as usize);
     let tw_us = tw as usize;
     let th_us = th as usize;
@@ -248,21 +243,13 @@ fn copy_window(mut image: Image, window: &Window, tw: u32, th: u32) -> Image {
     let left = (window.left.round() as usize).min(iw.saturating_sub(tw_us));
     let top = (window.top.round() as usize).min(ih.saturating_sub(th_us));
     let row_bytes = tw_us * ch;
-    for frame in &mut image.frames {
+    image.map_frames(|frame| {
         let mut data = Vec::with_capacity(row_bytes * th_us);
-        for row in frame.data.chunks_exact(iw * ch).skip(top).take(th_us) {
-            if let Some(part) = row.get(left * ch..left * ch + row_bytes) {
-                data.extend_from_slice(part);
-            }
+        for row in frame.data().chunks_exact(iw * ch).skip(top).take(th_us) {
+            data.extend_from_slice(&row[left * ch..left * ch + row_bytes]);
         }
-        // A frame shorter than it claims (never produced by the decoder)
-        // is padded rather than left the wrong size.
-        data.resize(row_bytes * th_us, 0);
-        frame.data = data;
-        frame.width = tw;
-        frame.height = th;
-    }
-    image
+        frame.remade(tw, th, frame.channels(), data)
+    })
 }
 
 /// The 8-bit and 16-bit pixel types of an image with or without alpha.
@@ -282,7 +269,7 @@ impl Resampler {
     /// Resamples the window of every frame to `tw x th`, in the
     /// resampler's space.
     fn resample(&mut self, image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, PipelineError> {
-        let alpha = image.channels == Channels::Rgba;
+        let alpha = image.channels() == Channels::Rgba;
         // `mul_div_alpha` premultiplies before and divides after convolution.
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FILTER))
@@ -291,11 +278,7 @@ impl Resampler {
             ResampleSpace::Gamma => self.resample_gamma(&image, window, (tw, th), options)?,
             space => self.resample_linear(&image, window, (tw, th), options, space)?,
         };
-        Ok(Image {
-            channels: image.channels,
-            frames,
-            loops: image.loops,
-        })
+        Ok(Image::new(frames, image.loops())?)
     }
 
     /// The gamma-space path: fast_image_resize averages the 8-bit sRGB
@@ -308,15 +291,15 @@ impl Resampler {
         options: ResizeOptions,
     ) -> Result<Vec<Frame>, PipelineError> {
         let (iw, ih) = (image.width(), image.height());
-        let (u8_type, _) = pixel_types(image.channels == Channels::Rgba);
+        let (u8_type, _) = pixel_types(image.channels() == Channels::Rgba);
         let resizer = &mut self.resizer;
-        let mut frames = Vec::with_capacity(image.frames.len());
+        let mut frames = Vec::with_capacity(image.frames().len());
         let options = options.crop(window.left, window.top, window.width, window.height);
-        for frame in &image.frames {
-            let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+        for frame in image.frames() {
+            let src = ImageRef::new(iw, ih, frame.data(), u8_type).map_err(resize_error)?;
             let mut dst = FirImage::new(tw, th, u8_type);
             resizer.resize(&src, &mut dst, &options).map_err(resize_error)?;
-            frames.push(out_frame(frame, dst.into_vec(), tw, th));
+            frames.push(out_frame(frame, dst.into_vec(), tw, th)?);
         }
         Ok(frames)
     }
@@ -333,10 +316,10 @@ impl Resampler {
         space: ResampleSpace,
     ) -> Result<Vec<Frame>, PipelineError> {
         let (iw, ih) = (image.width(), image.height());
-        let alpha = image.channels == Channels::Rgba;
+        let alpha = image.channels() == Channels::Rgba;
         let (u8_type, u16_type) = pixel_types(alpha);
         let resizer = &mut self.resizer;
-        let mut frames = Vec::with_capacity(image.frames.len());
+        let mut frames = Vec::with_capacity(image.frames().len());
         // With alpha, linear light with headroom is premultiplied in
         // the conversion loops rather than by fast_image_resize, which
         // would multiply the headroom offset too.
@@ -368,9 +351,9 @@ impl Resampler {
         // Working buffers shared by all frames (and, for an
         // animation decoded frame by frame, by all calls).
         let buffers = match self.linear.take() {
-            Some(buffers) if buffers.channels == image.channels => buffers,
+            Some(buffers) if buffers.channels == image.channels() => buffers,
             _ => LinearBuffers {
-                channels: image.channels,
+                channels: image.channels(),
                 strip: FirImage::new(width, strip_rows, u16_type),
                 across: in_strips.then(|| FirImage::new(tw, height, u16_type)),
                 output: FirImage::new(tw, th, u16_type),
@@ -382,8 +365,8 @@ impl Resampler {
             output,
             ..
         } = self.linear.insert(buffers);
-        for frame in &image.frames {
-            let src = ImageRef::new(iw, ih, &frame.data, u8_type).map_err(resize_error)?;
+        for frame in image.frames() {
+            let src = ImageRef::new(iw, ih, frame.data(), u8_type).map_err(resize_error)?;
             // Rows `y..y + rows` of the region into the strip buffer.
             let to_linear = |strip: &mut FirImage<'static>, y: u32, rows: u32| {
                 if premultiply {
@@ -391,7 +374,7 @@ impl Resampler {
                         .typed_image_mut::<U16x4>()
                         .ok_or_else(|| resize_error("the strip buffer is not 16-bit RGBA"))?;
                     premultiplied_linear(
-                        &frame.data,
+                        frame.data(),
                         iw,
                         (left, top + y, width, rows),
                         U16x4::components_mut(typed.pixels_mut()),
@@ -444,7 +427,7 @@ impl Resampler {
                 mapper.backward_map(&*output, &mut dst).map_err(resize_error)?;
                 dst.into_vec()
             };
-            frames.push(out_frame(frame, data, tw, th));
+            frames.push(out_frame(frame, data, tw, th)?);
         }
         Ok(frames)
     }
@@ -549,13 +532,8 @@ fn unpremultiplied_srgb(linear: &[u16]) -> Vec<u8> {
     out
 }
 
-fn out_frame(frame: &Frame, data: Vec<u8>, width: u32, height: u32) -> Frame {
-    Frame {
-        width,
-        height,
-        data,
-        delay_ms: frame.delay_ms,
-    }
+fn out_frame(frame: &Frame, data: Vec<u8>, width: u32, height: u32) -> Result<Frame, LayoutError> {
+    frame.remade(width, height, frame.channels(), data)
 }
 
 /// The whole-pixel rectangle `(left, top, width, height)` of the source that
@@ -593,7 +571,7 @@ mod tests {
                 data.extend_from_slice(&c);
             }
         }
-        Image::still(w, h, Channels::Rgb, data)
+        Image::still(w, h, Channels::Rgb, data).unwrap()
     }
 
     #[test]
@@ -665,7 +643,7 @@ mod tests {
         let data = (0..h)
             .flat_map(|y| (0..w).flat_map(move |x| [if (x + y) % 2 == 0 { 0u8 } else { 255 }; 3]))
             .collect();
-        let img = Image::still(w, h, Channels::Rgb, data);
+        let img = Image::still(w, h, Channels::Rgb, data).unwrap();
         let l = layout((w, h), (64.0, 64.0), Anchor::Gravity(Gravity::Center), (8, 8));
         let linear = apply(img.clone(), &l, ResampleSpace::Linear).unwrap();
         let gamma = apply(img, &l, ResampleSpace::Gamma).unwrap();
@@ -690,7 +668,7 @@ mod tests {
                 })
             })
             .collect();
-        let img = Image::still(w, h, Channels::Rgba, data);
+        let img = Image::still(w, h, Channels::Rgba, data).unwrap();
         let l = layout((w, h), (64.0, 8.0), Anchor::Gravity(Gravity::Center), (16, 2));
         for space in [ResampleSpace::Linear, ResampleSpace::Gamma] {
             let out = apply(img.clone(), &l, space).unwrap();
@@ -707,19 +685,19 @@ mod tests {
     #[test]
     fn opaque_alpha_resamples_like_rgb() {
         let rgb = quadrants(90, 60);
-        let rgba_data = rgb.frames[0]
-            .data
+        let rgba_data = rgb.frames()[0]
+            .data()
             .chunks_exact(3)
             .flat_map(|p| [p[0], p[1], p[2], 255])
             .collect();
-        let rgba = Image::still(90, 60, Channels::Rgba, rgba_data);
+        let rgba = Image::still(90, 60, Channels::Rgba, rgba_data).unwrap();
         let l = layout((90, 60), (90.0, 60.0), Anchor::Gravity(Gravity::Center), (17, 11));
         let a = apply(rgb, &l, ResampleSpace::Linear).unwrap();
         let b = apply(rgba, &l, ResampleSpace::Linear).unwrap();
-        for (p, q) in a.frames[0]
-            .data
+        for (p, q) in a.frames()[0]
+            .data()
             .chunks_exact(3)
-            .zip(b.frames[0].data.chunks_exact(4))
+            .zip(b.frames()[0].data().chunks_exact(4))
         {
             assert!(close(p, &q[..3], 1) && q[3] == 255, "{p:?} {q:?}");
         }
@@ -739,7 +717,7 @@ mod tests {
                 })
             })
             .collect();
-        let img = Image::still(w, h, Channels::Rgb, data);
+        let img = Image::still(w, h, Channels::Rgb, data).unwrap();
         let l = layout((w, h), (96.0, 96.0), Anchor::Gravity(Gravity::Center), (24, 24));
         let linear = apply(img.clone(), &l, ResampleSpace::Linear).unwrap();
         let clamped = apply(img, &l, ResampleSpace::Linear16).unwrap();
@@ -750,8 +728,16 @@ mod tests {
             assert!(a <= 1 && b >= a + 10, "x={x}: {a} vs clamped {b}");
         }
         assert!(
-            linear.frames[0].data.iter().map(|&v| u64::from(v)).sum::<u64>()
-                < clamped.frames[0].data.iter().map(|&v| u64::from(v)).sum::<u64>()
+            linear.frames()[0]
+                .data()
+                .iter()
+                .map(|&v| u64::from(v))
+                .sum::<u64>()
+                < clamped.frames()[0]
+                    .data()
+                    .iter()
+                    .map(|&v| u64::from(v))
+                    .sum::<u64>()
         );
     }
 
@@ -761,14 +747,14 @@ mod tests {
         let data = (0..w * h * n as u32)
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
             .collect();
-        Image::still(w, h, channels, data)
+        Image::still(w, h, channels, data).unwrap()
     }
 
     /// The whole-region resample the strips replace: the kernel's bounds
     /// converted to linear light at once, one fast_image_resize call.
     fn one_call_resample(image: &Image, window: &Window, tw: u32, th: u32) -> Vec<u8> {
         let (iw, ih) = (image.width(), image.height());
-        let alpha = image.channels == Channels::Rgba;
+        let alpha = image.channels() == Channels::Rgba;
         let (u8_type, u16_type) = pixel_types(alpha);
         let (left, top, width, height) = kernel_bounds(window, (iw, ih), (tw, th));
         let options = ResizeOptions::new()
@@ -782,7 +768,7 @@ mod tests {
             );
         let mut linear = FirImage::new(width, height, u16_type);
         let mut output = FirImage::new(tw, th, u16_type);
-        let data = &image.frames[0].data;
+        let data = &image.frames()[0].data();
         if alpha {
             let mut typed = linear.typed_image_mut::<U16x4>().unwrap();
             premultiplied_linear(
@@ -829,7 +815,7 @@ mod tests {
                 let out = resampler.run(image).unwrap();
                 assert_eq!((out.width(), out.height()), resize);
                 assert!(
-                    out.frames[0].data == expected,
+                    out.frames()[0].data() == expected,
                     "{channels:?} {source:?} -> {resize:?}: the strips differ from one call"
                 );
             }
@@ -847,19 +833,18 @@ mod tests {
 
     #[test]
     fn every_frame_is_resized() {
-        let mut img = quadrants(40, 20);
-        let mut second = img.frames[0].clone();
-        second.delay_ms = 70;
-        img.frames.push(second);
+        let first = quadrants(40, 20).first().clone();
+        let second = first.clone().with_delay_ms(70);
+        let img = Image::new(vec![first, second], 0).unwrap();
         let l = layout((40, 20), (40.0, 20.0), Anchor::Gravity(Gravity::Center), (20, 10));
         let out = apply(img, &l, ResampleSpace::Linear).unwrap();
-        assert_eq!(out.frames.len(), 2);
+        assert_eq!(out.frames().len(), 2);
         assert!(
-            out.frames
+            out.frames()
                 .iter()
-                .all(|f| (f.width, f.height) == (20, 10) && f.data.len() == 600)
+                .all(|f| (f.width(), f.height()) == (20, 10) && f.data().len() == 600)
         );
-        assert_eq!(out.frames[1].delay_ms, 70);
+        assert_eq!(out.frames()[1].delay_ms(), 70);
     }
 
     #[test]

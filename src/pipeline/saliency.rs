@@ -7,7 +7,7 @@
 //! window with the highest sum. Deterministic: ties go to the window nearest
 //! the centre, so a featureless image is cut like `g_center`.
 
-use super::{Channels, Frame};
+use super::Frame;
 
 /// Longest side of the copy the scores are computed on: enough to find a
 /// face or a product, small enough (<= 64k samples) to cost about a
@@ -25,16 +25,13 @@ const SATURATION_WEIGHT: f32 = 0.3;
 
 /// The top-left corner of the most interesting `width x height` window of
 /// `frame`, in frame pixels.
-pub fn best_window(frame: &Frame, channels: Channels, width: u32, height: u32) -> (u32, u32) {
-    let (fw, fh) = (frame.width, frame.height);
+pub fn best_window(frame: &Frame, width: u32, height: u32) -> (u32, u32) {
+    let (fw, fh) = (frame.width(), frame.height());
     let width = width.min(fw);
     let height = height.min(fh);
-    let n = channels.count();
+    let n = frame.channels().count();
     if width == fw && height == fh {
         return (0, 0);
-    }
-    if fw == 0 || fh == 0 || frame.data.len() < fw as usize * fh as usize * n {
-        return ((fw - width) / 2, (fh - height) / 2);
     }
     // Integer box-downscale factor.
     let factor = fw.max(fh).div_ceil(ANALYSIS_SIDE).max(1);
@@ -54,10 +51,10 @@ pub fn best_window(frame: &Frame, channels: Channels, width: u32, height: u32) -
 
 /// Averages `factor x factor` blocks into an RGBA f32 copy (alpha in 0..1).
 fn downscale(frame: &Frame, n: usize, factor: u32, sw: usize, sh: usize) -> Vec<[f32; 4]> {
-    let fw = frame.width as usize;
+    let fw = frame.width() as usize;
     let f = factor as usize;
     let mut sums = vec![[0.0f32; 5]; sw * sh];
-    for (y, row) in frame.data.chunks_exact(fw * n).enumerate() {
+    for (y, row) in frame.data().chunks_exact(fw * n).enumerate() {
         let srow = (y / f) * sw;
         for (x, px) in row.chunks_exact(n).enumerate() {
             if let Some(s) = sums.get_mut(srow + x / f) {
@@ -168,6 +165,7 @@ fn best_sum(scores: &[f32], w: usize, h: usize, ww: usize, wh: usize) -> (usize,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::Channels;
 
     /// A flat grey frame with a noisy, colourful square at `(sx, sy)`.
     fn scene(w: u32, h: u32, subject: (u32, u32, u32), channels: Channels) -> Frame {
@@ -190,19 +188,14 @@ mod tests {
                 }
             }
         }
-        Frame {
-            width: w,
-            height: h,
-            data,
-            delay_ms: 0,
-        }
+        Frame::new(w, h, channels, data, 0).unwrap()
     }
 
     #[test]
     fn finds_an_off_centre_subject() {
         // 1200x600 source (downscaled x5 for analysis), subject at the right.
         let frame = scene(1200, 600, (950, 80, 150), Channels::Rgb);
-        let (x, y) = best_window(&frame, Channels::Rgb, 300, 300);
+        let (x, y) = best_window(&frame, 300, 300);
         assert!(x <= 950 && x + 300 >= 1100, "x = {x}");
         assert!(y <= 80 && y + 300 >= 230, "y = {y}");
         assert!(x + 300 <= 1200 && y + 300 <= 600);
@@ -211,7 +204,7 @@ mod tests {
     #[test]
     fn finds_a_subject_near_the_top_left_with_alpha() {
         let frame = scene(400, 300, (20, 10, 60), Channels::Rgba);
-        let (x, y) = best_window(&frame, Channels::Rgba, 100, 300);
+        let (x, y) = best_window(&frame, 100, 300);
         assert!(x <= 20 && x + 100 >= 80, "x = {x}");
         assert_eq!(y, 0);
     }
@@ -219,17 +212,17 @@ mod tests {
     #[test]
     fn flat_image_is_cut_in_the_centre() {
         let frame = scene(400, 200, (0, 0, 0), Channels::Rgb);
-        assert_eq!(best_window(&frame, Channels::Rgb, 200, 200), (100, 0));
+        assert_eq!(best_window(&frame, 200, 200), (100, 0));
     }
 
     #[test]
     fn deterministic_and_in_bounds() {
         let frame = scene(333, 211, (200, 150, 50), Channels::Rgb);
-        let a = best_window(&frame, Channels::Rgb, 100, 77);
-        assert_eq!(a, best_window(&frame, Channels::Rgb, 100, 77));
+        let a = best_window(&frame, 100, 77);
+        assert_eq!(a, best_window(&frame, 100, 77));
         assert!(a.0 + 100 <= 333 && a.1 + 77 <= 211);
         // A window larger than the frame is the whole frame.
-        assert_eq!(best_window(&frame, Channels::Rgb, 999, 999), (0, 0));
+        assert_eq!(best_window(&frame, 999, 999), (0, 0));
     }
 
     #[test]

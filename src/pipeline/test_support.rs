@@ -27,9 +27,9 @@ pub fn layout(source: (u32, u32), region: (f64, f64), anchor: Anchor, resize: (u
 
 /// The samples of the pixel at (`x`, `y`) of the first frame.
 pub fn pixel(image: &Image, x: u32, y: u32) -> Vec<u8> {
-    let n = image.channels.count();
+    let n = image.channels().count();
     let at = (y as usize * image.width() as usize + x as usize) * n;
-    image.frames[0].data[at..at + n].to_vec()
+    image.frames()[0].data()[at..at + n].to_vec()
 }
 
 /// Whether two pixels differ by at most `tol` in every sample.

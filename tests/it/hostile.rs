@@ -482,3 +482,45 @@ async fn damaged_files_of_every_format_are_422_corrupt() {
     }
     assert_eq!(server.get("/health").await.status(), 200);
 }
+
+/// BMP and ICO headers claiming 100000x100000 pixels are refused from the
+/// header, fast; truncated and damaged files are `422 corrupt_image`.
+#[tokio::test]
+async fn bmp_and_ico_bombs_and_damage_are_422() {
+    let origin = Origin::start().await;
+    let mut bomb = encode_bmp(2, 2, 3, &[0; 12]);
+    bomb[18..22].copy_from_slice(&100_000i32.to_le_bytes());
+    bomb[22..26].copy_from_slice(&100_000i32.to_le_bytes());
+    origin.add("bomb.bmp", "image/bmp", bomb);
+    // One honest 16 px entry and a PNG entry whose IHDR claims 100000 px.
+    let mut huge = encode_png(1, 1, false, &[0; 3]);
+    huge[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    huge[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let icon_bomb = encode_ico(&[encode_dib(16, 16, 3, &[9; 768], true), huge]);
+    origin.add("bomb.ico", "image/x-icon", icon_bomb);
+    let bmp = encode_bmp(64, 64, 3, &quadrants(64, 64));
+    origin.add("half.bmp", "image/bmp", bmp[..bmp.len() / 2].to_vec());
+    let mut garbled = bmp.clone();
+    // A compression method no BMP uses.
+    garbled[30] = 0x7F;
+    origin.add("garbled.bmp", "image/bmp", garbled);
+    let icon = encode_ico(&[encode_dib(32, 32, 3, &quadrants(32, 32), true)]);
+    origin.add("half.ico", "image/x-icon", icon[..icon.len() - 100].to_vec());
+    let server = Server::start(config()).await;
+    for name in ["bomb.bmp", "bomb.ico"] {
+        let started = Instant::now();
+        let response = server
+            .get(&request("w_10", &origin.url(&format!("/img/{name}"))))
+            .await;
+        assert_error(response, 422, "source_too_many_pixels").await;
+        assert!(started.elapsed() < Duration::from_secs(1), "{name}");
+    }
+    for name in ["half.bmp", "garbled.bmp", "half.ico"] {
+        let response = server
+            .get(&request("w_10", &origin.url(&format!("/img/{name}"))))
+            .await;
+        let status = response.status().as_u16();
+        assert_eq!(status, 422, "{name} answered {status}");
+        assert_error(response, 422, "corrupt_image").await;
+    }
+}

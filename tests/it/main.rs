@@ -9,6 +9,7 @@ mod edges;
 mod errors;
 mod formats;
 mod hostile;
+mod inputs;
 mod mounts;
 mod origins;
 mod pipeline;

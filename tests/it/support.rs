@@ -499,6 +499,70 @@ pub fn resizer() -> std::process::Command {
     command
 }
 
+/// A BMP file of RGB (`channels` 3, written as 24-bit) or RGBA (4, written
+/// as 32-bit `BI_RGB` with alpha in the 4th byte) pixels, rows bottom-up as
+/// most writers store them.
+pub fn encode_bmp(width: u32, height: u32, channels: usize, data: &[u8]) -> Vec<u8> {
+    let dib = encode_dib(width, height, channels, data, false);
+    let mut out = b"BM".to_vec();
+    out.extend_from_slice(&(14 + dib.len() as u32).to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&54u32.to_le_bytes());
+    out.extend(dib);
+    out
+}
+
+/// The DIB of [`encode_bmp`]; `icon` doubles the height in the header and
+/// appends an all-opaque AND mask, as an ICO entry stores it.
+pub fn encode_dib(width: u32, height: u32, channels: usize, data: &[u8], icon: bool) -> Vec<u8> {
+    let bits = (channels * 8) as u16;
+    let mut out = Vec::new();
+    out.extend_from_slice(&40u32.to_le_bytes());
+    out.extend_from_slice(&(width as i32).to_le_bytes());
+    out.extend_from_slice(&((height * if icon { 2 } else { 1 }) as i32).to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&bits.to_le_bytes());
+    out.extend_from_slice(&[0; 24]);
+    let stride = (width as usize * channels).div_ceil(4) * 4;
+    for y in (0..height as usize).rev() {
+        let row = &data[y * width as usize * channels..][..width as usize * channels];
+        let mut stored: Vec<u8> = row
+            .chunks(channels)
+            .flat_map(|p| {
+                let mut v = vec![p[2], p[1], p[0]];
+                v.extend_from_slice(&p[3..]);
+                v
+            })
+            .collect();
+        stored.resize(stride, 0);
+        out.extend(stored);
+    }
+    if icon {
+        out.extend(std::iter::repeat_n(
+            0,
+            (width as usize).div_ceil(32) * 4 * height as usize,
+        ));
+    }
+    out
+}
+
+/// An ICO file holding `entries` (PNG files or DIBs from [`encode_dib`]).
+pub fn encode_ico(entries: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = vec![0, 0, 1, 0];
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    let mut offset = 6 + 16 * entries.len();
+    for entry in entries {
+        out.extend_from_slice(&[0, 0, 0, 0, 1, 0, 32, 0]);
+        out.extend_from_slice(&(entry.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(offset as u32).to_le_bytes());
+        offset += entry.len();
+    }
+    for entry in entries {
+        out.extend_from_slice(entry);
+    }
+    out
+}
+
 /// A GET of `path_and_query` written on the socket exactly as given, for
 /// paths a client library would normalise (`..`, `%2e`, `\\`): the status
 /// and the body. Bounded by 10 s, so a hanging server fails the test.

@@ -105,11 +105,11 @@ fn skip_sub_blocks(bytes: &[u8], mut at: usize) -> Option<usize> {
 /// the limits, composited.
 pub fn decode(bytes: &[u8], _probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
     let mut frames = Vec::new();
-    let loops = stream(bytes, request.animate, &request.limits, &mut |frame, channels| {
-        frames.push((channels, frame));
+    let loops = stream(bytes, request.animate, &request.limits, &mut |frame| {
+        frames.push(frame);
         Ok(())
     })?;
-    Image::assemble(frames, loops).ok_or_else(|| corrupt("the GIF has no image"))
+    super::assemble(frames, loops, ImageFormat::Gif)
 }
 
 /// Decodes a GIF frame by frame (only the first unless `animate`),
@@ -206,15 +206,13 @@ pub fn stream(
         } else {
             (Channels::Rgba, canvas.clone())
         };
-        each(
-            Frame {
-                width: width as u32,
-                height: height as u32,
-                data,
-                delay_ms: u32::from(frame.delay) * 10,
-            },
+        each(super::frame(
+            width as u32,
+            height as u32,
             channels,
-        )?;
+            data,
+            u32::from(frame.delay) * 10,
+        )?)?;
         index += 1;
         match frame.dispose {
             gif::DisposalMethod::Background => {
@@ -249,15 +247,15 @@ type IndexOf = Box<dyn Fn(&[u8]) -> u8>;
 
 /// One GIF frame: a palette of at most 256 entries (the last one reserved
 /// for transparency when any pixel is transparent) and the index buffer.
-fn encode_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>, PipelineError> {
+fn encode_frame(frame: &Frame) -> Result<gif::Frame<'static>, PipelineError> {
     let f = ImageFormat::Gif;
-    let n = channels.count();
+    let n = frame.channels().count();
     let transparent_at = |px: &[u8]| px.get(3).is_some_and(|&a| a < ALPHA_THRESHOLD);
-    let has_transparent = frame.data.chunks_exact(n).any(transparent_at);
+    let has_transparent = frame.data().chunks_exact(n).any(transparent_at);
     let colours = if has_transparent { 255 } else { 256 };
     // Opaque pixels as RGBA, the layout both quantisers take.
     let opaque: Vec<u8> = frame
-        .data
+        .data()
         .chunks_exact(n)
         .filter(|px| !transparent_at(px))
         .flat_map(|px| [px[0], px[1], px[2], u8::MAX])
@@ -303,14 +301,14 @@ fn encode_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>
     } else {
         None
     };
-    let mut buffer: Vec<u8> = Vec::with_capacity(frame.data.len() / n);
-    for rows in frame.data.chunks(frame.width as usize * n * ROWS_PER_CHECK) {
+    let mut buffer: Vec<u8> = Vec::with_capacity(frame.data().len() / n);
+    for rows in frame.data().chunks(frame.width() as usize * n * ROWS_PER_CHECK) {
         deadline::check()?;
         buffer.extend(rows.chunks_exact(n).map(&map));
     }
     Ok(gif::Frame {
-        width: side_u16(f, frame.width)?,
-        height: side_u16(f, frame.height)?,
+        width: side_u16(f, frame.width())?,
+        height: side_u16(f, frame.height())?,
         buffer: buffer.into(),
         palette: Some(palette),
         transparent,
@@ -318,7 +316,7 @@ fn encode_frame(frame: &Frame, channels: Channels) -> Result<gif::Frame<'static>
         // area it leaves transparent must be cleared, not show the previous.
         dispose: gif::DisposalMethod::Background,
         // GIF delays are in hundredths of a second.
-        delay: u16::try_from(frame.delay_ms.div_ceil(10)).unwrap_or(u16::MAX),
+        delay: u16::try_from(frame.delay_ms().div_ceil(10)).unwrap_or(u16::MAX),
         ..gif::Frame::default()
     })
 }
@@ -331,14 +329,14 @@ pub fn encode(image: &Image) -> Result<Vec<u8>, PipelineError> {
     {
         let mut encoder = gif::Encoder::new(&mut out, w, h, &[]).map_err(|e| encode_error(f, e))?;
         if image.is_animated() {
-            let repeat = match image.loops {
+            let repeat = match image.loops() {
                 0 => gif::Repeat::Infinite,
                 n => gif::Repeat::Finite(n),
             };
             encoder.set_repeat(repeat).map_err(|e| encode_error(f, e))?;
         }
-        for frame in &image.frames {
-            let frame = encode_frame(frame, image.channels)?;
+        for frame in image.frames() {
+            let frame = encode_frame(frame)?;
             encoder.write_frame(&frame).map_err(|e| encode_error(f, e))?;
         }
         encoder.into_inner().map_err(|e| encode_error(f, e))?;

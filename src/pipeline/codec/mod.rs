@@ -11,12 +11,15 @@
 //! add a format") lists the steps for a new one.
 
 pub mod avif;
+pub mod bmp;
 pub mod gif;
+pub mod heif;
+pub mod ico;
 pub mod jpeg;
 pub mod png;
 pub mod webp;
 
-use super::{Channels, Frame, Limits, PipelineError};
+use super::{Channels, Frame, Image, LayoutError, Limits, PipelineError};
 use crate::format::ImageFormat;
 
 /// What a probe learnt from a header that the decoder needs again, so that
@@ -25,6 +28,8 @@ use crate::format::ImageFormat;
 pub enum Header {
     /// The JPEG frame header and the Adobe transform.
     Jpeg(jpeg::Header),
+    /// Every entry of an icon, sized by its own header.
+    Ico(Vec<ico::Entry>),
     /// A format whose decoder reads its own header.
     Other,
 }
@@ -43,12 +48,44 @@ const DECODER_BYTES_PER_PIXEL: u64 = 8;
 const DECODER_OVERHEAD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Receives the frames of an animation one at a time, each fully composited
-/// on the canvas, with its channels; an error stops the decoding and is
-/// returned as it is.
-pub type FrameSink<'a> = dyn FnMut(Frame, Channels) -> Result<(), PipelineError> + 'a;
+/// on the canvas; an error stops the decoding and is returned as it is.
+pub type FrameSink<'a> = dyn FnMut(Frame) -> Result<(), PipelineError> + 'a;
 
 pub(crate) fn corrupt(error: impl std::fmt::Display) -> PipelineError {
     PipelineError::Corrupt(error.to_string())
+}
+
+/// A decoded frame; pixels that do not fill it mean a damaged source.
+pub(crate) fn frame(
+    width: u32,
+    height: u32,
+    channels: Channels,
+    data: Vec<u8>,
+    delay_ms: u32,
+) -> Result<Frame, PipelineError> {
+    Frame::new(width, height, channels, data, delay_ms).map_err(corrupt)
+}
+
+/// A decoded still image; see [`frame`].
+pub(crate) fn still(
+    width: u32,
+    height: u32,
+    channels: Channels,
+    data: Vec<u8>,
+) -> Result<Image, PipelineError> {
+    Ok(Image::from_frame(frame(width, height, channels, data, 0)?))
+}
+
+/// Decoded frames as one image; none at all means a damaged source.
+pub(crate) fn assemble(
+    frames: Vec<Frame>,
+    loops: u16,
+    format: impl std::fmt::Display,
+) -> Result<Image, PipelineError> {
+    Image::assemble(frames, loops).map_err(|e| match e {
+        LayoutError::NoFrames => corrupt(format!("the {format} has no image")),
+        other => corrupt(other),
+    })
 }
 
 pub(crate) fn truncated() -> PipelineError {
@@ -63,6 +100,28 @@ pub(crate) fn encode_error(format: ImageFormat, e: impl std::fmt::Display) -> Pi
 /// A side as the 16-bit value JPEG and GIF headers hold.
 pub(crate) fn side_u16(format: ImageFormat, v: u32) -> Result<u16, PipelineError> {
     u16::try_from(v).map_err(|_| encode_error(format, format!("side of {v} pixels is too large")))
+}
+
+/// Most brands read from an ISO-BMFF `ftyp` box: real files list a handful;
+/// a box claiming more is read no further.
+const MAX_FTYP_BRANDS: usize = 64;
+
+/// The major and compatible brands of an ISO-BMFF file (AVIF, HEIF) when
+/// `bytes` start with an `ftyp` box, else `None`.
+pub(crate) fn ftyp_brands(bytes: &[u8]) -> Option<Vec<&[u8; 4]>> {
+    if bytes.get(4..8)? != b"ftyp" {
+        return None;
+    }
+    let size = usize::try_from(be32(bytes, 0)?).ok()?;
+    let end = size.min(bytes.len()).min(16 + 4 * MAX_FTYP_BRANDS);
+    let mut brands = vec![bytes.get(8..12)?.try_into().ok()?];
+    // After the major brand: the minor version (4 bytes), then brands.
+    let mut at = 16;
+    while at + 4 <= end {
+        brands.push(bytes[at..at + 4].try_into().ok()?);
+        at += 4;
+    }
+    Some(brands)
 }
 
 pub(crate) fn be16(bytes: &[u8], at: usize) -> Option<u16> {

@@ -94,10 +94,7 @@ pub fn decode(bytes: &[u8], _probe: &Probe, request: &DecodeRequest) -> Result<I
         png::ColorType::GrayscaleAlpha => (Channels::Rgba, grey_alpha_to_rgba(&buf)),
         png::ColorType::Indexed => return Err(corrupt("the PNG palette could not be expanded")),
     };
-    if data.len() != width as usize * height as usize * channels.count() {
-        return Err(corrupt("the PNG decoded to an unexpected size"));
-    }
-    Ok(Image::still(width, height, channels, data))
+    super::still(width, height, channels, data)
 }
 
 /// How a PNG stores its pixels, chosen from the pixels themselves: the
@@ -157,13 +154,14 @@ const COMPRESSION: png::Compression = png::Compression::Balanced;
 /// Encodes one frame in the smallest exact layout ([`PngLayout`]): grey,
 /// indexed (alpha in `tRNS`), grey with alpha, else RGB or RGBA; 8 bits,
 /// adaptive filtering. The deadline is checked between bands of rows.
-pub fn encode(frame: &Frame, channels: Channels) -> Result<Vec<u8>, PipelineError> {
+pub fn encode(frame: &Frame) -> Result<Vec<u8>, PipelineError> {
+    let channels = frame.channels();
     let f = ImageFormat::Png;
-    let layout = PngLayout::of(&frame.data, channels);
+    let layout = PngLayout::of(frame.data(), channels);
     deadline::check()?;
     let mut out = Vec::new();
     {
-        let mut encoder = png::Encoder::new(&mut out, frame.width, frame.height);
+        let mut encoder = png::Encoder::new(&mut out, frame.width(), frame.height());
         encoder.set_depth(png::BitDepth::Eight);
         encoder.set_compression(COMPRESSION);
         // Adaptive filtering picks, per row, the filter whose output
@@ -184,12 +182,12 @@ pub fn encode(frame: &Frame, channels: Channels) -> Result<Vec<u8>, PipelineErro
                 (png::ColorType::Indexed, indices)
             }
             PngLayout::Colour => match channels {
-                Channels::Rgb => (png::ColorType::Rgb, &frame.data),
-                Channels::Rgba => (png::ColorType::Rgba, &frame.data),
+                Channels::Rgb => (png::ColorType::Rgb, frame.data()),
+                Channels::Rgba => (png::ColorType::Rgba, frame.data()),
             },
         };
         encoder.set_color(colour);
-        let row = samples.len() / (frame.height as usize).max(1);
+        let row = samples.len() / (frame.height() as usize).max(1);
         let mut writer = encoder.write_header().map_err(|e| encode_error(f, e))?;
         {
             let mut stream = writer.stream_writer().map_err(|e| encode_error(f, e))?;

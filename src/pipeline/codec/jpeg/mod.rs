@@ -193,7 +193,6 @@ fn decode_at(
     if width < want_w || height < want_h {
         return Ok(None);
     }
-    let pixels = width as usize * height as usize;
     let rgb = match info.pixel_format {
         jpeg_decoder::PixelFormat::RGB24 => data,
         jpeg_decoder::PixelFormat::L8 => grey_to_rgb(&data),
@@ -215,10 +214,12 @@ fn decode_at(
             colour::cmyk_to_rgb(&cmyk, probe.icc_profile.as_deref())
         }
     };
-    if rgb.len() != pixels * 3 {
-        return Err(corrupt("the JPEG decoded to fewer pixels than its size"));
-    }
-    Ok(Some(Image::still(width, height, Channels::Rgb, rgb)))
+    Ok(Some(crate::pipeline::codec::still(
+        width,
+        height,
+        Channels::Rgb,
+        rgb,
+    )?))
 }
 
 // ---------------------------------------------------------------- encode
@@ -230,12 +231,13 @@ fn decode_at(
 ///
 /// An image whose every pixel is grey (a greyscale source, `e_grayscale`)
 /// is written as one channel: a third of the samples and no chroma at all.
-pub fn encode(frame: &Frame, channels: Channels, quality: u8) -> Result<Vec<u8>, PipelineError> {
-    let grey = grey_samples(&frame.data, channels);
+pub fn encode(frame: &Frame, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    let channels = frame.channels();
+    let grey = grey_samples(frame.data(), channels);
     #[cfg(feature = "turbo")]
     return match grey {
-        Some(luma) => turbo::encode_grey_jpeg(&luma, frame.width, frame.height, quality),
-        None => turbo::encode_jpeg(frame, channels, quality, quality >= FULL_CHROMA_FROM),
+        Some(luma) => turbo::encode_grey_jpeg(&luma, frame.width(), frame.height(), quality),
+        None => turbo::encode_jpeg(frame, quality, quality >= FULL_CHROMA_FROM),
     };
     #[cfg(not(feature = "turbo"))]
     encode_rust(frame, channels, grey, quality)
@@ -251,7 +253,7 @@ fn encode_rust(
 ) -> Result<Vec<u8>, PipelineError> {
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
     let f = ImageFormat::Jpeg;
-    let (w, h) = (side_u16(f, frame.width)?, side_u16(f, frame.height)?);
+    let (w, h) = (side_u16(f, frame.width())?, side_u16(f, frame.height())?);
     let mut out = Vec::new();
     let mut encoder = Encoder::new(&mut out, quality);
     encoder.set_sampling_factor(if quality < FULL_CHROMA_FROM {
@@ -278,7 +280,7 @@ fn encode_rust(
         Channels::Rgba => ColorType::Rgba,
     };
     encoder
-        .encode(&frame.data, w, h, color)
+        .encode(frame.data(), w, h, color)
         .map_err(|e| encode_error(f, e))?;
     Ok(out)
 }

@@ -71,7 +71,9 @@ pub fn decode_still(bytes: &[u8], min_scale: f64, margin: f64) -> Result<Option<
         status
     };
     match status {
-        libwebp_sys::VP8StatusCode::VP8_STATUS_OK => Ok(Some(Image::still(out_w, out_h, channels, data))),
+        libwebp_sys::VP8StatusCode::VP8_STATUS_OK => {
+            Ok(Some(crate::pipeline::codec::still(out_w, out_h, channels, data)?))
+        }
         libwebp_sys::VP8StatusCode::VP8_STATUS_UNSUPPORTED_FEATURE => Ok(None),
         other => Err(corrupt(&format!("{other:?}"))),
     }
@@ -120,10 +122,10 @@ mod tests {
         // 100 px wide out of 800, margin 1.5: 150x113 decoded.
         let image = decode_still(&bytes, 0.125, 1.5).unwrap().expect("a still WebP");
         assert_eq!((image.width(), image.height()), (150, 113));
-        assert_eq!(image.channels, Channels::Rgba);
+        assert_eq!(image.channels(), Channels::Rgba);
         let pixel = |x: usize, y: usize| {
             let i = (y * 150 + x) * 4;
-            image.frames[0].data[i..i + 4].to_vec()
+            image.frames()[0].data()[i..i + 4].to_vec()
         };
         assert_eq!(pixel(10, 50), [0, 0, 255, 255]);
         assert_eq!(pixel(140, 50)[3], 0);
@@ -143,10 +145,10 @@ mod tests {
             .to_vec();
         let image = decode_still(&bytes, 1.0, 1.5).unwrap().expect("a still WebP");
         assert_eq!(
-            (image.width(), image.height(), image.channels),
+            (image.width(), image.height(), image.channels()),
             (64, 48, Channels::Rgb)
         );
-        assert_eq!(image.frames[0].data, rgb);
+        assert_eq!(image.frames()[0].data(), rgb);
     }
 
     #[test]

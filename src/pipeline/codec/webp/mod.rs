@@ -98,18 +98,18 @@ pub fn decode(bytes: &[u8], _probe: &Probe, request: &DecodeRequest) -> Result<I
     }
     let (animate, limits) = (request.animate, &request.limits);
     let mut frames = Vec::new();
-    let mut keep = |frame, channels| {
-        frames.push((channels, frame));
+    let mut keep = |frame| {
+        frames.push(frame);
         Ok(())
     };
     let loops = if animate {
         stream(bytes, limits, &mut keep)?
     } else {
         let (decoder, channels, size) = open_decoder(bytes, limits)?;
-        keep(first_frame(decoder, size)?, channels)?;
+        keep(first_frame(decoder, channels, size)?)?;
         0
     };
-    Image::assemble(frames, loops).ok_or_else(|| corrupt("the WebP has no image"))
+    super::assemble(frames, loops, ImageFormat::Webp)
 }
 
 type WebpDecoder<'b> = image_webp::WebPDecoder<Cursor<&'b [u8]>>;
@@ -134,16 +134,15 @@ fn open_decoder<'b>(
 }
 
 /// The still image, or the first frame of an animation.
-fn first_frame(mut decoder: WebpDecoder<'_>, size: usize) -> Result<Frame, PipelineError> {
+fn first_frame(
+    mut decoder: WebpDecoder<'_>,
+    channels: Channels,
+    size: usize,
+) -> Result<Frame, PipelineError> {
     let (width, height) = decoder.dimensions();
     let mut data = vec![0u8; size];
     decoder.read_image(&mut data).map_err(corrupt)?;
-    Ok(Frame {
-        width,
-        height,
-        data,
-        delay_ms: 0,
-    })
+    super::frame(width, height, channels, data, 0)
 }
 
 /// Decodes a WebP frame by frame (within the limits), handing each frame,
@@ -151,7 +150,7 @@ fn first_frame(mut decoder: WebpDecoder<'_>, size: usize) -> Result<Frame, Pipel
 pub fn stream(bytes: &[u8], limits: &Limits, each: &mut FrameSink<'_>) -> Result<u16, PipelineError> {
     let (mut decoder, channels, size) = open_decoder(bytes, limits)?;
     if !(decoder.is_animated() && decoder.num_frames() > 1) {
-        each(first_frame(decoder, size)?, channels)?;
+        each(first_frame(decoder, channels, size)?)?;
         return Ok(0);
     }
     let (width, height) = decoder.dimensions();
@@ -166,15 +165,7 @@ pub fn stream(bytes: &[u8], limits: &Limits, each: &mut FrameSink<'_>) -> Result
         }
         let mut data = vec![0u8; size];
         match decoder.read_frame(&mut data) {
-            Ok(delay_ms) => each(
-                Frame {
-                    width,
-                    height,
-                    data,
-                    delay_ms,
-                },
-                channels,
-            )?,
+            Ok(delay_ms) => each(super::frame(width, height, channels, data, delay_ms)?)?,
             Err(error) if index == 0 => return Err(corrupt(error)),
             // Keep the frames decoded before a damaged one.
             Err(_) => break,
@@ -194,36 +185,32 @@ pub fn encode(image: &Image, quality: u8) -> Result<Vec<u8>, PipelineError> {
     config.method = METHOD;
     // Alpha is compressed losslessly: edges of cut-outs stay exact.
     config.alpha_compression = 1;
-    let layout = match image.channels {
+    let layout = match image.channels() {
         Channels::Rgb => PixelLayout::Rgb,
         Channels::Rgba => PixelLayout::Rgba,
     };
     let (w, h) = (image.width(), image.height());
     if !image.is_animated() {
-        let frame = image
-            .frames
-            .first()
-            .ok_or_else(|| encode_error(f, "the image has no frames"))?;
-        let memory = webp::Encoder::new(&frame.data, layout, w, h)
+        let memory = webp::Encoder::new(image.first().data(), layout, w, h)
             .encode_advanced(&config)
             .map_err(|e| encode_error(f, format!("{e:?}")))?;
         return Ok(memory.to_vec());
     }
     let mut encoder = AnimEncoder::new(w, h, &config);
-    encoder.set_loop_count(i32::from(image.loops));
+    encoder.set_loop_count(i32::from(image.loops()));
     // Timestamps are each frame's start, in milliseconds.
     let mut timestamp: i32 = 0;
-    for frame in &image.frames {
+    for frame in image.frames() {
         // libwebp encodes each frame as it is added.
         deadline::check()?;
-        encoder.add_frame(AnimFrame::new(&frame.data, layout, w, h, timestamp, None));
-        timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms).unwrap_or(i32::MAX));
+        encoder.add_frame(AnimFrame::new(frame.data(), layout, w, h, timestamp, None));
+        timestamp = timestamp.saturating_add(i32::try_from(frame.delay_ms()).unwrap_or(i32::MAX));
     }
     let memory = encoder
         .try_encode()
         .map_err(|e| encode_error(f, format!("{e:?}")))?;
     let mut bytes = memory.to_vec();
-    let total: u64 = image.frames.iter().map(|f| u64::from(f.delay_ms)).sum();
+    let total: u64 = image.frames().iter().map(|f| u64::from(f.delay_ms())).sum();
     fix_last_duration(&mut bytes, total);
     Ok(bytes)
 }
