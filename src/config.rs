@@ -22,6 +22,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use crate::fetch::FetchLimits;
 use crate::options::GrammarLimits;
 use crate::pipeline;
+use crate::source::{MountSpec, S3Settings};
 
 /// Every default value, defined once. Settings, `--help`, the grammar's and
 /// the pipeline's `Default` limits and the encoder all read them from here.
@@ -68,6 +69,13 @@ pub mod defaults {
     pub const LOG_FORMAT: &str = "text";
     /// Below the 30 s that Kubernetes and Docker wait before SIGKILL.
     pub const SHUTDOWN_TIMEOUT: &str = "25s";
+    /// No mounts: a fresh install serves `?url=` sources only.
+    pub const MOUNTS: &str = "";
+    /// The region AWS tools assume when none is given.
+    pub const S3_REGION: &str = "us-east-1";
+    /// On, as before mounts existed; `off` makes a deployment serve its own
+    /// mounts and nothing else.
+    pub const REMOTE_URLS: &str = "on";
 }
 
 /// The codec crates in this build and their versions, as `Cargo.lock` pins
@@ -132,12 +140,16 @@ pub enum Command {
         /// stdout. f_auto with `-` or no extension is JPEG, PNG with alpha.
         output: String,
     },
-    /// Print the signed path and query for a transformation and a source.
+    /// Print the signed path and query for a transformation and a source,
+    /// or for a mount path.
     Sign {
         /// The signing key (defaults to the first of --signing-key).
         #[arg(long)]
         key: Option<String>,
-        /// The path and query to sign, e.g. `/w_150,h_500?url=https://example.com/a.jpg`.
+        /// The path and query to sign: `/w_150,h_500?url=https://example.com/a.jpg`
+        /// (transformation and source), or a mount path as it will be requested,
+        /// `/w_150,h_500/photos/products/42.jpg` or `/photos/products/42.jpg`
+        /// (the path, as written).
         path_and_query: String,
     },
 }
@@ -279,6 +291,38 @@ pub struct Settings {
     /// How long requests in flight may take to finish after SIGTERM/SIGINT.
     #[arg(long, env = "RESIZER_SHUTDOWN_TIMEOUT", default_value = defaults::SHUTDOWN_TIMEOUT, global = true)]
     pub shutdown_timeout: String,
+
+    /// Storage served by path, comma-separated `name=target`: targets
+    /// `https://host[:port]/prefix/`, `file:///absolute/folder` or
+    /// `s3://bucket[/prefix]`; `GET /{transformation}/{name}/{key}`.
+    #[arg(long, env = "RESIZER_MOUNTS", default_value = defaults::MOUNTS, global = true)]
+    pub mounts: String,
+
+    /// Endpoint of S3-compatible storage (MinIO, Ceph, R2...); unset means AWS.
+    #[arg(long, env = "RESIZER_S3_ENDPOINT", global = true)]
+    pub s3_endpoint: Option<String>,
+
+    /// Region S3 requests are signed for.
+    #[arg(long, env = "RESIZER_S3_REGION", default_value = defaults::S3_REGION, global = true)]
+    pub s3_region: String,
+
+    /// Address buckets by path (`endpoint/bucket/key`) instead of by host
+    /// name (`bucket.endpoint/key`); most self-hosted storage needs it.
+    #[arg(
+        long,
+        env = "RESIZER_S3_PATH_STYLE",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true",
+        global = true
+    )]
+    pub s3_path_style: bool,
+
+    /// Serve `?url=` sources (`on`), or answer them 403 `remote_urls_disabled` (`off`).
+    #[arg(long, env = "RESIZER_REMOTE_URLS", default_value = defaults::REMOTE_URLS, global = true)]
+    pub remote_urls: String,
 }
 
 /// Where `/metrics` is served.
@@ -327,6 +371,12 @@ pub struct Config {
     pub metrics: MetricsAddr,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
+    /// Storage served by path; names checked, folders found at start.
+    pub mounts: Vec<MountSpec>,
+    /// Endpoint, region and addressing of every S3 mount.
+    pub s3: S3Settings,
+    /// Whether `?url=` sources are served.
+    pub remote_urls: bool,
 }
 
 /// A setting with a value that cannot be used.
@@ -439,6 +489,32 @@ impl Settings {
                 ));
             }
         };
+        let mounts = crate::source::parse_mounts(&self.mounts).map_err(|r| invalid("mounts", r))?;
+        let s3_endpoint = self
+            .s3_endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|endpoint| match url::Url::parse(endpoint) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {
+                    Ok(endpoint.trim_end_matches('/').to_owned())
+                }
+                _ => Err(invalid(
+                    "s3-endpoint",
+                    format!("`{endpoint}` is not an http(s) URL such as https://minio.internal:9000"),
+                )),
+            })
+            .transpose()?;
+        let s3_region = self.s3_region.trim();
+        if s3_region.is_empty() {
+            return Err(invalid("s3-region", "must not be empty"));
+        }
+        let remote_urls = parse_bool(&self.remote_urls).ok_or_else(|| {
+            invalid(
+                "remote-urls",
+                format!("`{}` is not `on` or `off`", self.remote_urls.trim()),
+            )
+        })?;
         Ok(Config {
             bind,
             max_src_bytes,
@@ -464,6 +540,13 @@ impl Settings {
             metrics,
             log_format,
             shutdown_timeout,
+            mounts,
+            s3: S3Settings {
+                endpoint: s3_endpoint,
+                region: s3_region.to_owned(),
+                path_style: self.s3_path_style,
+            },
+            remote_urls,
         })
     }
 }
@@ -483,6 +566,9 @@ impl Settings {
             source_cache_bytes: "0".into(),
             max_url_length: usize::MAX,
             shutdown_timeout: "0s".into(),
+            // Commands read files and URLs, not mounts: a mount folder
+            // missing where a command runs must not stop it.
+            mounts: String::new(),
             ..self.clone()
         }
         .validate()
@@ -680,6 +766,44 @@ mod tests {
         assert_eq!(config.cache_bytes, 256_000_000);
         assert_eq!(config.cache_ttl, Duration::from_secs(86_400));
         assert_eq!(config.metrics, MetricsAddr::Main);
+        assert!(config.mounts.is_empty());
+        assert!(config.remote_urls);
+        assert_eq!(config.s3.region, "us-east-1");
+        assert_eq!(config.s3.endpoint, None);
+        assert!(!config.s3.path_style);
+    }
+
+    #[test]
+    fn mount_settings_are_checked() {
+        let mut settings = Settings::defaults();
+        settings.mounts = "health=https://a.example/".into();
+        let error = settings.validate().unwrap_err();
+        assert_eq!(error.setting, "mounts");
+        assert!(error.to_string().contains("RESIZER_MOUNTS"), "{error}");
+        assert!(error.to_string().contains("routes itself"), "{error}");
+
+        let mut settings = Settings::defaults();
+        settings.mounts = "web=https://img.example.com/a,b=s3://bucket/p".into();
+        settings.s3_endpoint = Some("http://127.0.0.1:9000/".into());
+        settings.s3_path_style = true;
+        settings.remote_urls = "off".into();
+        let config = settings.validate().unwrap();
+        assert_eq!(config.mounts.len(), 2);
+        assert_eq!(config.s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(config.s3.path_style);
+        assert!(!config.remote_urls);
+
+        let mut settings = Settings::defaults();
+        settings.s3_endpoint = Some("minio:9000".into());
+        assert_eq!(settings.validate().unwrap_err().setting, "s3-endpoint");
+        let mut settings = Settings::defaults();
+        settings.remote_urls = "sometimes".into();
+        assert_eq!(settings.validate().unwrap_err().setting, "remote-urls");
+        // Commands do not read mounts.
+        let mut settings = Settings::defaults();
+        settings.mounts = "a=file:///definitely/not/here".into();
+        assert!(settings.validate().is_err());
+        assert!(settings.validate_for_command().unwrap().mounts.is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::format::ImageFormat;
 use crate::options::{FormatRequest, GrammarLimits, OptionsError, Plan, query};
 use crate::pipeline::{self, OutputChoice, PipelineError};
 use crate::signing::{self, KeyError};
+use crate::source::{ObjectKey, is_mount_name};
 
 /// The INPUT and OUTPUT that mean stdin and stdout.
 const STDIO: &str = "-";
@@ -173,8 +174,18 @@ fn output_choice(plan: &Plan, output: &str) -> Result<OutputChoice, CommandError
 /// checking what the server would check before the signature: the key (as
 /// `signing_key` accepts it) and the transformation (the same grammar and
 /// `limits`). An `s=` already in the query is replaced, not repeated.
+///
+/// Two forms: `/{transformation}?url=<source>` signs the transformation and
+/// the source; a mount path, `/{transformation}/{name}/{key}` or
+/// `/{name}/{key}` (no `url` in the query), signs the path as written,
+/// after checking its shape, its transformation and its key.
 pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<String, CommandError> {
     signing::check_key(key)?;
+    let (path, raw_query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
+    let has_url = raw_query.split('&').any(|pair| pair.starts_with("url="));
+    if !has_url && path.starts_with('/') && path[1..].contains('/') {
+        return sign_mount_path(key, path, raw_query, limits);
+    }
     let usage = || {
         CommandError::Usage(format!(
             "`{path_and_query}` is not of the form /<transformation>?url=<source>"
@@ -202,9 +213,79 @@ pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<
     Ok(format!("/{transformation}?{kept}&s={signature}"))
 }
 
+/// The mount-path form of `resizer sign`.
+fn sign_mount_path(
+    key: &[u8],
+    path: &str,
+    raw_query: &str,
+    limits: &GrammarLimits,
+) -> Result<String, CommandError> {
+    let usage = |why: String| {
+        CommandError::Usage(format!(
+            "`{path}` is not of the form /<transformation>/<mount>/<key> or /<mount>/<key>: {why}"
+        ))
+    };
+    let signed = &path[1..];
+    let (first, rest) = signed.split_once('/').unwrap_or((signed, ""));
+    let raw_key = if is_mount_name(first) {
+        rest
+    } else {
+        let transformation = percent_encoding::percent_decode_str(first)
+            .decode_utf8_lossy()
+            .into_owned();
+        Plan::parse(&transformation, limits)?;
+        let (mount, raw_key) = rest.split_once('/').unwrap_or((rest, ""));
+        if !is_mount_name(mount) {
+            return Err(usage(format!("`{mount}` is not a mount name")));
+        }
+        raw_key
+    };
+    ObjectKey::parse(raw_key).map_err(|e| usage(e.to_string()))?;
+    let mut kept: Vec<&str> = raw_query
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("s="))
+        .collect();
+    let signature = signing::sign_path(key, signed);
+    let pair = format!("s={signature}");
+    kept.push(&pair);
+    Ok(format!("{path}?{}", kept.join("&")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mount_paths_are_signed_as_written() {
+        let key = b"0123456789abcdef";
+        let limits = GrammarLimits::default();
+        let signed = sign(key, "/w_300,c_fill/photos/a%20b.jpg", &limits).unwrap();
+        let expected = signing::sign_path(key, "w_300,c_fill/photos/a%20b.jpg");
+        assert_eq!(signed, format!("/w_300,c_fill/photos/a%20b.jpg?s={expected}"));
+        // Signing again replaces the signature; other parameters stay.
+        assert_eq!(sign(key, &signed, &limits).unwrap(), signed);
+        let plain = sign(key, "/photos/a.jpg?v=2", &limits).unwrap();
+        assert_eq!(
+            plain,
+            format!("/photos/a.jpg?v=2&s={}", signing::sign_path(key, "photos/a.jpg"))
+        );
+        // What the server refuses is refused here.
+        for bad in [
+            "/w_300/photos/../a.jpg",
+            "/w_300/photos/",
+            "/w_300/Photos/a.jpg",
+            "/photos/a%2Fb.jpg",
+            "/w_300,z_1/photos/a.jpg",
+        ] {
+            assert!(sign(key, bad, &limits).is_err(), "{bad}");
+        }
+        // The `?url=` form is unchanged.
+        let url_form = sign(key, "/w_1?url=https://a.example/b.jpg", &limits).unwrap();
+        assert!(url_form.ends_with(&format!(
+            "&s={}",
+            signing::sign(key, "w_1", "https://a.example/b.jpg")
+        )));
+    }
 
     fn plan(text: &str) -> Plan {
         Plan::parse(text, &GrammarLimits::default()).unwrap()

@@ -12,7 +12,8 @@
 //! | [`config`] | settings (flags + `RESIZER_*` env), validated once at start |
 //! | [`options`] | the transformation grammar: text -> validated [`options::Plan`] (pure) |
 //! | [`signing`] | HMAC-SHA256 URL signatures |
-//! | [`fetch`] | the only outbound connections: SSRF guard, byte and time limits |
+//! | [`fetch`] | the only outbound HTTP connections: SSRF guard, byte and time limits |
+//! | [`source`] | where bytes come from: a `?url=` source or an object of a mount (HTTP origin, folder, S3) |
 //! | [`pipeline`] | probe, decode, orient, colour, geometry, resize, effects, encode (sync, pure) |
 //! | [`work`] | the bounded CPU pool and its queue (503 when full) |
 //! | [`cache`] | result and source caches, single-flight for identical requests |
@@ -35,6 +36,7 @@ pub mod metrics;
 pub mod options;
 pub mod pipeline;
 pub mod signing;
+pub mod source;
 pub mod work;
 
 pub use config::Config;

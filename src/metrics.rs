@@ -26,6 +26,12 @@ pub struct CacheLabel {
     pub cache: &'static str,
 }
 
+/// Label: the kind of a source (`remote`, `http`, `file`, `s3`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms .. ~16 s: thumbnails take milliseconds, slow origins seconds.
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -42,7 +48,8 @@ pub struct Metrics {
     pub coalesced: Counter,
     pub queue_depth: Gauge,
     pub in_flight: Gauge,
-    pub source_bytes: Counter,
+    pub source_bytes: Family<SourceLabel, Counter>,
+    pub fetch_duration: Family<SourceLabel, Histogram, fn() -> Histogram>,
     pub response_bytes: Counter,
 }
 
@@ -93,11 +100,19 @@ impl Metrics {
             "Requests being answered",
             in_flight.clone(),
         );
-        let source_bytes = Counter::default();
+        let source_bytes = Family::<SourceLabel, Counter>::default();
         registry.register(
             "source_bytes",
-            "Bytes downloaded from origins",
+            "Bytes read from sources, by kind: remote (?url=), http, file, s3 (mounts)",
             source_bytes.clone(),
+        );
+        let fetch_duration = Family::<SourceLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "fetch_duration_seconds",
+            "Time to read a whole source, by kind: remote (?url=), http, file, s3 (mounts)",
+            fetch_duration.clone(),
         );
         let response_bytes = Counter::default();
         registry.register(
@@ -116,6 +131,7 @@ impl Metrics {
             queue_depth,
             in_flight,
             source_bytes,
+            fetch_duration,
             response_bytes,
         }
     }
@@ -124,6 +140,15 @@ impl Metrics {
     pub fn observe_stage(&self, stage: &'static str, duration: std::time::Duration) {
         self.stage_duration
             .get_or_create(&StageLabel { stage })
+            .observe(duration.as_secs_f64());
+    }
+
+    /// Records a source read whole: its kind, bytes and duration.
+    pub fn observe_fetch(&self, source: &'static str, bytes: usize, duration: std::time::Duration) {
+        let label = SourceLabel { source };
+        self.source_bytes.get_or_create(&label).inc_by(bytes as u64);
+        self.fetch_duration
+            .get_or_create(&label)
             .observe(duration.as_secs_f64());
     }
 
@@ -152,6 +177,16 @@ mod tests {
         );
         assert!(
             text.contains("resizer_stage_duration_seconds_count{stage=\"decode\"} 1"),
+            "{text}"
+        );
+        metrics.observe_fetch("s3", 1234, std::time::Duration::from_millis(5));
+        let text = metrics.render();
+        assert!(
+            text.contains("resizer_source_bytes_total{source=\"s3\"} 1234"),
+            "{text}"
+        );
+        assert!(
+            text.contains("resizer_fetch_duration_seconds_count{source=\"s3\"} 1"),
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"));

@@ -1,5 +1,12 @@
-//! Signing: HMAC-SHA256 signatures of `<transformation>?url=<source>`
-//! (README, "Signed URLs"), and the rule a signing key must meet.
+//! Signing: HMAC-SHA256 signatures of `<transformation>?url=<source>` and
+//! of mount paths (README, "Signed URLs"), and the rule a signing key must
+//! meet.
+//!
+//! A mount request (`/{transformation}/{name}/{key}`) signs its path
+//! without the leading `/`, exactly as sent (still percent-encoded): the
+//! key is decoded once by the server, so the raw path says everything the
+//! server will do. The two messages cannot be confused: a `?url=` message
+//! always holds a `?`, which a request path never does.
 //!
 //! The signed message is the transformation exactly as written in the path
 //! (without its leading `/`) and the source URL exactly as it will be fetched
@@ -89,6 +96,20 @@ impl Verifier {
         source: &str,
         signature: Option<&str>,
     ) -> Result<(), SignatureError> {
+        self.verify_with(signature, |key| mac(key, transformation, source))
+    }
+
+    /// Checks `signature` for a mount request's `path`, as sent, without
+    /// its leading `/`.
+    pub fn verify_path(&self, path: &str, signature: Option<&str>) -> Result<(), SignatureError> {
+        self.verify_with(signature, |key| path_mac(key, path))
+    }
+
+    fn verify_with(
+        &self,
+        signature: Option<&str>,
+        mac: impl Fn(&[u8]) -> HmacSha256,
+    ) -> Result<(), SignatureError> {
         let signature = signature.ok_or(SignatureError::Missing)?;
         // Padding is tolerated on input: some clients add it out of habit, and
         // it carries no information.
@@ -100,7 +121,7 @@ impl Verifier {
         }
         let mut matched = false;
         for key in &self.keys {
-            matched |= mac(key, transformation, source).verify_slice(&tag).is_ok();
+            matched |= mac(key).verify_slice(&tag).is_ok();
         }
         if matched {
             Ok(())
@@ -120,6 +141,19 @@ fn mac(key: &[u8], transformation: &str, source: &str) -> HmacSha256 {
     mac.update(b"?url=");
     mac.update(source.as_bytes());
     mac
+}
+
+/// The HMAC state after feeding a mount request's path.
+fn path_mac(key: &[u8], path: &str) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(key).unwrap_or_else(|_| HmacSha256::new(&Default::default()));
+    mac.update(path.as_bytes());
+    mac
+}
+
+/// The signature of a mount request's `path` (as sent, without its leading
+/// `/`) under `key`.
+pub fn sign_path(key: &[u8], path: &str) -> String {
+    URL_SAFE_NO_PAD.encode(path_mac(key, path).finalize().into_bytes())
 }
 
 /// The signature of `transformation` and `source` under `key`.
@@ -167,6 +201,46 @@ mod tests {
             let verifier = Verifier::new(vec![key.as_bytes().to_vec()]);
             assert_eq!(verifier.verify(transformation, source, Some(expected)), Ok(()));
         }
+    }
+
+    /// Computed independently with Python:
+    /// `base64.urlsafe_b64encode(hmac.new(key, path, hashlib.sha256).digest()).rstrip(b"=")`.
+    const PATH_VECTORS: &[(&str, &str, &str)] = &[
+        (
+            "secret",
+            "w_300,c_fill/products/42.jpg",
+            "UwapSOkxW8a8hj9PAPzJDyALKwY_kKXYBcQLCWyNNF8",
+        ),
+        (
+            "another-key",
+            "photos/a%20b.jpg",
+            "9A2Hj1UJu_LBP2TV4WuiVHxHGYDgM7iUsHcmKqx7nL0",
+        ),
+    ];
+
+    #[test]
+    fn paths_are_signed_as_sent() {
+        for (key, path, expected) in PATH_VECTORS {
+            assert_eq!(sign_path(key.as_bytes(), path), *expected, "{path}");
+            let verifier = Verifier::new(vec![key.as_bytes().to_vec()]);
+            assert_eq!(verifier.verify_path(path, Some(expected)), Ok(()));
+        }
+        let verifier = Verifier::new(vec![b"secret".to_vec()]);
+        let signature = sign_path(b"secret", "w_300/products/42.jpg");
+        // Another spelling of the same object is another message.
+        for other in [
+            "w_300/products/%34%32.jpg",
+            "/w_300/products/42.jpg",
+            "w_301/products/42.jpg",
+            "products/42.jpg",
+        ] {
+            assert_eq!(
+                verifier.verify_path(other, Some(&signature)),
+                Err(SignatureError::Invalid),
+                "{other}"
+            );
+        }
+        assert_eq!(verifier.verify_path("a/b", None), Err(SignatureError::Missing));
     }
 
     #[test]

@@ -282,6 +282,10 @@ pub struct Guard {
     /// `allowed_ports`: ports sources may use while the address check is on,
     /// so that a public host cannot be used to probe arbitrary services.
     allowed_ports: Vec<u16>,
+    /// The origin of an HTTP mount (normalised host and port): the
+    /// operator's own, so it passes whatever its address, host pattern or
+    /// port; every other host, a redirect's included, is judged as usual.
+    trusted: Option<(String, u16)>,
 }
 
 impl Guard {
@@ -295,7 +299,31 @@ impl Guard {
                 .map(|p| HostPattern::new(p))
                 .collect(),
             allowed_ports: config.allowed_ports.clone(),
+            trusted: None,
         }
+    }
+
+    /// This policy, with the host and port of `origin` trusted: the guard
+    /// of an HTTP mount's client.
+    pub fn trusting(&self, origin: &Url) -> Guard {
+        let trusted = match (origin.host_str(), origin.port_or_known_default()) {
+            (Some(host), Some(port)) => Some((normalise_host(host), port)),
+            _ => None,
+        };
+        Guard {
+            trusted,
+            ..self.clone()
+        }
+    }
+
+    /// Whether `host` (a name as the resolver receives it) is the trusted
+    /// origin's. The resolver learns no port: a name is trusted on the
+    /// ports the static check let through, which for another port than the
+    /// mount's is `allowed_ports`.
+    pub fn trusts_host(&self, host: &str) -> bool {
+        self.trusted
+            .as_ref()
+            .is_some_and(|(trusted, _)| *trusted == normalise_host(host))
     }
 
     /// Refuses an address that is not public, unless private networks are allowed.
@@ -352,15 +380,25 @@ impl Guard {
             Host::Ipv4(v4) => (v4.to_string(), Some(IpAddr::V4(v4))),
             Host::Ipv6(v6) => (v6.to_string(), Some(IpAddr::V6(v6))),
         };
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| FetchError::InvalidUrl("the source URL has no port".to_owned()))?;
+        // `url` keeps IPv6 literals in brackets in `host_str`, which is how
+        // `trusting` stored them.
+        let spelled = url.host_str().map(normalise_host).unwrap_or_default();
+        if self
+            .trusted
+            .as_ref()
+            .is_some_and(|(host, trusted_port)| *host == spelled && *trusted_port == port)
+        {
+            return Ok(());
+        }
         if !self.host_allowed(&text) {
             return Err(FetchError::HostNotAllowed(text));
         }
         if let Some(ip) = literal {
             self.check_address(ip)?;
         }
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| FetchError::InvalidUrl("the source URL has no port".to_owned()))?;
         self.check_port(port)
     }
 }

@@ -69,6 +69,13 @@ impl SourceUrl {
         Ok(SourceUrl(url))
     }
 
+    /// A URL built by an HTTP mount from its own origin and a checked key;
+    /// the mount's fetcher, whose guard trusts that origin, checks it again
+    /// before the download.
+    pub(crate) fn of_mount(url: Url) -> SourceUrl {
+        SourceUrl(url)
+    }
+
     /// The URL as it will be requested (normalised by the parser).
     pub fn as_str(&self) -> &str {
         self.0.as_str()
@@ -320,6 +327,15 @@ pub enum FetchError {
     /// The origin answered 404 or 410.
     #[error("the source was not found (origin answered {0})")]
     NotFound(u16),
+    /// A mount has no object under the requested key (a missing file, a
+    /// file that is not a regular file or lies outside the folder, a
+    /// missing S3 object); the message names the key.
+    #[error("the source was not found: {0}")]
+    ObjectNotFound(String),
+    /// The storage refused the service's credentials or permissions; the
+    /// message carries the storage's own code, never a secret.
+    #[error("the storage refused access: {0}")]
+    Denied(String),
     /// Any other non-success status from the origin.
     #[error("the origin answered {0}")]
     UpstreamStatus(u16),

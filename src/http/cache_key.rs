@@ -6,25 +6,27 @@
 //! does not compile until it is given its key. The unit tests pin the text of
 //! a few keys, so a change to the mapping is a visible decision.
 
-use crate::fetch::SourceUrl;
 use crate::format::ImageFormat;
 use crate::options::Plan;
 use crate::pipeline::OutputChoice;
+use crate::source::Source;
 
 /// The key of a finished result: the canonical plan, the output choice
 /// (which for `f_auto` depends on `Accept`) and the source, `|`-separated.
 /// `|` cannot appear in a canonical plan or an output choice, and the
-/// source comes last, so the parts cannot run into each other.
+/// source comes last, so the parts cannot run into each other. The source
+/// is its URL, or `mount:{name}/{key}` for an object of a mount
+/// ([`Source::cache_key`]), which no URL can be.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ResultKey(String);
 
 impl ResultKey {
-    pub fn new(plan: &Plan, choice: OutputChoice, source: &SourceUrl) -> ResultKey {
+    pub fn new(plan: &Plan, choice: OutputChoice, source: &Source) -> ResultKey {
         ResultKey(format!(
             "{}|{}|{}",
             plan.cache_key(),
             output_key(choice),
-            source.as_str()
+            source.cache_key()
         ))
     }
 
@@ -33,9 +35,10 @@ impl ResultKey {
     }
 }
 
-/// The key of a downloaded source: its URL as it is fetched.
-pub fn source_key(source: &SourceUrl) -> String {
-    source.as_str().to_owned()
+/// The key of a downloaded source: its URL as it is fetched, or its mount
+/// and key.
+pub fn source_key(source: &Source) -> String {
+    source.cache_key()
 }
 
 /// The output choice as key text: `source`, `jpeg`..., or `auto` with the
@@ -70,7 +73,7 @@ fn format_key(format: ImageFormat) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fetch::Guard;
+    use crate::fetch::{Guard, SourceUrl};
     use crate::options::GrammarLimits;
 
     fn key(transformation: &str, choice: OutputChoice) -> String {
@@ -78,7 +81,7 @@ mod tests {
         let mut config = crate::Config::defaults();
         config.allow_private_networks = true;
         let source = SourceUrl::parse("https://example.com/a.jpg?v=1", &Guard::new(&config)).unwrap();
-        ResultKey::new(&plan, choice, &source).into_string()
+        ResultKey::new(&plan, choice, &Source::Remote(source)).into_string()
     }
 
     #[test]
@@ -130,6 +133,26 @@ mod tests {
         for (format, text) in formats {
             assert_eq!(output_key(OutputChoice::Fixed(format)), text);
         }
+    }
+
+    #[test]
+    fn objects_of_mounts_have_keys_no_url_can_have() {
+        let mut config = crate::Config::defaults();
+        let folder = std::env::temp_dir();
+        config.mounts =
+            crate::source::parse_mounts(&format!("disk={}", url::Url::from_file_path(&folder).unwrap()))
+                .unwrap();
+        let mounts = crate::source::Mounts::new(&config, &Guard::new(&config)).unwrap();
+        let object = Source::Object {
+            mount: std::sync::Arc::clone(mounts.get("disk").unwrap()),
+            key: crate::source::ObjectKey::parse("a/b%20c.jpg").unwrap(),
+        };
+        let plan = Plan::parse("w_100", &GrammarLimits::default()).unwrap();
+        assert_eq!(source_key(&object), "mount:disk/a/b c.jpg");
+        assert_eq!(
+            ResultKey::new(&plan, OutputChoice::Source, &object).into_string(),
+            "w_100|source|mount:disk/a/b c.jpg"
+        );
     }
 
     #[test]

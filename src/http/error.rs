@@ -17,6 +17,7 @@ use crate::fetch::FetchError;
 use crate::options::OptionsError;
 use crate::pipeline::PipelineError;
 use crate::signing::SignatureError;
+use crate::source::KeyError;
 use crate::work::WorkError;
 
 /// A failed request.
@@ -32,6 +33,17 @@ pub enum ApiError {
     Signature(#[from] SignatureError),
     #[error(transparent)]
     Work(#[from] WorkError),
+    /// The key of a mount request could leave the mount or is malformed.
+    #[error(transparent)]
+    InvalidKey(#[from] KeyError),
+    /// A mount path naming a mount that is not configured.
+    #[error(
+        "no mount named `{0}`: the first path segment, or the second after a transformation, names a configured mount"
+    )]
+    UnknownMount(String),
+    /// `remote_urls` is off and the request has a `url`.
+    #[error("this server serves its own mounts only: `?url=` sources are disabled (remote_urls=off)")]
+    RemoteUrlsDisabled,
     /// No `url` query parameter.
     #[error("missing `url` query parameter: call /{{transformation}}?url=<image url>")]
     MissingUrl,
@@ -111,6 +123,8 @@ impl ApiError {
                 FetchError::PrivateAddress(_) => (S::FORBIDDEN, "private_address"),
                 FetchError::PortNotAllowed(_) => (S::FORBIDDEN, "port_not_allowed"),
                 FetchError::NotFound(_) => (S::NOT_FOUND, "source_not_found"),
+                FetchError::ObjectNotFound(_) => (S::NOT_FOUND, "source_not_found"),
+                FetchError::Denied(_) => (S::BAD_GATEWAY, "upstream_denied"),
                 FetchError::UpstreamStatus(_) => (S::BAD_GATEWAY, "upstream_error"),
                 FetchError::TooLarge { .. } => (S::PAYLOAD_TOO_LARGE, "source_too_large"),
                 FetchError::Unreachable(_) => (S::BAD_GATEWAY, "upstream_unreachable"),
@@ -138,6 +152,9 @@ impl ApiError {
                 WorkError::Overloaded => (S::SERVICE_UNAVAILABLE, "overloaded"),
                 WorkError::Panicked(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
             },
+            ApiError::InvalidKey(_) => (S::BAD_REQUEST, "invalid_key"),
+            ApiError::UnknownMount(_) => (S::NOT_FOUND, "unknown_mount"),
+            ApiError::RemoteUrlsDisabled => (S::FORBIDDEN, "remote_urls_disabled"),
             ApiError::MissingUrl => (S::BAD_REQUEST, "missing_url"),
             ApiError::EmptyUrl => (S::BAD_REQUEST, "missing_url"),
             ApiError::UrlTooLong { .. } => (S::URI_TOO_LONG, "url_too_long"),

@@ -21,6 +21,7 @@ use crate::format::ImageFormat;
 use crate::options::query;
 use crate::options::{FormatRequest, Plan};
 use crate::pipeline::{self, OutputChoice};
+use crate::source::{Mount, ObjectKey, Source, is_mount_name};
 
 /// A finished image, as cached and as sent.
 #[derive(Debug, Clone)]
@@ -66,13 +67,17 @@ pub async fn root(state: State<AppState>, uri: Uri, headers: HeaderMap) -> Resul
     transform_request(state, String::new(), uri, headers).await
 }
 
-/// `GET /{transformation}?url=...`.
+/// `GET /{transformation}?url=...`. A mount's name alone (`/photos`) is a
+/// mount path without a key.
 pub async fn transform(
     state: State<AppState>,
     Path(transformation): Path<String>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    if let Some(mount) = state.mounts.get(&transformation) {
+        return mount_request(&state, String::new(), Arc::clone(mount), "", &uri, &headers).await;
+    }
     transform_request(state, transformation, uri, headers).await
 }
 
@@ -96,16 +101,146 @@ async fn transform_request(
         Some(url) => url,
     };
     let plan = Plan::parse(&transformation, &state.grammar)?;
+    // Before the signature: with `?url=` disabled, no signature can make
+    // the request servable, and the answer says what to change.
+    if !state.config.remote_urls {
+        return Err(ApiError::RemoteUrlsDisabled);
+    }
     if let Some(verifier) = &state.verifier {
         verifier.verify(&transformation, &url, query.signature.as_deref())?;
     }
-    let source = SourceUrl::parse(&url, &state.guard)?;
-    let choice = headers::output_choice(&plan, &headers);
-    let rendered = render(&state, plan.clone(), choice, source).await?;
+    let source = Source::Remote(SourceUrl::parse(&url, &state.guard)?);
+    serve_source(&state, plan, source, &headers).await
+}
+
+/// The mount, transformation and raw key a path names, when it names a
+/// mount: `/{name}/{key}` or `/{transformation}/{name}/{key}`.
+enum MountPath<'p> {
+    /// A configured mount.
+    Known {
+        transformation: String,
+        mount: Arc<Mount>,
+        raw_key: &'p str,
+    },
+    /// A mount path shape naming no configured mount.
+    Unknown(String),
+    /// Not a mount path at all.
+    Other,
+}
+
+/// Reads a raw path (as sent, percent-encoded). A first segment that is a
+/// configured mount's name is a mount; otherwise it is a transformation and
+/// the second segment must name a mount.
+fn mount_path<'p>(state: &AppState, path: &'p str) -> MountPath<'p> {
+    if state.mounts.is_empty() {
+        return MountPath::Other;
+    }
+    let Some((first, rest)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+        return MountPath::Other;
+    };
+    if let Some(mount) = state.mounts.get(first) {
+        return MountPath::Known {
+            transformation: String::new(),
+            mount: Arc::clone(mount),
+            raw_key: rest,
+        };
+    }
+    let transformation = percent_encoding::percent_decode_str(first)
+        .decode_utf8_lossy()
+        .into_owned();
+    // A mount name never holds a `_` and a transformation always does: a
+    // first segment that could only be a name is an unknown mount.
+    if is_mount_name(&transformation) {
+        return MountPath::Unknown(transformation);
+    }
+    let (second, raw_key) = rest.split_once('/').unwrap_or((rest, ""));
+    match state.mounts.get(second) {
+        Some(mount) => MountPath::Known {
+            transformation,
+            mount: Arc::clone(mount),
+            raw_key,
+        },
+        None => MountPath::Unknown(
+            percent_encoding::percent_decode_str(second)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+    }
+}
+
+/// The name of the mount a request was served from, for the request log.
+#[derive(Debug, Clone)]
+pub struct MountName(pub String);
+
+/// Every path no route takes: mount paths, else a JSON 404.
+pub async fn fallback(state: State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let (transformation, mount, raw_key) = match mount_path(&state, uri.path()) {
+        MountPath::Other => return ApiError::NotFound(uri.path().to_owned()).into_response(),
+        MountPath::Unknown(name) => return ApiError::UnknownMount(name).into_response(),
+        MountPath::Known {
+            transformation,
+            mount,
+            raw_key,
+        } => (transformation, mount, raw_key),
+    };
+    let name = mount.name().to_owned();
+    let mut response = if method == Method::GET || method == Method::HEAD {
+        mount_request(&state, transformation, mount, raw_key, &uri, &headers)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    } else {
+        let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        response
+    };
+    response.extensions_mut().insert(MountName(name));
+    response
+}
+
+/// `GET /{transformation}/{name}/{key}`: the object `key` of a mount, with
+/// the checks of a `?url=` request in the same order (length, query,
+/// transformation, key, signature).
+async fn mount_request(
+    state: &AppState,
+    transformation: String,
+    mount: Arc<Mount>,
+    raw_key: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
+    if length > state.config.max_url_length {
+        return Err(ApiError::UrlTooLong {
+            length,
+            max: state.config.max_url_length,
+        });
+    }
+    // Only `s` is read; other parameters (a cache buster `?v=2`) are ignored.
+    let query = query::parse(uri.query())?;
+    let plan = Plan::parse(&transformation, &state.grammar)?;
+    let key = ObjectKey::parse(raw_key)?;
+    if let Some(verifier) = &state.verifier {
+        let signed = uri.path().strip_prefix('/').unwrap_or_default();
+        verifier.verify_path(signed, query.signature.as_deref())?;
+    }
+    serve_source(state, plan, Source::Object { mount, key }, headers).await
+}
+
+/// The image of `plan` applied to `source`, or `304`.
+async fn serve_source(
+    state: &AppState,
+    plan: Plan,
+    source: Source,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let choice = headers::output_choice(&plan, headers);
+    let rendered = render(state, plan.clone(), choice, source).await?;
     Ok(respond(
-        &state,
+        state,
         &rendered,
-        &headers,
+        headers,
         plan.format() == FormatRequest::Auto,
     ))
 }
@@ -116,7 +251,7 @@ async fn render(
     state: &AppState,
     plan: Plan,
     choice: OutputChoice,
-    source: SourceUrl,
+    source: Source,
 ) -> Result<Arc<Rendered>, ApiError> {
     let key = ResultKey::new(&plan, choice, &source).into_string();
     let task_state = state.clone();
@@ -137,7 +272,7 @@ async fn produce(
     state: AppState,
     plan: Plan,
     choice: OutputChoice,
-    source: SourceUrl,
+    source: Source,
 ) -> Result<Arc<Rendered>, ApiError> {
     let bytes = download(&state, source).await?;
     let limits = state.limits;
@@ -161,15 +296,18 @@ async fn produce(
 
 /// The source bytes: from the source cache, from a download in flight, or
 /// downloaded now.
-async fn download(state: &AppState, source: SourceUrl) -> Result<Bytes, ApiError> {
+async fn download(state: &AppState, source: Source) -> Result<Bytes, ApiError> {
     let task_state = state.clone();
     let (result, _outcome) = state
         .sources
         .get_or_run(source_key(&source), &state.metrics, move || async move {
             let started = Instant::now();
-            let bytes = task_state.fetcher.fetch(&source).await?;
-            task_state.metrics.observe_stage("fetch", started.elapsed());
-            task_state.metrics.source_bytes.inc_by(bytes.len() as u64);
+            let bytes = source.fetch(&task_state.fetcher).await?;
+            let elapsed = started.elapsed();
+            task_state.metrics.observe_stage("fetch", elapsed);
+            task_state
+                .metrics
+                .observe_fetch(source.kind().label(), bytes.len(), elapsed);
             Ok(bytes)
         })
         .await;

@@ -2,8 +2,9 @@
 //! body actually sent, `ms` rounded to microseconds, request id), errors
 //! included once with their detail, at a level set by whose fault it was
 //! ([`Fault`]): client faults at info, upstream faults and a busy service at
-//! warn, our own bugs at error. Also counts requests for the metrics and
-//! echoes `X-Request-Id`.
+//! warn, our own bugs at error. A mount request's line names the mount
+//! (`mount`, `-` for any other request). Also counts requests for the
+//! metrics and echoes `X-Request-Id`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -16,6 +17,7 @@ use axum::response::Response;
 
 use super::AppState;
 use super::error::{Fault, LoggedError};
+use super::handlers::MountName;
 use crate::metrics::StatusLabel;
 
 const REQUEST_ID: &str = "x-request-id";
@@ -49,17 +51,22 @@ pub async fn requests(State(state): State<AppState>, mut request: Request, next:
     state.metrics.request_duration.observe(elapsed.as_secs_f64());
     let bytes = sent_bytes(&method, response.body().size_hint().exact());
     let ms = rounded_ms(elapsed);
+    let mount = response
+        .extensions()
+        .get::<MountName>()
+        .map_or("-", |m| m.0.as_str())
+        .to_owned();
     match response.extensions().get::<LoggedError>() {
-        None => tracing::info!(request_id = %id, %method, %uri, status, bytes, ms, "request"),
+        None => tracing::info!(request_id = %id, %method, %uri, mount, status, bytes, ms, "request"),
         Some(e) => match e.fault {
             Fault::Client => {
-                tracing::info!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request refused")
+                tracing::info!(request_id = %id, %method, %uri, mount, status, bytes, ms, code = e.code, error = %e.detail, "request refused")
             }
             Fault::Upstream | Fault::Busy => {
-                tracing::warn!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
+                tracing::warn!(request_id = %id, %method, %uri, mount, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
             }
             Fault::Server => {
-                tracing::error!(request_id = %id, %method, %uri, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
+                tracing::error!(request_id = %id, %method, %uri, mount, status, bytes, ms, code = e.code, error = %e.detail, "request failed")
             }
         },
     }

@@ -29,6 +29,7 @@ use crate::metrics::Metrics;
 use crate::options::GrammarLimits;
 use crate::pipeline;
 use crate::signing::Verifier;
+use crate::source::{MountError, Mounts};
 use crate::work::WorkPool;
 
 /// Everything a request needs, shared by all requests.
@@ -42,14 +43,17 @@ pub struct Shared {
     pub limits: pipeline::Limits,
     pub guard: Guard,
     pub fetcher: Fetcher,
+    /// The configured mounts, by name, each with its storage client.
+    pub mounts: Mounts,
     /// `None` when no signing key is configured.
     pub verifier: Option<Verifier>,
     pub pool: WorkPool,
     /// Finished results, keyed by canonical plan, format choice and source
     /// (`cache_key::ResultKey`); identical requests in flight share one run.
     pub results: Tier<Arc<Rendered>, ApiError>,
-    /// Downloaded sources, keyed by URL; downloads in flight are shared by
-    /// different transformations of one source.
+    /// Downloaded sources, keyed by URL or by mount and key
+    /// ([`crate::source::Source::cache_key`]); downloads in flight are
+    /// shared by different transformations of one source.
     pub sources: Tier<bytes::Bytes, FetchError>,
     pub metrics: Metrics,
 }
@@ -61,17 +65,30 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The HTTP client could not be built.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A mount could not be set up.
+    #[error(transparent)]
+    Mount(#[from] MountError),
+}
+
 impl AppState {
-    /// Builds the state; fails only if the HTTP client cannot be built.
-    pub fn new(config: Config) -> Result<AppState, FetchError> {
+    /// Builds the state; fails if the HTTP client or a mount cannot be set up.
+    pub fn new(config: Config) -> Result<AppState, StartError> {
         let guard = Guard::new(&config);
         let fetcher = Fetcher::new(guard.clone(), config.fetch_limits())?;
+        let mounts = Mounts::new(&config, &guard)?;
         let verifier = (!config.signing_keys.is_empty()).then(|| Verifier::new(config.signing_keys.clone()));
         let shared = Shared {
             grammar: config.grammar_limits(),
             limits: config.pipeline_limits(),
             guard,
             fetcher,
+            mounts,
             verifier,
             pool: WorkPool::new(config.concurrency, config.max_queue),
             results: Tier::new("result", config.cache_bytes, config.cache_ttl),
@@ -84,8 +101,10 @@ impl AppState {
 }
 
 /// The router: `/health`, `/metrics` (unless moved or off), `/` and
-/// `/{transformation}`. Any other path is a JSON 404, any other method a
-/// JSON 405.
+/// `/{transformation}`; every longer path goes to the fallback, which
+/// serves mount paths (`/{name}/{key}`, `/{transformation}/{name}/{key}`)
+/// from the raw path, as sent, and answers anything else with a JSON 404.
+/// Any other method on a known path is a JSON 405.
 pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .route("/health", get(handlers::health))
@@ -101,7 +120,7 @@ pub fn app(state: AppState) -> Router {
         router.route("/metrics", get(handlers::no_route))
     };
     router
-        .fallback(handlers::no_route)
+        .fallback(handlers::fallback)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             handlers::panic_response,

@@ -95,6 +95,8 @@ type File = (&'static str, Vec<u8>);
 pub struct Origin {
     pub addr: Option<SocketAddr>,
     files: Arc<Mutex<HashMap<String, File>>>,
+    /// `/img/<name>` answered with a 302 to the given location.
+    redirects: Arc<Mutex<HashMap<String, String>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     total: Arc<AtomicUsize>,
 }
@@ -129,6 +131,14 @@ impl Origin {
             .insert(name.to_owned(), (content_type, bytes));
     }
 
+    /// Makes `/img/<name>` a 302 to `location`.
+    pub fn add_redirect(&self, name: &str, location: &str) {
+        self.redirects
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), location.to_owned());
+    }
+
     /// The URL of a path on this origin.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr.unwrap(), path)
@@ -158,6 +168,14 @@ async fn serve_file(
     origin.count(format!("/img/{name}"));
     if let Some(ms) = query.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let redirect = origin.redirects.lock().unwrap().get(&name).cloned();
+    if let Some(location) = redirect {
+        return Response::builder()
+            .status(StatusCode::FOUND)
+            .header(header::LOCATION, location)
+            .body(Body::empty())
+            .unwrap();
     }
     let file = origin.files.lock().unwrap().get(&name).cloned();
     match file {
@@ -586,4 +604,30 @@ pub fn handmade_tiff(entries: &[(u16, u16, u32, u32)], next: u32) -> Vec<u8> {
     // One grey sample for an honest 1x1 strip at the end.
     out.push(200);
     out
+}
+
+/// A GET of `path_and_query` written on the socket exactly as given, for
+/// paths a client library would normalise (`..`, `%2e`, `\\`): the status
+/// and the body. Bounded by 10 s, so a hanging server fails the test.
+pub async fn raw_get(addr: SocketAddr, path_and_query: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let request = format!("GET {path_and_query} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        answer
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .unwrap_or_else(|_| panic!("GET {path_and_query}: no answer within 10 s"));
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text}"));
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
 }
