@@ -4,12 +4,14 @@
 //! binary started beside it with the credentials in the environment, the
 //! way a deployment passes them.
 //!
-//! The server is found on PATH or at `$RESIZER_TEST_S3S_FS`. Without it
-//! these tests fail, saying how to install it (`.ci/run` does).
+//! The server is found at `$RESIZER_TEST_S3S_FS` or on PATH, else built
+//! once into the target folder (see [`s3s_fs`]); if that fails, these tests
+//! fail, saying how to install it.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
@@ -19,8 +21,20 @@ const SECRET_KEY: &str = "resizer-test-secret-0123456789";
 const BUCKET: &str = "images";
 const COFFEE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/photo-coffee.jpg");
 
-/// The `s3s-fs` binary, or a failure that says how to get it.
+/// The version of the S3 test server installed when none is found (the
+/// newest that builds with our `rust-version`).
+const S3S_FS_VERSION: &str = "0.14.1";
+
+/// The `s3s-fs` binary: `$RESIZER_TEST_S3S_FS`, else on PATH, else built once
+/// into the target folder with `cargo install` (crates.io only, about three
+/// minutes), so that `cargo test` passes on a fresh machine. A failed install
+/// fails the tests, saying what to do; they are never skipped.
 fn s3s_fs() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(find_or_install_s3s_fs).clone()
+}
+
+fn find_or_install_s3s_fs() -> PathBuf {
     if let Some(path) = std::env::var_os("RESIZER_TEST_S3S_FS") {
         return PathBuf::from(path);
     }
@@ -29,13 +43,42 @@ fn s3s_fs() -> PathBuf {
             .map(|dir| dir.join("s3s-fs"))
             .find(|candidate| candidate.is_file())
     });
-    on_path.unwrap_or_else(|| {
-        panic!(
-            "the S3 tests need the s3s-fs server: install it with \
-             `cargo install s3s-fs@0.14.1 --features binary --locked` (CI does, in .ci/run), \
-             or point RESIZER_TEST_S3S_FS at the binary"
-        )
-    })
+    if let Some(path) = on_path {
+        return path;
+    }
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("s3s-fs");
+    let installed = root.join("bin").join("s3s-fs");
+    if installed.is_file() {
+        return installed;
+    }
+    let how = format!(
+        "install it with `cargo install s3s-fs@{S3S_FS_VERSION} --features binary --locked` \
+         (CI does, in .ci/run), or point RESIZER_TEST_S3S_FS at the binary"
+    );
+    eprintln!(
+        "the S3 tests need the s3s-fs server; building it into {}",
+        root.display()
+    );
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "install",
+            &format!("s3s-fs@{S3S_FS_VERSION}"),
+            "--features",
+            "binary",
+            "--locked",
+        ])
+        .arg("--root")
+        .arg(&root)
+        .status()
+        .unwrap_or_else(|e| {
+            panic!("the S3 tests need the s3s-fs server, and cargo could not run ({e}): {how}")
+        });
+    assert!(
+        status.success() && installed.is_file(),
+        "the S3 tests need the s3s-fs server, and `cargo install` failed ({status}): {how}"
+    );
+    installed
 }
 
 /// A port free at the time of asking.
