@@ -274,7 +274,7 @@ fn check_redirect(
 /// The first `T` in an error's source chain. An `io::Error`'s `source()`
 /// skips the error it wraps (where TLS and connector layers put theirs, at
 /// times one `io::Error` inside another), so the walk steps into it instead.
-fn find_in_chain<'e, T: StdError + 'static>(error: &'e (dyn StdError + 'static)) -> Option<&'e T> {
+pub(crate) fn find_in_chain<'e, T: StdError + 'static>(error: &'e (dyn StdError + 'static)) -> Option<&'e T> {
     let mut next = Some(error);
     while let Some(current) = next {
         if let Some(found) = current.downcast_ref::<T>() {
@@ -293,7 +293,7 @@ fn find_in_chain<'e, T: StdError + 'static>(error: &'e (dyn StdError + 'static))
 
 /// The innermost message of an error chain: the part that says what happened
 /// (e.g. "Connection refused") without the client's wrapping.
-fn root_cause(error: &(dyn StdError + 'static)) -> String {
+pub(crate) fn root_cause(error: &(dyn StdError + 'static)) -> String {
     let mut current = error;
     while let Some(source) = current.source() {
         current = source;

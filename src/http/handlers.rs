@@ -81,12 +81,9 @@ pub async fn transform(
     transform_request(state, transformation, uri, headers).await
 }
 
-async fn transform_request(
-    State(state): State<AppState>,
-    transformation: String,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+/// Refuses a request line longer than `max_url_length`, before anything in
+/// it is parsed.
+fn check_url_length(state: &AppState, uri: &Uri) -> Result<(), ApiError> {
     let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if length > state.config.max_url_length {
         return Err(ApiError::UrlTooLong {
@@ -94,6 +91,16 @@ async fn transform_request(
             max: state.config.max_url_length,
         });
     }
+    Ok(())
+}
+
+async fn transform_request(
+    State(state): State<AppState>,
+    transformation: String,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_url_length(&state, &uri)?;
     let query = query::parse(uri.query())?;
     let url = match query.url {
         None => return Err(ApiError::MissingUrl),
@@ -210,13 +217,7 @@ async fn mount_request(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
-    if length > state.config.max_url_length {
-        return Err(ApiError::UrlTooLong {
-            length,
-            max: state.config.max_url_length,
-        });
-    }
+    check_url_length(state, uri)?;
     // Only `s` is read; other parameters (a cache buster `?v=2`) are ignored.
     let query = query::parse(uri.query())?;
     let plan = Plan::parse(&transformation, &state.grammar)?;

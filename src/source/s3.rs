@@ -12,7 +12,6 @@
 //! and 5xx answers are retried with backoff by `object_store`, within the
 //! download deadline.
 
-use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -22,7 +21,7 @@ use object_store::path::{Path, PathPart};
 use object_store::{BackoffConfig, ClientOptions, GetOptions, ObjectStore, RetryConfig};
 
 use super::{ObjectKey, S3Settings, check_size};
-use crate::fetch::{FetchError, FetchLimits};
+use crate::fetch::{FetchError, FetchLimits, find_in_chain, root_cause};
 
 /// First wait before a retry of a throttled or failed request.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -178,25 +177,6 @@ fn storage_code(error: &object_store::Error) -> Option<String> {
     code.chars()
         .all(|c| c.is_ascii_alphanumeric())
         .then(|| code.to_owned())
-}
-
-fn find_in_chain<'e, T: StdError + 'static>(error: &'e (dyn StdError + 'static)) -> Option<&'e T> {
-    let mut next = Some(error);
-    while let Some(current) = next {
-        if let Some(found) = current.downcast_ref::<T>() {
-            return Some(found);
-        }
-        next = current.source();
-    }
-    None
-}
-
-fn root_cause(error: &(dyn StdError + 'static)) -> String {
-    let mut current = error;
-    while let Some(source) = current.source() {
-        current = source;
-    }
-    current.to_string()
 }
 
 #[cfg(test)]

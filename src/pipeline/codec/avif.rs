@@ -2,7 +2,7 @@
 //! are not decoded yet: the probe recognises them by their `ftyp` brands and
 //! refuses them with a sentence saying so, rather than as unknown bytes.
 
-use super::{encode_error, ftyp_brands};
+use super::encode_error;
 use crate::format::ImageFormat;
 use crate::pipeline::{Channels, Frame, PipelineError, Probe};
 
@@ -16,11 +16,7 @@ pub(crate) const NOT_YET: &str =
 /// Recognises an AVIF by its `ftyp` brands; `None` when `bytes` are not one.
 /// Always an error until AVIF decoding is added.
 pub fn probe(bytes: &[u8]) -> Option<Result<Probe, PipelineError>> {
-    let brands = ftyp_brands(bytes)?;
-    brands
-        .iter()
-        .any(|b| BRANDS.contains(b))
-        .then_some(Err(PipelineError::NotYetSupported(NOT_YET)))
+    super::refuse_brands(bytes, &BRANDS, NOT_YET)
 }
 
 /// rav1e speed 1 (slow) ..= 10 (fast). The fastest preset: without its

@@ -3,7 +3,6 @@
 //! `turbo`; until then a HEIF source is recognised by its `ftyp` brands and
 //! refused with a sentence naming that plan, not as unknown bytes.
 
-use super::ftyp_brands;
 use crate::pipeline::{PipelineError, Probe};
 
 /// Brands of HEVC-coded HEIF images and sequences, and the generic HEIF
@@ -20,9 +19,5 @@ pub(crate) const NOT_YET: &str = "HEIC/HEIF sources are not supported yet: decod
 /// Recognises a HEIF by its `ftyp` brands; `None` when `bytes` are not one.
 /// Always an error until the `heif` feature exists.
 pub fn probe(bytes: &[u8]) -> Option<Result<Probe, PipelineError>> {
-    let brands = ftyp_brands(bytes)?;
-    brands
-        .iter()
-        .any(|b| BRANDS.contains(b))
-        .then_some(Err(PipelineError::NotYetSupported(NOT_YET)))
+    super::refuse_brands(bytes, &BRANDS, NOT_YET)
 }
