@@ -282,10 +282,34 @@ pub struct Guard {
     /// `allowed_ports`: ports sources may use while the address check is on,
     /// so that a public host cannot be used to probe arbitrary services.
     allowed_ports: Vec<u16>,
-    /// The origin of an HTTP mount (normalised host and port): the
-    /// operator's own, so it passes whatever its address, host pattern or
-    /// port; every other host, a redirect's included, is judged as usual.
-    trusted: Option<(String, u16)>,
+    /// The origin of an HTTP mount: the operator's own, so it passes
+    /// whatever its address, host pattern or port; every other host, a
+    /// redirect's included, is judged as usual.
+    trusted: Option<TrustedOrigin>,
+}
+
+/// The origin an HTTP mount's guard trusts. Trust is for a host *and* a
+/// port: the resolver, which sees only names, skips the address check for
+/// the trusted host, so a hop to that host on another port must be refused
+/// before it connects (else a redirect could reach another service of an
+/// internal host). The one exception is the move between the default ports
+/// of `http` and `https` (an origin that upgrades to TLS, or back).
+#[derive(Debug, Clone)]
+struct TrustedOrigin {
+    /// The host as `url` spells it, normalised (IPv6 literals in brackets).
+    host: String,
+    /// The port the operator wrote, or the scheme's default.
+    port: u16,
+    /// Whether `port` is its scheme's default (80 for http, 443 for https).
+    default_port: bool,
+}
+
+impl TrustedOrigin {
+    /// Whether a URL's host and port is this origin: `None` when the host
+    /// is another one, else whether the port is trusted too.
+    fn admits(&self, host: &str, port: u16, default_port: bool) -> Option<bool> {
+        (self.host == host).then_some(port == self.port || (self.default_port && default_port))
+    }
 }
 
 impl Guard {
@@ -307,7 +331,11 @@ impl Guard {
     /// of an HTTP mount's client.
     pub fn trusting(&self, origin: &Url) -> Guard {
         let trusted = match (origin.host_str(), origin.port_or_known_default()) {
-            (Some(host), Some(port)) => Some((normalise_host(host), port)),
+            (Some(host), Some(port)) => Some(TrustedOrigin {
+                host: normalise_host(host),
+                port,
+                default_port: origin.port().is_none(),
+            }),
             _ => None,
         };
         Guard {
@@ -317,13 +345,13 @@ impl Guard {
     }
 
     /// Whether `host` (a name as the resolver receives it) is the trusted
-    /// origin's. The resolver learns no port: a name is trusted on the
-    /// ports the static check let through, which for another port than the
-    /// mount's is `allowed_ports`.
+    /// origin's. The resolver learns no port: [`Guard::check_url`] has
+    /// already refused the trusted host on any port but its own (see
+    /// [`TrustedOrigin`]), so only the trusted origin gets this far.
     pub fn trusts_host(&self, host: &str) -> bool {
         self.trusted
             .as_ref()
-            .is_some_and(|(trusted, _)| *trusted == normalise_host(host))
+            .is_some_and(|trusted| trusted.host == normalise_host(host))
     }
 
     /// Refuses an address that is not public, unless private networks are allowed.
@@ -386,12 +414,16 @@ impl Guard {
         // `url` keeps IPv6 literals in brackets in `host_str`, which is how
         // `trusting` stored them.
         let spelled = url.host_str().map(normalise_host).unwrap_or_default();
-        if self
-            .trusted
-            .as_ref()
-            .is_some_and(|(host, trusted_port)| *host == spelled && *trusted_port == port)
-        {
-            return Ok(());
+        if let Some(trusted) = &self.trusted {
+            match trusted.admits(&spelled, port, url.port().is_none()) {
+                Some(true) => return Ok(()),
+                // With private networks allowed nothing is skipped for the
+                // trusted host, so its other ports are judged as any host's.
+                Some(false) if !self.allow_private_networks => {
+                    return Err(FetchError::OtherPortOfMount(port));
+                }
+                _ => {}
+            }
         }
         if !self.host_allowed(&text) {
             return Err(FetchError::HostNotAllowed(text));
@@ -639,6 +671,48 @@ mod tests {
         assert_eq!(strict.check_address("8.8.8.8".parse().unwrap()), Ok(()));
         let open = guard(true, &[], &[80]);
         assert_eq!(open.check_address("127.0.0.1".parse().unwrap()), Ok(()));
+    }
+
+    #[test]
+    fn a_mount_trusts_its_host_on_its_own_port_only() {
+        let strict = guard(false, &[], &[80, 443, 8080]);
+        let mount = strict.trusting(&Url::parse("http://origin.internal:8080/img/").unwrap());
+        let check = |u: &str| mount.check_url(&Url::parse(u).unwrap());
+        assert_eq!(check("http://origin.internal:8080/a.png"), Ok(()));
+        assert!(mount.trusts_host("origin.internal"));
+        // The same host on another port, even an allowed one, is another
+        // service: refused before the resolver (which trusts the name).
+        assert_eq!(
+            check("http://origin.internal/a.png"),
+            Err(FetchError::OtherPortOfMount(80))
+        );
+        assert_eq!(
+            check("https://origin.internal:8080/a.png"),
+            Ok(()),
+            "the port decides, not the scheme"
+        );
+        // An origin on a default port may move between http and https.
+        let web = strict.trusting(&Url::parse("http://origin.internal/img/").unwrap());
+        let check = |u: &str| web.check_url(&Url::parse(u).unwrap());
+        assert_eq!(check("https://origin.internal/a.png"), Ok(()));
+        assert_eq!(check("http://origin.internal:80/a.png"), Ok(()));
+        assert_eq!(
+            check("https://origin.internal:8443/a.png"),
+            Err(FetchError::OtherPortOfMount(8443))
+        );
+        // Other hosts are judged as for `?url=`.
+        assert_eq!(check("http://other.example/a.png"), Ok(()));
+        assert_eq!(
+            check("http://other.example:6379/a.png"),
+            Err(FetchError::PortNotAllowed(6379))
+        );
+        // With private networks allowed the trusted host gets no exemption
+        // that matters, so its other ports are judged as any host's.
+        let open = guard(true, &[], &[80]).trusting(&Url::parse("http://origin.internal:8080/").unwrap());
+        assert_eq!(
+            open.check_url(&Url::parse("http://origin.internal:9000/").unwrap()),
+            Ok(())
+        );
     }
 
     #[test]

@@ -324,6 +324,14 @@ pub enum FetchError {
     /// The port is not one of the allowed ports.
     #[error("source port {0} is not allowed")]
     PortNotAllowed(u16),
+    /// An HTTP mount's origin redirected to its own host on another port:
+    /// the mount trusts one port of its host (the resolver skips the
+    /// address check for that host), never the host's other services.
+    #[error(
+        "the mount's origin redirected to its own host on port {0}: only the mount's own port \
+         (and the http/https upgrade between ports 80 and 443) is trusted"
+    )]
+    OtherPortOfMount(u16),
     /// The origin answered 404 or 410.
     #[error("the source was not found (origin answered {0})")]
     NotFound(u16),

@@ -122,6 +122,7 @@ impl ApiError {
                 FetchError::HostNotAllowed(_) => (S::FORBIDDEN, "source_not_allowed"),
                 FetchError::PrivateAddress(_) => (S::FORBIDDEN, "private_address"),
                 FetchError::PortNotAllowed(_) => (S::FORBIDDEN, "port_not_allowed"),
+                FetchError::OtherPortOfMount(_) => (S::FORBIDDEN, "port_not_allowed"),
                 FetchError::NotFound(_) => (S::NOT_FOUND, "source_not_found"),
                 FetchError::ObjectNotFound(_) => (S::NOT_FOUND, "source_not_found"),
                 FetchError::Denied(_) => (S::BAD_GATEWAY, "upstream_denied"),

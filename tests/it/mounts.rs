@@ -393,6 +393,40 @@ async fn an_http_mount_is_trusted_and_its_redirects_are_guarded() {
 }
 
 #[tokio::test]
+async fn an_http_mount_trusts_its_own_port_not_its_hosts_other_services() {
+    // Two services of one internal host: the mount's origin, and another
+    // one on a port the guard allows. The mount is named by host name, so
+    // that the resolver (which trusts that name) would connect anywhere.
+    let origin = Origin::start().await;
+    let other = Origin::start().await;
+    let other_port = other.addr.unwrap().port();
+    other.add("secret.png", "image/png", png_quadrants(40, 20));
+    origin.add("a.png", "image/png", png_quadrants(40, 20));
+    origin.add_redirect(
+        "elsewhere.png",
+        &format!("http://localhost:{other_port}/img/secret.png"),
+    );
+    let base = format!("http://localhost:{}/img/", origin.addr.unwrap().port());
+    let mut config = with_mounts(crate::support::config(), &format!("web={base}"));
+    config.allow_private_networks = false;
+    config.allowed_ports = vec![80, 443, other_port];
+    let server = Server::start_exact(config).await;
+
+    assert_eq!(server.get("/w_10/web/a.png").await.status(), 200);
+    assert_error(
+        server.get("/w_10/web/elsewhere.png").await,
+        403,
+        "port_not_allowed",
+    )
+    .await;
+    assert_eq!(
+        other.hits("/img/secret.png"),
+        0,
+        "the other service was never asked"
+    );
+}
+
+#[tokio::test]
 async fn identical_concurrent_mount_requests_read_the_object_once() {
     let origin = Origin::start().await;
     origin.add("a.png", "image/png", png_quadrants(400, 200));
