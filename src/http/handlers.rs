@@ -76,7 +76,12 @@ pub async fn transform(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(mount) = state.mounts.get(&transformation) {
-        return mount_request(&state, String::new(), Arc::clone(mount), "", &uri, &headers).await;
+        let name = MountName(mount.name().to_owned());
+        let mut response = mount_request(&state, String::new(), Arc::clone(mount), "", &uri, &headers)
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
+        response.extensions_mut().insert(name);
+        return Ok(response);
     }
     transform_request(state, transformation, uri, headers).await
 }

@@ -281,11 +281,18 @@ async fn an_s3_mount_serves_objects_under_its_prefix() {
         metrics.contains("resizer_source_bytes_total{source=\"s3\"}"),
         "{metrics}"
     );
+    // The mount's name alone has no key: refused, and logged with the mount.
+    assert_json_error(&raw_get(server.addr, "/b").await, 400, "invalid_key");
     let log = server.stop();
     assert!(
         log.contains("mount=b") || log.contains("mount: b") || log.contains("mount=\"b\""),
         "{log}"
     );
+    let bare = log
+        .lines()
+        .find(|line| line.contains("uri=/b ") && line.contains("status=400"))
+        .unwrap_or_else(|| panic!("no log line for GET /b: {log}"));
+    assert!(bare.contains("mount=b") || bare.contains("mount=\"b\""), "{bare}");
     assert!(!log.contains(SECRET_KEY), "{log}");
 }
 
