@@ -206,11 +206,32 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
     {
+        self.get_or_refresh(key, metrics, |_| true, move |_| work()).await
+    }
+
+    /// As [`Tier::get_or_run`], for values that go stale before they leave
+    /// the cache: a cached value that `is_fresh` refuses is handed to
+    /// `work` (which may revalidate it rather than redo it), and identical
+    /// concurrent requests share that one run. A stale hit counts as a miss.
+    pub async fn get_or_refresh<F, Fut>(
+        &self,
+        key: String,
+        metrics: &Metrics,
+        is_fresh: impl Fn(&V) -> bool,
+        work: F,
+    ) -> (Result<Result<V, E>, String>, Outcome)
+    where
+        F: FnOnce(Option<V>) -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+    {
         let label = CacheLabel { cache: self.label };
-        if let Some(hit) = self.cache.get(&key).await {
-            metrics.cache_hits.get_or_create(&label).inc();
-            return (Ok(Ok(hit)), Outcome::Hit);
-        }
+        let stale = match self.cache.get(&key).await {
+            Some(hit) if is_fresh(&hit) => {
+                metrics.cache_hits.get_or_create(&label).inc();
+                return (Ok(Ok(hit)), Outcome::Hit);
+            }
+            other => other,
+        };
         if self.cache.is_enabled() {
             metrics.cache_misses.get_or_create(&label).inc();
         }
@@ -219,7 +240,7 @@ where
         let (result, joined) = self
             .flights
             .run(key, move || {
-                let work = work();
+                let work = work(stale);
                 async move {
                     let value = work.await?;
                     cache.insert(store_key, value.clone()).await;
@@ -364,6 +385,65 @@ mod tests {
             "{text}"
         );
         assert_eq!(tier.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_stale_value_is_handed_to_the_run_that_refreshes_it() {
+        let metrics = Metrics::new();
+        let tier: Tier<bytes::Bytes, String> = Tier::new("source", 1000, Duration::from_secs(60));
+        let (first, _) = tier
+            .get_or_refresh(
+                "a".into(),
+                &metrics,
+                |_| true,
+                |stale| async move {
+                    assert!(stale.is_none());
+                    Ok(bytes::Bytes::from_static(b"old"))
+                },
+            )
+            .await;
+        assert_eq!(first.unwrap().unwrap(), bytes::Bytes::from_static(b"old"));
+        // Fresh: a hit, the run is not called.
+        let (hit, outcome) = tier
+            .get_or_refresh(
+                "a".into(),
+                &metrics,
+                |_| true,
+                |_| async { Err("not called".to_owned()) },
+            )
+            .await;
+        assert_eq!(
+            (hit.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"old"), Outcome::Hit)
+        );
+        // Stale: the run gets the cached value, and what it returns is stored.
+        let (refreshed, outcome) = tier
+            .get_or_refresh(
+                "a".into(),
+                &metrics,
+                |v| v.as_ref() != b"old",
+                |stale| async move {
+                    assert_eq!(stale.as_deref(), Some(&b"old"[..]));
+                    Ok(bytes::Bytes::from_static(b"new"))
+                },
+            )
+            .await;
+        assert_eq!(
+            (refreshed.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"new"), Outcome::Ran)
+        );
+        let (hit, outcome) = tier
+            .get_or_run("a".into(), &metrics, || async { Err("no".to_owned()) })
+            .await;
+        assert_eq!(
+            (hit.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"new"), Outcome::Hit)
+        );
+        let text = metrics.render();
+        assert!(
+            text.contains("resizer_cache_misses_total{cache=\"source\"} 2"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

@@ -32,6 +32,13 @@ pub struct SourceLabel {
     pub source: &'static str,
 }
 
+/// Label: how a stale cached source was revalidated (`unchanged`: the
+/// storage confirmed the copy, nothing downloaded; `changed`: downloaded again).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RevalidationLabel {
+    pub outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms .. ~16 s: thumbnails take milliseconds, slow origins seconds.
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -51,6 +58,7 @@ pub struct Metrics {
     pub source_bytes: Family<SourceLabel, Counter>,
     pub fetch_duration: Family<SourceLabel, Histogram, fn() -> Histogram>,
     pub response_bytes: Counter,
+    pub revalidations: Family<RevalidationLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -120,6 +128,12 @@ impl Metrics {
             "Image bytes sent to clients",
             response_bytes.clone(),
         );
+        let revalidations = Family::<RevalidationLabel, Counter>::default();
+        registry.register(
+            "source_revalidations",
+            "Stale cached sources checked with their storage: unchanged (kept, not downloaded) or changed",
+            revalidations.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -133,6 +147,7 @@ impl Metrics {
             source_bytes,
             fetch_duration,
             response_bytes,
+            revalidations,
         }
     }
 

@@ -54,6 +54,56 @@ pub struct FetchLimits {
     pub max_redirects: usize,
 }
 
+/// What identifies one version of a source, kept beside its bytes in the
+/// source cache so that a stale copy is revalidated (a conditional request,
+/// a `stat`) instead of downloaded again. Each storage fills what it has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validator {
+    /// The `ETag` an HTTP origin or an S3 storage sent, as sent.
+    pub etag: Option<String>,
+    /// The `Last-Modified` an HTTP origin sent, as sent (used only when
+    /// there is no `ETag`).
+    pub last_modified: Option<String>,
+    /// A file's size, modification time (ns since the epoch) and inode.
+    pub file_stamp: Option<(u64, i128, u64)>,
+}
+
+impl Validator {
+    /// Whether there is anything to revalidate with.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none() && self.file_stamp.is_none()
+    }
+}
+
+/// A whole source and the validator of its version.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub bytes: Bytes,
+    pub validator: Validator,
+}
+
+/// The answer to a download that may be conditional.
+#[derive(Debug, Clone)]
+pub enum Fetch {
+    /// The storage says the version named by the validator given is
+    /// still current (HTTP or S3 `304`, an unchanged file): nothing was
+    /// downloaded. Only ever the answer when a validator was given.
+    Unchanged,
+    /// The whole source, downloaded.
+    Fresh(Fetched),
+}
+
+impl Fetch {
+    /// The bytes of a fresh download; `Unchanged` when no validator was
+    /// given is a storage that broke the protocol.
+    pub fn into_bytes(self) -> Result<Bytes, FetchError> {
+        match self {
+            Fetch::Fresh(fetched) => Ok(fetched.bytes),
+            Fetch::Unchanged => Err(FetchError::UpstreamStatus(304)),
+        }
+    }
+}
+
 /// A source URL that passed the guard's static checks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SourceUrl(Url);
@@ -141,20 +191,43 @@ impl Fetcher {
 
     /// Downloads the whole body, within the limits.
     pub async fn fetch(&self, url: &SourceUrl) -> Result<Bytes, FetchError> {
+        self.fetch_if_changed(url, None).await?.into_bytes()
+    }
+
+    /// Downloads the whole body, unless `previous` names a version the
+    /// origin says is still current (`304 Not Modified` to `If-None-Match`
+    /// or, without an ETag, `If-Modified-Since`).
+    pub async fn fetch_if_changed(
+        &self,
+        url: &SourceUrl,
+        previous: Option<&Validator>,
+    ) -> Result<Fetch, FetchError> {
         self.guard.check_url(&url.0)?;
         let deadline = tokio::time::Instant::now() + self.limits.download_timeout;
-        self.download(&url.0, deadline).await
+        self.download(&url.0, previous, deadline).await
     }
 
     /// Request, status, Content-Length, then the body, capped as it streams;
     /// the answer and the whole body both by `deadline`, so that a timeout
     /// says which of the two the origin failed to deliver.
-    async fn download(&self, url: &Url, deadline: tokio::time::Instant) -> Result<Bytes, FetchError> {
-        let request = self
+    async fn download(
+        &self,
+        url: &Url,
+        previous: Option<&Validator>,
+        deadline: tokio::time::Instant,
+    ) -> Result<Fetch, FetchError> {
+        let mut request = self
             .client
             .get(url.clone())
-            .header(reqwest::header::ACCEPT, ACCEPT)
-            .send();
+            .header(reqwest::header::ACCEPT, ACCEPT);
+        if let Some(previous) = previous {
+            if let Some(etag) = &previous.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            } else if let Some(date) = &previous.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+            }
+        }
+        let request = request.send();
         let mut response = tokio::time::timeout_at(deadline, request)
             .await
             .map_err(|_| {
@@ -165,6 +238,22 @@ impl Fetcher {
             })?
             .map_err(|e| self.error_from_reqwest(&e))?;
         let status = response.status();
+        let conditional = previous.is_some_and(|p| p.etag.is_some() || p.last_modified.is_some());
+        if status == reqwest::StatusCode::NOT_MODIFIED && conditional {
+            return Ok(Fetch::Unchanged);
+        }
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let validator = Validator {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+            file_stamp: None,
+        };
         if !status.is_success() {
             return Err(match status.as_u16() {
                 code @ (404 | 410) => FetchError::NotFound(code),
@@ -214,7 +303,10 @@ impl Fetcher {
                 expected: Some(expected),
             });
         }
-        Ok(body.freeze())
+        Ok(Fetch::Fresh(Fetched {
+            bytes: body.freeze(),
+            validator,
+        }))
     }
 
     /// The precise [`FetchError`] behind a client error.

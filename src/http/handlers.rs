@@ -14,10 +14,11 @@ use bytes::Bytes;
 
 use super::cache_key::{ResultKey, source_key};
 use super::error::ApiError;
-use super::{AppState, headers};
+use super::{AppState, CachedSource, headers};
 use crate::cache::{Outcome, Weighed};
-use crate::fetch::SourceUrl;
+use crate::fetch::{Fetch, FetchError, SourceUrl};
 use crate::format::ImageFormat;
+use crate::metrics::RevalidationLabel;
 use crate::options::query;
 use crate::options::{FormatRequest, Plan};
 use crate::pipeline::{self, OutputChoice};
@@ -300,24 +301,57 @@ async fn produce(
     }))
 }
 
-/// The source bytes: from the source cache, from a download in flight, or
-/// downloaded now.
+/// The source bytes: from the source cache (revalidated with the storage
+/// when older than `cache_ttl`), from a download in flight, or downloaded now.
 async fn download(state: &AppState, source: Source) -> Result<Bytes, ApiError> {
     let task_state = state.clone();
+    let ttl = state.config.cache_ttl;
+    let is_fresh = move |cached: &Arc<CachedSource>| cached.checked.elapsed() < ttl;
     let (result, _outcome) = state
         .sources
-        .get_or_run(source_key(&source), &state.metrics, move || async move {
-            let started = Instant::now();
-            let bytes = source.fetch(&task_state.fetcher).await?;
-            let elapsed = started.elapsed();
-            task_state.metrics.observe_stage("fetch", elapsed);
-            task_state
-                .metrics
-                .observe_fetch(source.kind().label(), bytes.len(), elapsed);
-            Ok(bytes)
-        })
+        .get_or_refresh(
+            source_key(&source),
+            &state.metrics,
+            is_fresh,
+            move |stale| async move {
+                let metrics = &task_state.metrics;
+                let previous = stale
+                    .as_ref()
+                    .map(|cached| &cached.fetched.validator)
+                    .filter(|validator| !validator.is_empty());
+                let started = Instant::now();
+                let fetch = source.fetch_if_changed(&task_state.fetcher, previous).await?;
+                let elapsed = started.elapsed();
+                metrics.observe_stage("fetch", elapsed);
+                let revalidating = previous.is_some();
+                let fetched = match (fetch, stale) {
+                    (Fetch::Unchanged, Some(stale)) => {
+                        metrics
+                            .revalidations
+                            .get_or_create(&RevalidationLabel { outcome: "unchanged" })
+                            .inc();
+                        stale.fetched.clone()
+                    }
+                    (Fetch::Unchanged, None) => return Err(FetchError::UpstreamStatus(304)),
+                    (Fetch::Fresh(fetched), stale) => {
+                        if revalidating || stale.is_some() {
+                            metrics
+                                .revalidations
+                                .get_or_create(&RevalidationLabel { outcome: "changed" })
+                                .inc();
+                        }
+                        metrics.observe_fetch(source.kind().label(), fetched.bytes.len(), elapsed);
+                        fetched
+                    }
+                };
+                Ok(Arc::new(CachedSource {
+                    fetched,
+                    checked: Instant::now(),
+                }))
+            },
+        )
         .await;
-    Ok(result.map_err(ApiError::Internal)??)
+    Ok(result.map_err(ApiError::Internal)??.fetched.bytes.clone())
 }
 
 /// The image response, or `304` when the client has it already.

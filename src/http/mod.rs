@@ -37,6 +37,26 @@ use crate::work::WorkPool;
 pub struct AppState(Arc<Shared>);
 
 /// The parts of [`AppState`], built once from the configuration.
+/// How many TTLs a cached source stays after its last check: fresh for
+/// one, then stale but kept so that the next request revalidates it (a
+/// `304` or a `stat`) instead of downloading it again. Memory stays bounded
+/// by `source_cache_bytes` either way.
+pub const SOURCE_RETENTION: u32 = 8;
+
+/// A source in the source cache: its bytes, the validator of their version,
+/// and when the storage last confirmed them.
+#[derive(Debug)]
+pub struct CachedSource {
+    pub fetched: crate::fetch::Fetched,
+    pub checked: std::time::Instant,
+}
+
+impl crate::cache::Weighed for Arc<CachedSource> {
+    fn weight(&self) -> usize {
+        self.fetched.bytes.len()
+    }
+}
+
 pub struct Shared {
     pub config: Config,
     pub grammar: GrammarLimits,
@@ -53,8 +73,10 @@ pub struct Shared {
     pub results: Tier<Arc<Rendered>, ApiError>,
     /// Downloaded sources, keyed by URL or by mount and key
     /// ([`crate::source::Source::cache_key`]); downloads in flight are
-    /// shared by different transformations of one source.
-    pub sources: Tier<bytes::Bytes, FetchError>,
+    /// shared by different transformations of one source. A copy older
+    /// than `cache_ttl` is revalidated with its storage before use, and
+    /// kept (for that) up to [`SOURCE_RETENTION`] TTLs after it was stored.
+    pub sources: Tier<Arc<CachedSource>, FetchError>,
     pub metrics: Metrics,
 }
 
@@ -92,7 +114,11 @@ impl AppState {
             verifier,
             pool: WorkPool::new(config.concurrency, config.max_queue),
             results: Tier::new("result", config.cache_bytes, config.cache_ttl),
-            sources: Tier::new("source", config.source_cache_bytes, config.cache_ttl),
+            sources: Tier::new(
+                "source",
+                config.source_cache_bytes,
+                config.cache_ttl.saturating_mul(SOURCE_RETENTION),
+            ),
             metrics: Metrics::new(),
             config,
         };

@@ -7,11 +7,10 @@
 //! a redirect to another host is checked exactly as a hop of a `?url=`
 //! download, by name, address and port.
 
-use bytes::Bytes;
 use url::Url;
 
 use super::ObjectKey;
-use crate::fetch::{FetchError, FetchLimits, Fetcher, Guard, SourceUrl};
+use crate::fetch::{Fetch, FetchError, FetchLimits, Fetcher, Guard, SourceUrl, Validator};
 
 /// An HTTP mount.
 #[derive(Debug)]
@@ -38,10 +37,15 @@ impl HttpMount {
         url
     }
 
-    /// The object `key`, whole. The origin's 404 or 410 is a missing object.
-    pub async fn fetch(&self, key: &ObjectKey) -> Result<Bytes, FetchError> {
+    /// The object `key`, whole, unless `previous` is still current. The
+    /// origin's 404 or 410 is a missing object.
+    pub async fn fetch_if_changed(
+        &self,
+        key: &ObjectKey,
+        previous: Option<&Validator>,
+    ) -> Result<Fetch, FetchError> {
         let url = SourceUrl::of_mount(self.url_of(key));
-        match self.fetcher.fetch(&url).await {
+        match self.fetcher.fetch_if_changed(&url, previous).await {
             Err(FetchError::NotFound(status)) => Err(FetchError::ObjectNotFound(format!(
                 "the origin answered {status} for `{key}`"
             ))),

@@ -28,7 +28,7 @@ use url::Url;
 pub use key::{KeyError, ObjectKey};
 
 use crate::config::Config;
-use crate::fetch::{FetchError, Fetcher, Guard, SourceUrl};
+use crate::fetch::{Fetch, FetchError, Fetcher, Guard, SourceUrl, Validator};
 
 /// Paths the service routes itself (or keeps for routes to come: `info`,
 /// `playground`, `image`, `upload`), which a mount name would shadow or be
@@ -269,10 +269,21 @@ impl Mount {
 
     /// The object `key` of this mount, whole, within the limits.
     pub async fn fetch(&self, key: &ObjectKey) -> Result<Bytes, FetchError> {
+        self.fetch_if_changed(key, None).await?.into_bytes()
+    }
+
+    /// The object `key`, unless `previous` names a version the storage
+    /// says is still current (an HTTP or S3 `304`, a file whose size,
+    /// modification time and inode are unchanged).
+    pub async fn fetch_if_changed(
+        &self,
+        key: &ObjectKey,
+        previous: Option<&Validator>,
+    ) -> Result<Fetch, FetchError> {
         match &self.storage {
-            Storage::Http(mount) => mount.fetch(key).await,
-            Storage::File(mount) => mount.fetch(key).await,
-            Storage::S3(mount) => mount.fetch(key).await,
+            Storage::Http(mount) => mount.fetch_if_changed(key, previous).await,
+            Storage::File(mount) => mount.fetch_if_changed(key, previous).await,
+            Storage::S3(mount) => mount.fetch_if_changed(key, previous).await,
         }
     }
 }
@@ -365,9 +376,19 @@ impl Source {
     /// The whole source, within the limits: a URL through `remote`, an
     /// object through its mount's storage.
     pub async fn fetch(&self, remote: &Fetcher) -> Result<Bytes, FetchError> {
+        self.fetch_if_changed(remote, None).await?.into_bytes()
+    }
+
+    /// The whole source, unless `previous` names a version its storage
+    /// says is still current: how the source cache revalidates a stale copy.
+    pub async fn fetch_if_changed(
+        &self,
+        remote: &Fetcher,
+        previous: Option<&Validator>,
+    ) -> Result<Fetch, FetchError> {
         match self {
-            Source::Remote(url) => remote.fetch(url).await,
-            Source::Object { mount, key } => mount.fetch(key).await,
+            Source::Remote(url) => remote.fetch_if_changed(url, previous).await,
+            Source::Object { mount, key } => mount.fetch_if_changed(key, previous).await,
         }
     }
 }

@@ -14,14 +14,14 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::{Path, PathPart};
 use object_store::{BackoffConfig, ClientOptions, GetOptions, ObjectStore, RetryConfig};
 
 use super::{ObjectKey, S3Settings, check_size};
-use crate::fetch::{FetchError, FetchLimits, find_in_chain, root_cause};
+use crate::fetch::{Fetch, FetchError, FetchLimits, Fetched, Validator, find_in_chain, root_cause};
 
 /// First wait before a retry of a throttled or failed request.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -104,7 +104,11 @@ impl S3Mount {
     }
 
     /// The object `key`, whole, within the limits.
-    pub async fn fetch(&self, key: &ObjectKey) -> Result<Bytes, FetchError> {
+    pub async fn fetch_if_changed(
+        &self,
+        key: &ObjectKey,
+        previous: Option<&Validator>,
+    ) -> Result<Fetch, FetchError> {
         let deadline = tokio::time::Instant::now() + self.limits.download_timeout;
         let path = self.path_of(key);
         let late = |what: &str| {
@@ -113,10 +117,23 @@ impl S3Mount {
                 self.limits.download_timeout.as_secs_f64()
             ))
         };
-        let answer = tokio::time::timeout_at(deadline, self.store.get_opts(&path, GetOptions::default()))
+        let options = GetOptions {
+            if_none_match: previous.and_then(|v| v.etag.clone()),
+            ..GetOptions::default()
+        };
+        let answer = match tokio::time::timeout_at(deadline, self.store.get_opts(&path, options))
             .await
             .map_err(|_| late("answer"))?
-            .map_err(|e| error_from_store(key, &e))?;
+        {
+            Err(object_store::Error::NotModified { .. }) if previous.is_some() => {
+                return Ok(Fetch::Unchanged);
+            }
+            other => other.map_err(|e| error_from_store(key, &e))?,
+        };
+        let validator = Validator {
+            etag: answer.meta.e_tag.clone(),
+            ..Validator::default()
+        };
         let max = self.limits.max_bytes;
         check_size(max, answer.meta.size)?;
         let mut body =
@@ -132,7 +149,10 @@ impl S3Mount {
             check_size(max, (body.len() as u64).saturating_add(chunk.len() as u64))?;
             body.extend_from_slice(&chunk);
         }
-        Ok(body.freeze())
+        Ok(Fetch::Fresh(Fetched {
+            bytes: body.freeze(),
+            validator,
+        }))
     }
 }
 

@@ -483,3 +483,79 @@ fn sign_signs_a_mount_path() {
     let help = resizer().args(["sign", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("/photos/products/42.jpg"));
 }
+
+/// The value of a counter line in the metrics text, 0 when absent.
+async fn counter(server: &Server, line_start: &str) -> u64 {
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(line_start))
+        .map_or(0, |value| value.trim().parse().unwrap())
+}
+
+const UNCHANGED: &str = "resizer_source_revalidations_total{outcome=\"unchanged\"} ";
+const CHANGED: &str = "resizer_source_revalidations_total{outcome=\"changed\"} ";
+
+#[tokio::test]
+async fn stale_sources_are_revalidated_not_downloaded_again() {
+    let ttl = Duration::from_millis(400);
+    let origin = Origin::start().await;
+    origin.add("a.png", "image/png", png_quadrants(40, 20));
+    let (_folder, root) = disk();
+    let mounts = format!("{},web={}", file_mount(&root), origin.url("/img/"));
+    let mut config = with_mounts(config(), &mounts);
+    config.cache_ttl = ttl;
+    let server = Server::start(config).await;
+    let remote = format!("/w_10?url={}", origin.url("/img/a.png"));
+    let size = |bytes: &[u8]| {
+        let image = decode(bytes);
+        (image.width, image.height)
+    };
+
+    // First reads: downloaded whole.
+    for path in [remote.as_str(), "/w_10/web/a.png", "/w_10/disk/q.png"] {
+        let response = server.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(size(&response.bytes().await.unwrap()), (10, 5), "{path}");
+    }
+    assert_eq!(
+        origin.hits("/img/a.png"),
+        2,
+        "one read by URL, one through the mount"
+    );
+    assert_eq!(counter(&server, UNCHANGED).await, 0);
+
+    // Past the TTL, the same requests ask the storage whether the copy is
+    // current: a 304 from the origin, an unchanged stamp for the file.
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    for path in [remote.as_str(), "/w_10/web/a.png", "/w_10/disk/q.png"] {
+        let response = server.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(size(&response.bytes().await.unwrap()), (10, 5), "{path}");
+    }
+    assert_eq!(origin.hits("/img/a.png"), 4);
+    assert_eq!(origin.not_modified(), 2, "both origin reads were conditional");
+    assert_eq!(counter(&server, UNCHANGED).await, 3);
+    assert_eq!(counter(&server, CHANGED).await, 0);
+
+    // Changed at the storage: the next check downloads the new version.
+    origin.add("a.png", "image/png", png_quadrants(40, 40));
+    std::fs::write(root.join("q.png"), png_quadrants(20, 40)).unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    for (path, expected) in [
+        (remote.as_str(), (10, 10)),
+        ("/w_10/web/a.png", (10, 10)),
+        ("/w_10/disk/q.png", (10, 20)),
+    ] {
+        let response = server.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(size(&response.bytes().await.unwrap()), expected, "{path}");
+    }
+    assert_eq!(origin.not_modified(), 2);
+    assert_eq!(counter(&server, CHANGED).await, 3);
+
+    // Gone at the storage: a stale copy is not served.
+    std::fs::remove_file(root.join("q.png")).unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    assert_error(server.get("/w_10/disk/q.png").await, 404, "source_not_found").await;
+}

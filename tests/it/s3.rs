@@ -189,6 +189,8 @@ impl Resizer {
             .env("RESIZER_S3_ENDPOINT", endpoint)
             .env("RESIZER_S3_PATH_STYLE", "on")
             .env("RESIZER_DOWNLOAD_TIMEOUT", "5s")
+            // Short enough for a test to see a cached object go stale.
+            .env("RESIZER_CACHE_TTL", "1s")
             // Over the coffee photo (80 kB), far under the huge object.
             .env("RESIZER_MAX_SRC_BYTES", "1MB")
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
@@ -294,6 +296,40 @@ async fn an_s3_mount_serves_objects_under_its_prefix() {
         .unwrap_or_else(|| panic!("no log line for GET /b: {log}"));
     assert!(bare.contains("mount=b") || bare.contains("mount=\"b\""), "{bare}");
     assert!(!log.contains(SECRET_KEY), "{log}");
+}
+
+#[tokio::test]
+async fn a_stale_s3_object_is_checked_again_and_a_new_version_served() {
+    let storage = Storage::start();
+    let server = Resizer::start(&storage, SECRET_KEY);
+    let size = || async {
+        let response = reqwest::get(format!("http://{}/w_100/b/swap.png", server.addr))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let image = decode(&response.bytes().await.unwrap());
+        (image.width, image.height)
+    };
+    let object = storage.root.join(BUCKET).join("originals/swap.png");
+    std::fs::write(&object, encode_png(400, 200, false, &quadrants(400, 200))).unwrap();
+    assert_eq!(size().await, (100, 50));
+    // Replaced at the storage: within the TTL the cached copy serves...
+    std::fs::write(&object, encode_png(200, 400, false, &quadrants(200, 400))).unwrap();
+    assert_eq!(size().await, (100, 50));
+    // ...past it, the object is asked for again (with the ETag of the copy)
+    // and the new version is served.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert_eq!(size().await, (100, 200));
+    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("resizer_source_revalidations_total{outcome=\"changed\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -99,6 +99,9 @@ pub struct Origin {
     redirects: Arc<Mutex<HashMap<String, String>>>,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     total: Arc<AtomicUsize>,
+    /// Requests answered `304 Not Modified` (their `If-None-Match` named
+    /// the current version of the file).
+    not_modified: Arc<AtomicUsize>,
 }
 
 #[derive(serde::Deserialize)]
@@ -149,6 +152,11 @@ impl Origin {
         self.hits.lock().unwrap().get(path).copied().unwrap_or(0)
     }
 
+    /// Conditional requests answered `304 Not Modified`.
+    pub fn not_modified(&self) -> usize {
+        self.not_modified.load(Ordering::SeqCst)
+    }
+
     /// Requests the origin received in all.
     pub fn total_hits(&self) -> usize {
         self.total.load(Ordering::SeqCst)
@@ -160,10 +168,19 @@ impl Origin {
     }
 }
 
+/// A strong ETag for a file's bytes (FNV-1a over them and their length).
+fn etag_of(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("\"{hash:016x}-{}\"", bytes.len())
+}
+
 async fn serve_file(
     State(origin): State<Origin>,
     Path(name): Path<String>,
     Query(query): Query<DelayQuery>,
+    request: axum::http::HeaderMap,
 ) -> Response {
     origin.count(format!("/img/{name}"));
     if let Some(ms) = query.delay_ms {
@@ -179,7 +196,24 @@ async fn serve_file(
     }
     let file = origin.files.lock().unwrap().get(&name).cloned();
     match file {
-        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Some((content_type, bytes)) => {
+            let etag = etag_of(&bytes);
+            if request
+                .get(header::IF_NONE_MATCH)
+                .is_some_and(|sent| sent.as_bytes() == etag.as_bytes())
+            {
+                origin.not_modified.fetch_add(1, Ordering::SeqCst);
+                return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+            }
+            (
+                [
+                    (header::CONTENT_TYPE, content_type),
+                    (header::ETAG, etag.as_str()),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
