@@ -371,3 +371,89 @@ async fn unreachable_storage_is_502() {
         started.elapsed()
     );
 }
+
+/// A TCP proxy in front of `target` that answers its first `failures`
+/// connections with `503 SlowDown` (S3's throttling answer) and passes the
+/// rest through byte for byte (a SigV4 signature covers the Host header the
+/// client wrote, which the proxy does not touch). Returns its endpoint and
+/// the count of connections it took.
+async fn throttling_proxy(
+    target: SocketAddr,
+    failures: usize,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&connections);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut client, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                if n < failures {
+                    // Read the request head, then refuse it.
+                    let mut head = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match client.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let body =
+                        "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>";
+                    let answer = format!(
+                        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/xml\r\n\
+                         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = client.write_all(answer.as_bytes()).await;
+                    let _ = client.shutdown().await;
+                } else if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), connections)
+}
+
+#[tokio::test]
+async fn throttled_reads_are_retried_within_the_download_deadline() {
+    use std::sync::atomic::Ordering;
+    let storage = Storage::start();
+    let target: SocketAddr = storage.endpoint.trim_start_matches("http://").parse().unwrap();
+
+    // Two throttled answers, then the storage: retried with backoff, served.
+    let (endpoint, connections) = throttling_proxy(target, 2).await;
+    let server = Resizer::start_at(&endpoint, &storage.root, SECRET_KEY);
+    let response = reqwest::get(format!("http://{}/w_100/b/coffee.jpg", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(decode(&response.bytes().await.unwrap()).width, 100);
+    assert!(
+        connections.load(Ordering::SeqCst) >= 3,
+        "the two 503s were retried"
+    );
+
+    // Throttled for ever: the retries stop at the download deadline (5 s).
+    let (endpoint, connections) = throttling_proxy(target, usize::MAX).await;
+    let server = Resizer::start_at(&endpoint, &storage.root.with_extension("always"), SECRET_KEY);
+    let started = Instant::now();
+    let answer = raw_get(server.addr, "/w_100/b/coffee.jpg").await;
+    assert!(answer.0 == 502 || answer.0 == 504, "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        connections.load(Ordering::SeqCst) >= 3,
+        "it was retried before giving up"
+    );
+}
