@@ -611,22 +611,22 @@ fn parse_opacity(token: &Token<'_>) -> Result<Option<u8>, OptionsError> {
 /// mistake in the URL.
 fn check_geometry(tokens: &[Token<'_>], plan: &Plan) -> Result<(), OptionsError> {
     let find = |key: &str| tokens.iter().find(|t| t.key == key);
-    if let Some(token) = find("z") {
-        if !matches!(plan.crop, CropMode::Crop | CropMode::Thumb) {
-            return Err(invalid(
-                token,
-                "z_ zooms a c_crop or c_thumb region and needs one of them".to_owned(),
-            ));
-        }
+    if let Some(token) = find("z")
+        && !matches!(plan.crop, CropMode::Crop | CropMode::Thumb)
+    {
+        return Err(invalid(
+            token,
+            "z_ zooms a c_crop or c_thumb region and needs one of them".to_owned(),
+        ));
     }
-    if let Some(token) = find("ar") {
-        if plan.width.is_some() && plan.height.is_some() {
-            return Err(invalid(
-                token,
-                "ar_ sets the side that w_ or h_ leaves open: give it with one of them, or neither"
-                    .to_owned(),
-            ));
-        }
+    if let Some(token) = find("ar")
+        && plan.width.is_some()
+        && plan.height.is_some()
+    {
+        return Err(invalid(
+            token,
+            "ar_ sets the side that w_ or h_ leaves open: give it with one of them, or neither".to_owned(),
+        ));
     }
     Ok(())
 }

@@ -19,7 +19,9 @@ pub mod image;
 pub mod orient;
 pub mod probe;
 pub mod resize;
+pub mod rotate;
 pub mod saliency;
+pub mod shape;
 mod srgb;
 #[cfg(test)]
 mod test_support;
@@ -224,7 +226,23 @@ impl Pipeline {
         let oriented = turn.size(probe.width, probe.height);
         let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
         let output = layout.output();
-        deadline::check_budget(plan, format, (output.width, output.height), 1)?;
+        // The border and a turn by any angle grow the output after sizing.
+        let last = finish::final_size(output, plan)
+            .filter(|d| d.width <= limits.max_dimension && d.height <= limits.max_dimension)
+            .ok_or_else(|| {
+                let (w, h) = shape::bordered_size(output.width, output.height, plan.border());
+                PipelineError::OutputTooLarge {
+                    width: w.max(u64::from(output.width)) * 2,
+                    height: h.max(u64::from(output.height)) * 2,
+                    max: limits.max_dimension,
+                }
+            })?;
+        deadline::check_budget(
+            plan,
+            format,
+            (output.width.max(last.width), output.height.max(last.height)),
+            1,
+        )?;
         let animate = format.supports_animation();
         let image = if animate && probe.animated {
             let limits = budget_limits(limits, plan, format, output);
