@@ -1531,9 +1531,11 @@ mod geometry_tokens {
         assert_eq!(modes.auto, Some(AutoRotate::Left));
         assert_eq!(modes.degrees, 10);
         assert_eq!(angle("a_auto_right").auto, Some(AutoRotate::Right));
-        // The quarter turns act before sizing, the rest after.
-        assert_eq!(angle("a_135").quarter(), crate::options::Rotation::Deg90);
-        assert_eq!(angle("a_135").free_degrees(), 45);
+        // A multiple of 90 acts before sizing, any other angle after.
+        assert_eq!(angle("a_270").quarter(), crate::options::Rotation::Deg270);
+        assert_eq!(angle("a_270").free_degrees(), 0);
+        assert_eq!(angle("a_135").quarter(), crate::options::Rotation::None);
+        assert_eq!(angle("a_135").free_degrees(), 135);
     }
 
     #[test]

@@ -143,9 +143,10 @@ pub enum AutoRotate {
 
 /// Everything `a_` asks for, reduced to one canonical value: the written steps
 /// (`a_hflip.90`, applied in order) compose into an optional horizontal flip, then
-/// a clockwise rotation of `degrees` in `0..360`. The quarter turns of it act before
-/// sizing (sizes refer to the turned image, as `a_90` always did); the rest
-/// (`degrees % 90`) turns the sized image and grows its canvas.
+/// a clockwise rotation of `degrees` in `0..360`. A multiple of 90 acts before sizing
+/// (sizes refer to the turned image, as `a_90` always did); any other angle turns the
+/// sized image and grows its canvas, as Cloudinary does (`w_100,a_45` is a 100-pixel
+/// wide image turned), the flip still applied before sizing.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Angle {
     /// `hflip` first (a vertical flip is a horizontal flip and a half turn).
@@ -159,19 +160,23 @@ pub struct Angle {
 }
 
 impl Angle {
-    /// The quarter turns of [`Angle::degrees`], as the rotation applied before sizing.
+    /// The rotation applied before sizing: [`Angle::degrees`] when a multiple of 90.
     pub fn quarter(&self) -> Rotation {
-        match self.degrees / 90 {
-            1 => Rotation::Deg90,
-            2 => Rotation::Deg180,
-            3 => Rotation::Deg270,
+        match self.degrees {
+            90 => Rotation::Deg90,
+            180 => Rotation::Deg180,
+            270 => Rotation::Deg270,
             _ => Rotation::None,
         }
     }
 
-    /// The degrees left after the quarter turns, `0..90`, turned after sizing.
+    /// The clockwise angle that turns the sized image (0 for a multiple of 90).
     pub fn free_degrees(&self) -> u16 {
-        self.degrees % 90
+        if self.degrees.is_multiple_of(90) {
+            0
+        } else {
+            self.degrees
+        }
     }
 }
 

@@ -59,12 +59,25 @@ pub fn apply(
 }
 
 /// The size [`apply`] gives an image the layout sizes to `output`: the border added,
-/// then the bounding box of the turn. `None` when a side would pass `u32`.
-pub fn final_size(output: Dim, plan: &Plan) -> Option<Dim> {
+/// then the bounding box of the turn; [`PipelineError::OutputTooLarge`] past
+/// `max_dimension`, so that the pipeline refuses it before decoding.
+pub fn final_size(output: Dim, plan: &Plan, max_dimension: u32) -> Result<Dim, PipelineError> {
     let (w, h) = shape::bordered_size(output.width, output.height, plan.border());
-    let (w, h) = (u32::try_from(w).ok()?, u32::try_from(h).ok()?);
-    let (width, height) = rotate::turned_size(w, h, plan.angle().free_degrees());
-    Some(Dim { width, height })
+    let too_large = |width: u64, height: u64| PipelineError::OutputTooLarge {
+        width,
+        height,
+        max: max_dimension,
+    };
+    let max = u64::from(max_dimension);
+    if w > max || h > max {
+        return Err(too_large(w, h));
+    }
+    // Both sides are now at most max_dimension, a u32.
+    let (width, height) = rotate::turned_size(w as u32, h as u32, plan.angle().free_degrees());
+    if width > max_dimension || height > max_dimension {
+        return Err(too_large(u64::from(width), u64::from(height)));
+    }
+    Ok(Dim { width, height })
 }
 
 /// The colour a padded canvas is filled with: `background` itself when

@@ -227,16 +227,7 @@ impl Pipeline {
         let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
         let output = layout.output();
         // The border and a turn by any angle grow the output after sizing.
-        let last = finish::final_size(output, plan)
-            .filter(|d| d.width <= limits.max_dimension && d.height <= limits.max_dimension)
-            .ok_or_else(|| {
-                let (w, h) = shape::bordered_size(output.width, output.height, plan.border());
-                PipelineError::OutputTooLarge {
-                    width: w.max(u64::from(output.width)) * 2,
-                    height: h.max(u64::from(output.height)) * 2,
-                    max: limits.max_dimension,
-                }
-            })?;
+        let last = finish::final_size(output, plan, limits.max_dimension)?;
         deadline::check_budget(
             plan,
             format,

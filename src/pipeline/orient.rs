@@ -5,10 +5,10 @@
 //! single pixel pass per frame; the identity costs nothing at all.
 //!
 //! Cloudinary's `a_` steps (issue 14) belong to the same group: `hflip`, `vflip`,
-//! the quarter turns of any angle, `ignore` (no EXIF orientation) and
+//! angles that are multiples of 90, `ignore` (no EXIF orientation) and
 //! `auto_right`/`auto_left` (a quarter turn when the requested box and the image
-//! disagree on landscape against portrait) compose into one [`Turn`] per plan. What
-//! is left of an angle (`a_45`) turns the sized image, in `rotate`.
+//! disagree on landscape against portrait) compose into one [`Turn`] per plan. Any
+//! other angle (`a_45`) turns the sized image, in `rotate`.
 
 use super::geometry::Dim;
 use super::{Frame, Image, LayoutError};

@@ -1,5 +1,5 @@
-//! Rotation by any angle (`a_45`), after sizing: what is left of an `a_` angle once
-//! its quarter turns were applied with the EXIF orientation (`orient`).
+//! Rotation by any angle (`a_45`), after sizing: an `a_` angle that is not a multiple
+//! of 90 (those turn the image before sizing, with the EXIF orientation, in `orient`).
 //!
 //! The canvas grows to the bounding box of the turned image, so nothing is cut; the
 //! corners it uncovers are transparent (a format without alpha later flattens them
@@ -127,6 +127,10 @@ mod tests {
         // 30 degrees: 100 cos + 50 sin = 111.6; 100 sin + 50 cos = 93.3.
         assert_eq!(turned_size(100, 50, 30), (112, 94));
         assert_eq!(turned_size(1, 1, 45), (2, 2));
+        // Any quadrant: -45 (315) and 135 give the same box as 45.
+        assert_eq!(turned_size(100, 50, 315), (107, 107));
+        assert_eq!(turned_size(100, 50, 135), (107, 107));
+        assert_eq!(turned_size(100, 50, 120), (94, 112));
     }
 
     #[test]
