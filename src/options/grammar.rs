@@ -16,13 +16,14 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::{
-    CropMode, FormatRequest, GrammarLimits, Gravity, OptionsError, Plan, Quality, Rgba, Rotation, Size,
+    Angle, AutoRotate, Border, CropMode, FormatRequest, GrammarLimits, Gravity, Offset, OptionsError, Plan,
+    Quality, Radius, Rgba, Size,
 };
 use crate::format::ImageFormat;
 
 /// The keys resizer knows, as listed in "unknown token" errors.
-const KNOWN_KEYS: &str = "known keys are w_, h_, c_, g_, x_, y_, dpr_, q_, f_, b_, a_ and e_ \
-     (e_blur, e_sharpen, e_grayscale)";
+const KNOWN_KEYS: &str = "known keys are w_, h_, c_, g_, x_, y_, dpr_, q_, f_, b_, a_, \
+     ar_, z_, r_, bo_, o_ and e_ (e_blur, e_sharpen, e_grayscale)";
 
 /// Crop modes by name, in the order error messages list them.
 const CROP_MODES: &[(&str, CropMode)] = &[
@@ -35,6 +36,10 @@ const CROP_MODES: &[(&str, CropMode)] = &[
     ("lpad", CropMode::Lpad),
     ("crop", CropMode::Crop),
     ("thumb", CropMode::Thumb),
+    // Cloudinary's geometry modes (issue 14).
+    ("mfit", CropMode::Mfit),
+    ("mpad", CropMode::Mpad),
+    ("auto", CropMode::Auto),
 ];
 
 /// Gravities by name, in the order error messages list them.
@@ -150,6 +155,8 @@ pub(super) fn build_plan(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result
     for token in tokens {
         let repeat_key = match token.key {
             "w" | "h" | "c" | "g" | "x" | "y" | "dpr" | "q" | "f" | "b" | "a" => token.key,
+            // Cloudinary's geometry parameters (issue 14).
+            "ar" | "z" | "r" | "bo" | "o" => token.key,
             "e" => effect_key(token)?,
             _ => {
                 return Err(OptionsError::UnknownToken {
@@ -179,11 +186,17 @@ pub(super) fn build_plan(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result
             }
             "x" => plan.x = Some(parse_offset(token)?),
             "y" => plan.y = Some(parse_offset(token)?),
+            // Cloudinary's geometry parameters (issue 14).
+            "ar" => plan.aspect_ratio = Some(parse_aspect_ratio(token)?),
+            "z" => plan.zoom = Some(parse_zoom(token)?),
+            "r" => plan.radius = Some(parse_radius(token)?),
+            "bo" => plan.border = Some(parse_border(token)?),
+            "o" => plan.opacity = parse_opacity(token)?,
             "dpr" => plan.dpr = parse_dpr(token)?,
             "q" => plan.quality = parse_quality(token)?,
             "f" => plan.format = parse_format(token)?,
             "b" => plan.background = parse_colour(token)?,
-            "a" => plan.rotation = parse_rotation(token)?,
+            "a" => plan.angle = parse_angle(token)?,
             _ => apply_effect(token, &mut plan)?,
         }
     }
@@ -201,6 +214,8 @@ pub(super) fn build_plan(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result
             ));
         }
     }
+
+    check_geometry(tokens, &plan)?;
 
     for (token, size) in [(width_token, plan.width), (height_token, plan.height)] {
         if let (Some(token), Some(Size::Pixels(px))) = (token, size) {
@@ -328,18 +343,24 @@ fn parse_size(token: &Token<'_>, limits: &GrammarLimits) -> Result<Size, Options
     }
 }
 
-fn parse_offset(token: &Token<'_>) -> Result<u32, OptionsError> {
+fn parse_offset(token: &Token<'_>) -> Result<Offset, OptionsError> {
+    let reason = || {
+        format!(
+            "{}_ must be a whole number of source pixels, 0 or more, or a fraction of the source \
+             side in [0, 1) written with a decimal point (e.g. 0.25)",
+            token.key
+        )
+    };
+    if token.value.contains('.') {
+        return match parse_decimal(token.value) {
+            Some(r) if (0.0..1.0).contains(&r) => Ok(Offset::Relative(r)),
+            _ => Err(invalid(token, reason())),
+        };
+    }
     parse_digits(token.value)
         .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| {
-            invalid(
-                token,
-                format!(
-                    "{}_ must be a whole number of source pixels, 0 or more",
-                    token.key
-                ),
-            )
-        })
+        .map(Offset::Pixels)
+        .ok_or_else(|| invalid(token, reason()))
 }
 
 fn parse_dpr(token: &Token<'_>) -> Result<f64, OptionsError> {
@@ -381,12 +402,7 @@ fn parse_format(token: &Token<'_>) -> Result<FormatRequest, OptionsError> {
 }
 
 fn parse_colour(token: &Token<'_>) -> Result<Rgba, OptionsError> {
-    let named = COLOURS
-        .iter()
-        .find(|(name, _)| *name == token.value)
-        .map(|(_, rgba)| Rgba(*rgba));
-    let parsed = named.or_else(|| token.value.strip_prefix("rgb:").and_then(parse_hex));
-    parsed.ok_or_else(|| {
+    colour_from(token.value).ok_or_else(|| {
         let names: Vec<&str> = COLOURS.iter().map(|(name, _)| *name).collect();
         invalid(
             token,
@@ -396,6 +412,15 @@ fn parse_colour(token: &Token<'_>) -> Result<Rgba, OptionsError> {
             ),
         )
     })
+}
+
+/// A colour name or `rgb:rrggbb[aa]`, as `b_` and `bo_` take it.
+fn colour_from(text: &str) -> Option<Rgba> {
+    let named = COLOURS
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, rgba)| Rgba(*rgba));
+    named.or_else(|| text.strip_prefix("rgb:").and_then(parse_hex))
 }
 
 /// `rrggbb` or `rrggbbaa` in hex; alpha defaults to opaque.
@@ -410,17 +435,200 @@ fn parse_hex(hex: &str) -> Option<Rgba> {
     Some(Rgba(rgba))
 }
 
-fn parse_rotation(token: &Token<'_>) -> Result<Rotation, OptionsError> {
-    match token.value {
-        "0" => Ok(Rotation::None),
-        "90" => Ok(Rotation::Deg90),
-        "180" => Ok(Rotation::Deg180),
-        "270" => Ok(Rotation::Deg270),
-        _ => Err(invalid(
-            token,
-            "a_ must be one of 0, 90, 180, 270 (degrees clockwise)".to_owned(),
-        )),
+// Cloudinary's geometry parameters (issue 14): ar_, z_, a_, r_, bo_, o_, and the
+// rules that tie them to crop modes.
+
+/// Aspect ratio bounds: a ratio past 1:1000 gives a 1-pixel side for any size allowed.
+const ASPECT_MIN: f64 = 0.001;
+const ASPECT_MAX: f64 = 1000.0;
+
+/// Zoom bounds: zooming out past 1/100 or in past 100x has no use on a source within
+/// `max_src_pixels`, and a bound keeps the region arithmetic finite.
+const ZOOM_MIN: f64 = 0.01;
+const ZOOM_MAX: f64 = 100.0;
+
+/// Largest corner radius or border width in pixels: both are bounded by the output
+/// size anyway; this bound only refuses absurd values before anything is fetched.
+const RADIUS_MAX: u32 = 8192;
+const BORDER_MAX: u32 = 1000;
+
+/// Largest `a_` angle written, either sign: one turn is enough to say any rotation.
+const ANGLE_MAX: u32 = 360;
+
+/// `ar_16:9` or `ar_1.5`: width over height.
+fn parse_aspect_ratio(token: &Token<'_>) -> Result<f64, OptionsError> {
+    let ratio = match token.value.split_once(':') {
+        Some((w, h)) => match (parse_decimal(w), parse_decimal(h)) {
+            (Some(w), Some(h)) if h > 0.0 => Some(w / h),
+            _ => None,
+        },
+        None => parse_decimal(token.value),
+    };
+    ratio
+        .filter(|r| (ASPECT_MIN..=ASPECT_MAX).contains(r))
+        .ok_or_else(|| {
+            invalid(
+                token,
+                format!(
+                    "ar_ must be width:height (e.g. 16:9) or a decimal (e.g. 1.5), between \
+                     {ASPECT_MIN} and {ASPECT_MAX}"
+                ),
+            )
+        })
+}
+
+fn parse_zoom(token: &Token<'_>) -> Result<f64, OptionsError> {
+    parse_decimal(token.value)
+        .filter(|z| (ZOOM_MIN..=ZOOM_MAX).contains(z))
+        .ok_or_else(|| {
+            invalid(
+                token,
+                format!("z_ must be a number {ZOOM_MIN}..={ZOOM_MAX} (over 1 zooms in, under 1 out)"),
+            )
+        })
+}
+
+/// `a_` steps separated by `.`, applied in the order written: degrees clockwise
+/// (-360..=360; negative is counter-clockwise), `hflip`, `vflip`, and the modes
+/// `ignore`, `auto_right`, `auto_left` (each at most once, one `auto_`).
+fn parse_angle(token: &Token<'_>) -> Result<Angle, OptionsError> {
+    let reason = || {
+        format!(
+            "a_ must be degrees -{ANGLE_MAX}..={ANGLE_MAX} and/or hflip, vflip, ignore, auto_right, \
+             auto_left, joined by `.` (e.g. a_90, a_-20, a_hflip.90)"
+        )
+    };
+    let mut angle = Angle::default();
+    // Written-order state: an optional flip, then `degrees` clockwise.
+    let mut degrees: i64 = 0;
+    let mut seen_mode = (false, false);
+    for step in token.value.split('.') {
+        match step {
+            "hflip" => {
+                // Turning then flipping is flipping then turning the other way.
+                angle.hflip = !angle.hflip;
+                degrees = -degrees;
+            }
+            "vflip" => {
+                // A vertical flip is a horizontal flip and a half turn.
+                angle.hflip = !angle.hflip;
+                degrees = 180 - degrees;
+            }
+            "ignore" if !seen_mode.0 => {
+                seen_mode.0 = true;
+                angle.ignore_orientation = true;
+            }
+            "auto_right" | "auto_left" if !seen_mode.1 => {
+                seen_mode.1 = true;
+                angle.auto = Some(if step == "auto_right" {
+                    AutoRotate::Right
+                } else {
+                    AutoRotate::Left
+                });
+            }
+            _ => {
+                let (negative, digits) = match step.strip_prefix('-') {
+                    Some(rest) => (true, rest),
+                    None => (false, step),
+                };
+                let value = parse_digits(digits)
+                    .filter(|d| *d <= u64::from(ANGLE_MAX))
+                    .ok_or_else(|| invalid(token, reason()))?;
+                let value = i64::try_from(value).map_err(|_| invalid(token, reason()))?;
+                degrees += if negative { -value } else { value };
+            }
+        }
     }
+    // At most a few steps of 360 each: no overflow, and rem_euclid is in 0..360.
+    angle.degrees = u16::try_from(degrees.rem_euclid(360)).map_err(|_| invalid(token, reason()))?;
+    Ok(angle)
+}
+
+/// `r_<px>` with 1 to 4 values separated by `:` (as CSS's border-radius: one for every
+/// corner; top-left/bottom-right and top-right/bottom-left; top-left,
+/// top-right/bottom-left, bottom-right; or each clockwise from the top-left), or `r_max`.
+fn parse_radius(token: &Token<'_>) -> Result<Radius, OptionsError> {
+    if token.value == "max" {
+        return Ok(Radius::Max);
+    }
+    let reason = || {
+        format!(
+            "r_ must be max, or 1 to 4 whole numbers of pixels 0..={RADIUS_MAX} separated by `:` \
+             (e.g. r_20 or r_20:0:40:0)"
+        )
+    };
+    let values: Vec<u32> = token
+        .value
+        .split(':')
+        .map(|v| {
+            parse_digits(v)
+                .filter(|n| *n <= u64::from(RADIUS_MAX))
+                .and_then(|n| u32::try_from(n).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| invalid(token, reason()))?;
+    let corners = match values[..] {
+        [a] => [a, a, a, a],
+        [a, b] => [a, b, a, b],
+        [a, b, c] => [a, b, c, b],
+        [a, b, c, d] => [a, b, c, d],
+        _ => return Err(invalid(token, reason())),
+    };
+    Ok(Radius::Corners(corners))
+}
+
+/// `bo_<w>px_solid_<colour>`, the colour as `b_` takes it.
+fn parse_border(token: &Token<'_>) -> Result<Border, OptionsError> {
+    let reason = || {
+        format!(
+            "bo_ must be <width>px_solid_<colour>, width 1..={BORDER_MAX}, the colour a name or \
+             rgb:rrggbb[aa] (e.g. bo_4px_solid_black)"
+        )
+    };
+    let (width, colour) = token
+        .value
+        .split_once("px_solid_")
+        .ok_or_else(|| invalid(token, reason()))?;
+    let width = parse_digits(width)
+        .filter(|w| (1..=u64::from(BORDER_MAX)).contains(w))
+        .and_then(|w| u32::try_from(w).ok())
+        .ok_or_else(|| invalid(token, reason()))?;
+    let colour = colour_from(colour).ok_or_else(|| invalid(token, reason()))?;
+    Ok(Border { width, colour })
+}
+
+/// `o_0` ..= `o_100`; 100 is the default, `None`.
+fn parse_opacity(token: &Token<'_>) -> Result<Option<u8>, OptionsError> {
+    let value = parse_digits(token.value)
+        .filter(|o| *o <= 100)
+        .and_then(|o| u8::try_from(o).ok())
+        .ok_or_else(|| invalid(token, "o_ must be a whole number 0..=100 (percent)".to_owned()))?;
+    Ok((value < 100).then_some(value))
+}
+
+/// The rules that tie the geometry tokens together, checked once every token is read:
+/// refused rather than ignored, since a token that silently does nothing hides a
+/// mistake in the URL.
+fn check_geometry(tokens: &[Token<'_>], plan: &Plan) -> Result<(), OptionsError> {
+    let find = |key: &str| tokens.iter().find(|t| t.key == key);
+    if let Some(token) = find("z")
+        && !matches!(plan.crop, CropMode::Crop | CropMode::Thumb)
+    {
+        return Err(invalid(
+            token,
+            "z_ zooms a c_crop or c_thumb region and needs one of them".to_owned(),
+        ));
+    }
+    if let Some(token) = find("ar")
+        && plan.width.is_some()
+        && plan.height.is_some()
+    {
+        return Err(invalid(
+            token,
+            "ar_ sets the side that w_ or h_ leaves open: give it with one of them, or neither".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 fn lookup<T: Copy>(token: &Token<'_>, table: &[(&str, T)], key: &str) -> Result<T, OptionsError> {
@@ -474,11 +682,12 @@ pub(super) fn canonical(plan: &Plan) -> String {
     if gravity != Gravity::Center {
         parts.push(format!("g_{}", name_of(GRAVITIES, &gravity)));
     }
-    if let Some(x) = plan.x {
-        parts.push(format!("x_{x}"));
-    }
-    if let Some(y) = plan.y {
-        parts.push(format!("y_{y}"));
+    for (key, offset) in [("x", plan.x), ("y", plan.y)] {
+        match offset {
+            Some(Offset::Pixels(px)) => parts.push(format!("{key}_{px}")),
+            Some(Offset::Relative(r)) => parts.push(format!("{key}_{}", decimal(r))),
+            None => {}
+        }
     }
     if plan.dpr != 1.0 {
         parts.push(format!("dpr_{}", decimal(plan.dpr)));
@@ -501,11 +710,8 @@ pub(super) fn canonical(plan: &Plan) -> String {
         }
         parts.push(format!("b_rgb:{hex}"));
     }
-    match plan.rotation {
-        Rotation::None => {}
-        Rotation::Deg90 => parts.push("a_90".to_owned()),
-        Rotation::Deg180 => parts.push("a_180".to_owned()),
-        Rotation::Deg270 => parts.push("a_270".to_owned()),
+    if plan.angle != Angle::default() {
+        parts.push(format!("a_{}", canonical_angle(&plan.angle)));
     }
     if let Some(strength) = plan.blur {
         parts.push(format!("e_blur:{strength}"));
@@ -516,7 +722,51 @@ pub(super) fn canonical(plan: &Plan) -> String {
     if plan.grayscale {
         parts.push("e_grayscale".to_owned());
     }
+    canonical_geometry(plan, &mut parts);
     parts.join(",")
+}
+
+/// `a_` written back: the modes, then the flip, then the degrees (`a_90` stays `a_90`).
+fn canonical_angle(angle: &Angle) -> String {
+    let mut steps: Vec<String> = Vec::new();
+    if angle.ignore_orientation {
+        steps.push("ignore".to_owned());
+    }
+    match angle.auto {
+        Some(AutoRotate::Right) => steps.push("auto_right".to_owned()),
+        Some(AutoRotate::Left) => steps.push("auto_left".to_owned()),
+        None => {}
+    }
+    if angle.hflip {
+        steps.push("hflip".to_owned());
+    }
+    if angle.degrees != 0 || steps.is_empty() {
+        steps.push(angle.degrees.to_string());
+    }
+    steps.join(".")
+}
+
+/// Cloudinary's geometry keys (issue 14), after every older key so that older keys
+/// keep their form: `ar,z,r,bo,o`.
+fn canonical_geometry(plan: &Plan, parts: &mut Vec<String>) {
+    if let Some(ratio) = plan.aspect_ratio {
+        parts.push(format!("ar_{}", decimal(ratio)));
+    }
+    if let Some(zoom) = plan.zoom {
+        parts.push(format!("z_{}", decimal(zoom)));
+    }
+    match plan.radius {
+        Some(Radius::Max) => parts.push("r_max".to_owned()),
+        Some(Radius::Corners(c)) => parts.push(format!("r_{}:{}:{}:{}", c[0], c[1], c[2], c[3])),
+        None => {}
+    }
+    if let Some(border) = plan.border {
+        let hex: String = border.colour.0.iter().map(|b| format!("{b:02x}")).collect();
+        parts.push(format!("bo_{}px_solid_rgb:{hex}", border.width));
+    }
+    if let Some(opacity) = plan.opacity {
+        parts.push(format!("o_{opacity}"));
+    }
 }
 
 #[cfg(test)]
@@ -625,15 +875,15 @@ mod tests {
             ("c_thumb", plan_with(|p| p.crop = CropMode::Thumb)),
             (
                 "c_crop,x_0",
-                plan_with(|p| (p.crop, p.x) = (CropMode::Crop, Some(0))),
+                plan_with(|p| (p.crop, p.x) = (CropMode::Crop, Some(Offset::Pixels(0)))),
             ),
             (
                 "c_crop,y_77",
-                plan_with(|p| (p.crop, p.y) = (CropMode::Crop, Some(77))),
+                plan_with(|p| (p.crop, p.y) = (CropMode::Crop, Some(Offset::Pixels(77)))),
             ),
             (
                 "x_4294967295,c_crop",
-                plan_with(|p| (p.crop, p.x) = (CropMode::Crop, Some(u32::MAX))),
+                plan_with(|p| (p.crop, p.x) = (CropMode::Crop, Some(Offset::Pixels(u32::MAX)))),
             ),
             ("dpr_0.1", plan_with(|p| p.dpr = 0.1)),
             ("dpr_1", plan_with(|p| p.dpr = 1.0)),
@@ -691,10 +941,10 @@ mod tests {
                 plan_with(|p| p.background = Rgba([0xa0, 0xb0, 0xc0, 0xd0])),
             ),
             ("b_rgb:00000000", plan_with(|p| p.background = Rgba([0, 0, 0, 0]))),
-            ("a_0", plan_with(|p| p.rotation = Rotation::None)),
-            ("a_90", plan_with(|p| p.rotation = Rotation::Deg90)),
-            ("a_180", plan_with(|p| p.rotation = Rotation::Deg180)),
-            ("a_270", plan_with(|p| p.rotation = Rotation::Deg270)),
+            ("a_0", plan_with(|p| p.angle.degrees = 0)),
+            ("a_90", plan_with(|p| p.angle.degrees = 90)),
+            ("a_180", plan_with(|p| p.angle.degrees = 180)),
+            ("a_270", plan_with(|p| p.angle.degrees = 270)),
             ("e_blur", plan_with(|p| p.blur = Some(100))),
             ("e_blur:1", plan_with(|p| p.blur = Some(1))),
             ("e_blur:2000", plan_with(|p| p.blur = Some(2000))),
@@ -802,6 +1052,11 @@ mod tests {
             // Offsets.
             ("c_crop,x_-1", "x_-1", Invalid("x_ must be a whole number")),
             ("c_crop,y_1.5", "y_1.5", Invalid("y_ must be a whole number")),
+            (
+                "c_crop,x_1.0",
+                "x_1.0",
+                Invalid("fraction of the source side in [0, 1)"),
+            ),
             ("c_crop,x_4294967296", "x_4294967296", Invalid("x_ must be")),
             ("x_10", "x_10", Invalid("needs c_crop")),
             ("c_fill,y_10", "y_10", Invalid("needs c_crop")),
@@ -838,9 +1093,22 @@ mod tests {
             ("b_rgb:+f0000", "b_rgb:+f0000", Invalid("rgb:rrggbb")),
             ("b_102030", "b_102030", Invalid("rgb:rrggbb")),
             // Rotation.
-            ("a_45", "a_45", Invalid("a_ must be one of 0, 90, 180, 270")),
-            ("a_360", "a_360", Invalid("a_ must be one of")),
-            ("a_-90", "a_-90", Invalid("a_ must be one of")),
+            ("a_361", "a_361", Invalid("a_ must be degrees -360..=360")),
+            ("a_-361", "a_-361", Invalid("a_ must be degrees")),
+            ("a_90.x", "a_90.x", Invalid("a_ must be degrees")),
+            ("a_flip", "a_flip", Invalid("a_ must be degrees")),
+            ("a_", "a_", Invalid("a_ must be degrees")),
+            ("a_90.", "a_90.", Invalid("a_ must be degrees")),
+            (
+                "a_ignore.ignore",
+                "a_ignore.ignore",
+                Invalid("a_ must be degrees"),
+            ),
+            (
+                "a_auto_right.auto_left",
+                "a_auto_right.auto_left",
+                Invalid("a_ must be degrees"),
+            ),
             // Effects.
             (
                 "e_blur:0",
@@ -864,7 +1132,7 @@ mod tests {
             ),
             ("e_", "e_", Invalid("e_ must be one of")),
             // Unknown keys.
-            ("z_3", "z_3", Unknown),
+            ("zz_3", "zz_3", Unknown),
             ("width_100", "width_100", Unknown),
             ("W_100", "W_100", Unknown),
             (" w_1", " w_1", Unknown),
@@ -1185,6 +1453,223 @@ mod tests {
             let b = Plan::parse(&shuffled.join(","), &limits());
             prop_assert!(a.is_ok(), "{:?}: {:?}", original, a);
             prop_assert_eq!(a.map(|p| p.cache_key()), b.map(|p| p.cache_key()));
+        }
+    }
+}
+
+/// Cloudinary's geometry tokens (issue 14): accepted values, refusals naming the token,
+/// canonical forms.
+#[cfg(test)]
+mod geometry_tokens {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Plan, OptionsError> {
+        Plan::parse(text, &GrammarLimits::default())
+    }
+
+    #[test]
+    fn accepted_values() {
+        let ok = |text: &str| parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(ok("ar_16:9,w_160").aspect_ratio(), Some(16.0 / 9.0));
+        assert_eq!(ok("ar_1.5").aspect_ratio(), Some(1.5));
+        assert_eq!(ok("ar_0.5:1").aspect_ratio(), Some(0.5));
+        assert_eq!(ok("c_crop,z_1.5").zoom(), Some(1.5));
+        assert_eq!(ok("c_thumb,z_0.5,w_10,h_10").zoom(), Some(0.5));
+        assert_eq!(ok("c_crop,x_0.25").x(), Some(Offset::Relative(0.25)));
+        assert_eq!(ok("c_crop,y_.5").y(), Some(Offset::Relative(0.5)));
+        assert_eq!(ok("c_mfit").crop(), CropMode::Mfit);
+        assert_eq!(ok("c_mpad").crop(), CropMode::Mpad);
+        assert_eq!(ok("c_auto").effective_gravity(), Gravity::Auto);
+        assert_eq!(ok("c_auto,g_north").effective_gravity(), Gravity::North);
+        assert_eq!(ok("r_20").radius(), Some(Radius::Corners([20; 4])));
+        assert_eq!(ok("r_1:2").radius(), Some(Radius::Corners([1, 2, 1, 2])));
+        assert_eq!(ok("r_1:2:3").radius(), Some(Radius::Corners([1, 2, 3, 2])));
+        assert_eq!(ok("r_20:0:40:0").radius(), Some(Radius::Corners([20, 0, 40, 0])));
+        assert_eq!(ok("r_max").radius(), Some(Radius::Max));
+        assert_eq!(
+            ok("bo_4px_solid_black").border(),
+            Some(Border {
+                width: 4,
+                colour: Rgba([0, 0, 0, 255])
+            })
+        );
+        assert_eq!(
+            ok("bo_2px_solid_rgb:ff000080").border(),
+            Some(Border {
+                width: 2,
+                colour: Rgba([255, 0, 0, 128])
+            })
+        );
+        assert_eq!(ok("o_50").opacity(), Some(50));
+        assert_eq!(ok("o_0").opacity(), Some(0));
+        assert_eq!(ok("o_100").opacity(), None);
+    }
+
+    #[test]
+    fn angle_steps_compose_in_written_order() {
+        let angle = |text: &str| parse(text).unwrap_or_else(|e| panic!("{text}: {e}")).angle();
+        let flip_then = |hflip: bool, degrees: u16| Angle {
+            hflip,
+            degrees,
+            ..Angle::default()
+        };
+        assert_eq!(angle("a_45"), flip_then(false, 45));
+        assert_eq!(angle("a_-20"), flip_then(false, 340));
+        assert_eq!(angle("a_360"), flip_then(false, 0));
+        assert_eq!(angle("a_90.90"), flip_then(false, 180));
+        assert_eq!(angle("a_hflip"), flip_then(true, 0));
+        assert_eq!(angle("a_hflip.hflip"), flip_then(false, 0));
+        // A vertical flip is a horizontal flip then a half turn.
+        assert_eq!(angle("a_vflip"), flip_then(true, 180));
+        assert_eq!(angle("a_hflip.vflip"), flip_then(false, 180));
+        // Turning then flipping is flipping then turning back.
+        assert_eq!(angle("a_90.hflip"), flip_then(true, 270));
+        assert_eq!(angle("a_hflip.90"), flip_then(true, 90));
+        assert_eq!(angle("a_30.hflip"), flip_then(true, 330));
+        let modes = angle("a_ignore.auto_left.10");
+        assert!(modes.ignore_orientation);
+        assert_eq!(modes.auto, Some(AutoRotate::Left));
+        assert_eq!(modes.degrees, 10);
+        assert_eq!(angle("a_auto_right").auto, Some(AutoRotate::Right));
+        // A multiple of 90 acts before sizing, any other angle after.
+        assert_eq!(angle("a_270").quarter(), crate::options::Rotation::Deg270);
+        assert_eq!(angle("a_270").free_degrees(), 0);
+        assert_eq!(angle("a_135").quarter(), crate::options::Rotation::None);
+        assert_eq!(angle("a_135").free_degrees(), 135);
+    }
+
+    #[test]
+    fn malformed_values_are_refused_naming_the_token() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("ar_16:0,w_10", "ar_16:0", "ar_ must be width:height"),
+            ("ar_0", "ar_0", "ar_ must be"),
+            ("ar_16/9", "ar_16/9", "ar_ must be"),
+            ("ar_:9", "ar_:9", "ar_ must be"),
+            ("ar_1:2:3", "ar_1:2:3", "ar_ must be"),
+            ("ar_-1", "ar_-1", "ar_ must be"),
+            ("ar_1001", "ar_1001", "between 0.001 and 1000"),
+            ("ar_1.5,w_10,h_10", "ar_1.5", "one of them, or neither"),
+            ("c_crop,z_0", "z_0", "z_ must be a number 0.01..=100"),
+            ("c_crop,z_101", "z_101", "z_ must be"),
+            ("c_crop,z_x", "z_x", "z_ must be"),
+            ("c_fill,z_2", "z_2", "needs one of them"),
+            ("z_2", "z_2", "needs one of them"),
+            ("c_crop,x_-0.5", "x_-0.5", "x_ must be"),
+            ("r_", "r_", "r_ must be max, or 1 to 4"),
+            ("r_1:2:3:4:5", "r_1:2:3:4:5", "r_ must be"),
+            ("r_1::2", "r_1::2", "r_ must be"),
+            ("r_-1", "r_-1", "r_ must be"),
+            ("r_8193", "r_8193", "r_ must be"),
+            ("r_1.5", "r_1.5", "r_ must be"),
+            ("r_MAX", "r_MAX", "r_ must be"),
+            (
+                "bo_4px_solid",
+                "bo_4px_solid",
+                "bo_ must be <width>px_solid_<colour>",
+            ),
+            ("bo_0px_solid_black", "bo_0px_solid_black", "bo_ must be"),
+            ("bo_1001px_solid_black", "bo_1001px_solid_black", "1..=1000"),
+            ("bo_4px_dashed_black", "bo_4px_dashed_black", "bo_ must be"),
+            ("bo_4_solid_black", "bo_4_solid_black", "bo_ must be"),
+            (
+                "bo_4px_solid_chartreuse",
+                "bo_4px_solid_chartreuse",
+                "bo_ must be",
+            ),
+            ("bo_4px_solid_rgb:fff", "bo_4px_solid_rgb:fff", "bo_ must be"),
+            ("o_101", "o_101", "o_ must be a whole number 0..=100"),
+            ("o_-1", "o_-1", "o_ must be"),
+            ("o_50.5", "o_50.5", "o_ must be"),
+            ("c_fill_pad", "c_fill_pad", "c_ must be one of"),
+        ];
+        for &(text, token, fragment) in cases {
+            match parse(text) {
+                Err(e @ OptionsError::InvalidValue { .. }) => {
+                    let OptionsError::InvalidValue { token: t, reason } = &e else {
+                        unreachable!()
+                    };
+                    assert_eq!(t, token, "{text}");
+                    assert!(reason.contains(fragment), "{text}: {reason}");
+                    assert!(e.to_string().contains(&format!("`{token}`")), "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        for (text, token) in [
+            ("ar_1,ar_2", "ar_2"),
+            ("c_crop,z_1,z_2", "z_2"),
+            ("r_1,r_max", "r_max"),
+            ("bo_1px_solid_red,bo_2px_solid_red", "bo_2px_solid_red"),
+            ("o_1,o_2", "o_2"),
+            ("a_hflip,a_90", "a_90"),
+        ] {
+            assert_eq!(
+                parse(text),
+                Err(OptionsError::Repeated {
+                    token: token.to_owned()
+                }),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn canonical_forms() {
+        let cases = [
+            ("a_90", "a_90"),
+            ("a_-270", "a_90"),
+            ("a_360", ""),
+            ("a_45", "a_45"),
+            ("a_90.hflip", "a_hflip.270"),
+            ("a_vflip", "a_hflip.180"),
+            ("a_hflip.hflip", ""),
+            ("a_10.auto_right.ignore", "a_ignore.auto_right.10"),
+            ("a_auto_left", "a_auto_left"),
+            ("ar_16:9,w_160", "w_160,ar_1.7777777777777777"),
+            ("ar_1:1", "ar_1.0"),
+            ("ar_1.0", "ar_1.0"),
+            ("z_2,c_crop", "c_crop,z_2.0"),
+            ("c_crop,x_0.5,y_10", "c_crop,x_0.5,y_10"),
+            ("r_5", "r_5:5:5:5"),
+            ("r_1:2", "r_1:2:1:2"),
+            ("r_max", "r_max"),
+            ("bo_3px_solid_red", "bo_3px_solid_rgb:ff0000ff"),
+            ("o_100", ""),
+            ("o_30", "o_30"),
+            ("c_mfit", "c_mfit"),
+            ("c_mpad", "c_mpad"),
+            ("c_auto", "c_auto,g_auto"),
+            ("c_auto,g_north", "c_auto,g_north"),
+        ];
+        for (text, key) in cases {
+            let plan = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(plan.cache_key(), key, "{text}");
+            // The key parses back to a plan with the same key.
+            assert_eq!(parse(key).unwrap().cache_key(), key, "{text}");
+        }
+        let mut keys = HashSet::new();
+        for text in [
+            "",
+            "a_45",
+            "a_hflip",
+            "a_ignore",
+            "a_auto_right",
+            "a_auto_left",
+            "ar_1.5",
+            "ar_2",
+            "c_crop,z_2",
+            "c_crop,x_0.5",
+            "c_crop,x_1",
+            "r_1",
+            "r_max",
+            "bo_1px_solid_red",
+            "o_50",
+            "c_mfit",
+            "c_mpad",
+            "c_auto",
+            "c_fill",
+        ] {
+            assert!(keys.insert(parse(text).unwrap().cache_key()), "{text}");
         }
     }
 }

@@ -54,6 +54,13 @@ pub enum CropMode {
     Lpad,
     Crop,
     Thumb,
+    // Cloudinary's geometry modes (issue 14).
+    /// `c_mfit`: as `fit`, but only enlarging; a source already larger than the box is kept.
+    Mfit,
+    /// `c_mpad`: as `pad`, but only enlarging; a source already larger than the box is kept, unpadded.
+    Mpad,
+    /// `c_auto`: as `fill` with gravity `auto` unless `g_` says otherwise.
+    Auto,
 }
 
 /// Where a crop or a pad is anchored.
@@ -115,6 +122,83 @@ pub enum Rotation {
     Deg270,
 }
 
+/// `x_`/`y_`: a corner coordinate, in source pixels or as a fraction of the source side.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Offset {
+    /// Whole source pixels, `x_20`.
+    Pixels(u32),
+    /// A fraction of the source side in [0, 1), written with a decimal point, `x_0.25`.
+    Relative(f64),
+}
+
+/// `a_auto_right` / `a_auto_left`: a quarter turn only when the requested box and the
+/// image disagree on landscape against portrait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AutoRotate {
+    /// Clockwise.
+    Right,
+    /// Counter-clockwise.
+    Left,
+}
+
+/// Everything `a_` asks for, reduced to one canonical value: the written steps
+/// (`a_hflip.90`, applied in order) compose into an optional horizontal flip, then
+/// a clockwise rotation of `degrees` in `0..360`. A multiple of 90 acts before sizing
+/// (sizes refer to the turned image, as `a_90` always did); any other angle turns the
+/// sized image and grows its canvas, as Cloudinary does (`w_100,a_45` is a 100-pixel
+/// wide image turned), the flip still applied before sizing.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Angle {
+    /// `hflip` first (a vertical flip is a horizontal flip and a half turn).
+    pub hflip: bool,
+    /// Clockwise degrees after the flip, `0..360`.
+    pub degrees: u16,
+    /// `a_ignore`: the EXIF orientation is not applied.
+    pub ignore_orientation: bool,
+    /// `a_auto_right` / `a_auto_left`, decided against the requested box.
+    pub auto: Option<AutoRotate>,
+}
+
+impl Angle {
+    /// The rotation applied before sizing: [`Angle::degrees`] when a multiple of 90.
+    pub fn quarter(&self) -> Rotation {
+        match self.degrees {
+            90 => Rotation::Deg90,
+            180 => Rotation::Deg180,
+            270 => Rotation::Deg270,
+            _ => Rotation::None,
+        }
+    }
+
+    /// The clockwise angle that turns the sized image (0 for a multiple of 90).
+    pub fn free_degrees(&self) -> u16 {
+        if self.degrees.is_multiple_of(90) {
+            0
+        } else {
+            self.degrees
+        }
+    }
+}
+
+/// `r_`: rounded corners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Radius {
+    /// Radii in output pixels, clockwise from the top-left corner:
+    /// top-left, top-right, bottom-right, bottom-left.
+    Corners([u32; 4]),
+    /// `r_max`: an ellipse touching every side (a circle for a square image).
+    Max,
+}
+
+/// `bo_<w>px_solid_<colour>`: a solid border added around the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Border {
+    /// Thickness in output pixels.
+    pub width: u32,
+    /// Its colour.
+    pub colour: Rgba,
+}
+
 /// A validated transformation.
 ///
 /// Its fields are private to `options`: outside this module a plan comes only
@@ -133,9 +217,10 @@ pub struct Plan {
     gravity: Gravity,
     /// Whether `g_` was given explicitly (`c_thumb` defaults to `auto` otherwise).
     gravity_given: bool,
-    /// `x_`/`y_` for `c_crop`: the region's top-left corner in source pixels.
-    x: Option<u32>,
-    y: Option<u32>,
+    /// `x_`/`y_` for `c_crop`: the region's top-left corner in source pixels,
+    /// or as a fraction of the source side.
+    x: Option<Offset>,
+    y: Option<Offset>,
     /// Device pixel ratio, 0.1..=5; 1.0 when absent.
     dpr: f64,
     /// `q_`: encoder quality.
@@ -144,14 +229,25 @@ pub struct Plan {
     format: FormatRequest,
     /// Background for padding and for flattening alpha; white by default.
     background: Rgba,
-    /// `a_`: a clockwise rotation after EXIF orientation.
-    rotation: Rotation,
     /// `e_blur[:n]` strength 1..=2000.
     blur: Option<u16>,
     /// `e_sharpen[:n]` strength 1..=2000.
     sharpen: Option<u16>,
     /// `e_grayscale`.
     grayscale: bool,
+    // Cloudinary's geometry parameters (issue 14).
+    /// `ar_`: the output's width over height, for the side not given (or both).
+    aspect_ratio: Option<f64>,
+    /// `z_`: zoom of a `c_crop` / `c_thumb` region around its gravity; over 1 zooms in.
+    zoom: Option<f64>,
+    /// `a_`: flips, any angle, `ignore`, `auto_right`/`auto_left`.
+    angle: Angle,
+    /// `r_`: rounded corners.
+    radius: Option<Radius>,
+    /// `bo_`: a border around the output.
+    border: Option<Border>,
+    /// `o_`: opacity in percent, 0..=99 (100 is the default, left out).
+    opacity: Option<u8>,
 }
 
 /// Read access to a checked plan; the values are those `grammar` validated.
@@ -182,13 +278,13 @@ impl Plan {
         self.gravity_given
     }
 
-    /// `x_`: the left edge of a `c_crop` region, in source pixels.
-    pub fn x(&self) -> Option<u32> {
+    /// `x_`: the left edge of a `c_crop` region.
+    pub fn x(&self) -> Option<Offset> {
         self.x
     }
 
-    /// `y_`: the top edge of a `c_crop` region, in source pixels.
-    pub fn y(&self) -> Option<u32> {
+    /// `y_`: the top edge of a `c_crop` region.
+    pub fn y(&self) -> Option<Offset> {
         self.y
     }
 
@@ -212,9 +308,9 @@ impl Plan {
         self.background
     }
 
-    /// The rotation after EXIF orientation (`a_`).
+    /// The quarter turns after EXIF orientation (`a_`), applied before sizing.
     pub fn rotation(&self) -> Rotation {
-        self.rotation
+        self.angle.quarter()
     }
 
     /// The blur strength (`e_blur[:n]`), if asked for.
@@ -230,6 +326,38 @@ impl Plan {
     /// Whether `e_grayscale` was asked for.
     pub fn grayscale(&self) -> bool {
         self.grayscale
+    }
+
+    // Cloudinary's geometry parameters (issue 14).
+
+    /// `ar_`: the requested width over height.
+    pub fn aspect_ratio(&self) -> Option<f64> {
+        self.aspect_ratio
+    }
+
+    /// `z_`: the zoom factor of a `c_crop` / `c_thumb` region.
+    pub fn zoom(&self) -> Option<f64> {
+        self.zoom
+    }
+
+    /// `a_` as a whole: flips, angle, `ignore`, `auto_*`.
+    pub fn angle(&self) -> Angle {
+        self.angle
+    }
+
+    /// `r_`: rounded corners.
+    pub fn radius(&self) -> Option<Radius> {
+        self.radius
+    }
+
+    /// `bo_`: the border.
+    pub fn border(&self) -> Option<Border> {
+        self.border
+    }
+
+    /// `o_`: opacity in percent, when under 100.
+    pub fn opacity(&self) -> Option<u8> {
+        self.opacity
     }
 }
 
@@ -249,10 +377,15 @@ impl Default for Plan {
             quality: Quality::Default,
             format: FormatRequest::Source,
             background: Rgba::WHITE,
-            rotation: Rotation::None,
             blur: None,
             sharpen: None,
             grayscale: false,
+            aspect_ratio: None,
+            zoom: None,
+            angle: Angle::default(),
+            radius: None,
+            border: None,
+            opacity: None,
         }
     }
 }
@@ -293,9 +426,9 @@ impl Plan {
         grammar::build_plan(tokens, limits)
     }
 
-    /// The effective gravity: `c_thumb` without `g_` means `auto`.
+    /// The effective gravity: `c_thumb` and `c_auto` without `g_` mean `auto`.
     pub fn effective_gravity(&self) -> Gravity {
-        if self.crop == CropMode::Thumb && !self.gravity_given {
+        if matches!(self.crop, CropMode::Thumb | CropMode::Auto) && !self.gravity_given {
             Gravity::Auto
         } else {
             self.gravity

@@ -6,15 +6,24 @@
 //! encoders write the smaller RGB form. Runs once on the whole image, after
 //! every frame of an animation was transformed.
 
-use super::geometry::{Layout, place};
-use super::{Channels, Image, LayoutError};
+use super::geometry::{Dim, Layout, place};
+use super::{Channels, Image, LayoutError, PipelineError, rotate, shape};
 use crate::format::ImageFormat;
 use crate::options::{Gravity, Plan, Rgba};
 
 /// Pads onto the canvas and flattens alpha onto the background when `format`
 /// cannot store it. An alpha channel that is opaque everywhere is dropped,
 /// so that encoders write the smaller RGB form.
-pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) -> Result<Image, LayoutError> {
+///
+/// Between padding and flattening, Cloudinary's outline (`r_`, `bo_`, `o_`, in
+/// `shape`) and the turn by what is left of an `a_` angle (`rotate`): both leave
+/// transparent pixels that the flattening puts on `b_` for a format without alpha.
+pub fn apply(
+    image: Image,
+    layout: &Layout,
+    plan: &Plan,
+    format: ImageFormat,
+) -> Result<Image, PipelineError> {
     let image = match layout.canvas {
         Some(canvas) if (canvas.width, canvas.height) != (image.width(), image.height()) => pad(
             image,
@@ -24,20 +33,51 @@ pub fn apply(image: Image, layout: &Layout, plan: &Plan, format: ImageFormat) ->
         )?,
         _ => image,
     };
+    let image = shape::apply(
+        image,
+        shape::Outline {
+            radius: plan.radius(),
+            border: plan.border(),
+            opacity: plan.opacity(),
+        },
+    )?;
+    let image = rotate::apply(image, plan.angle().free_degrees())?;
     if image.channels() == Channels::Rgb {
         return Ok(image);
     }
     if !format.supports_alpha() {
-        return flatten(image, plan.background());
+        return Ok(flatten(image, plan.background())?);
     }
     if image
         .frames()
         .iter()
         .all(|f| f.data().chunks_exact(4).all(|p| p[3] == u8::MAX))
     {
-        return drop_alpha(image);
+        return Ok(drop_alpha(image)?);
     }
     Ok(image)
+}
+
+/// The size [`apply`] gives an image the layout sizes to `output`: the border added,
+/// then the bounding box of the turn; [`PipelineError::OutputTooLarge`] past
+/// `max_dimension`, so that the pipeline refuses it before decoding.
+pub fn final_size(output: Dim, plan: &Plan, max_dimension: u32) -> Result<Dim, PipelineError> {
+    let (w, h) = shape::bordered_size(output.width, output.height, plan.border());
+    let too_large = |width: u64, height: u64| PipelineError::OutputTooLarge {
+        width,
+        height,
+        max: max_dimension,
+    };
+    let max = u64::from(max_dimension);
+    if w > max || h > max {
+        return Err(too_large(w, h));
+    }
+    // Both sides are now at most max_dimension, a u32.
+    let (width, height) = rotate::turned_size(w as u32, h as u32, plan.angle().free_degrees());
+    if width > max_dimension || height > max_dimension {
+        return Err(too_large(u64::from(width), u64::from(height)));
+    }
+    Ok(Dim { width, height })
 }
 
 /// The colour a padded canvas is filled with: `background` itself when

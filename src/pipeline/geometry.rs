@@ -25,7 +25,7 @@
 //!   whole source on that axis, as before.
 
 use super::PipelineError;
-use crate::options::{CropMode, Gravity, Plan, Size};
+use crate::options::{CropMode, Gravity, Offset, Plan, Size};
 
 /// A size in whole pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,6 +115,7 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
     };
     let tw = requested(plan.width(), sw);
     let th = requested(plan.height(), sh);
+    let (tw, th) = with_aspect_ratio(plan, (sw, sh), tw, th);
     let gravity = plan.effective_gravity();
     let anchor = if gravity == Gravity::Auto {
         Anchor::Auto
@@ -127,6 +128,9 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
         anchor: Anchor::Gravity(Gravity::Center),
     };
     let never_enlarge = matches!(plan.crop(), CropMode::Limit | CropMode::Lfill | CropMode::Lpad);
+    // `c_mfit` / `c_mpad`: only enlarging; a source that does not fit inside the box
+    // (or is larger than the one side given) comes out as it is.
+    let only_enlarge = matches!(plan.crop(), CropMode::Mfit | CropMode::Mpad);
 
     // Sizes stay in f64 until checked against the limit, so that nothing
     // overflows on the way; `side` rounds and keeps every side at least 1.
@@ -138,6 +142,8 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
         (_, None, None) => {
             let scale = if never_enlarge {
                 plan.dpr().min(1.0)
+            } else if only_enlarge {
+                plan.dpr().max(1.0)
             } else {
                 plan.dpr()
             };
@@ -148,7 +154,7 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
         // One side given: the other follows the aspect ratio, and the
         // never-enlarging modes stop at the source size.
         (_, Some(w), None) => {
-            let resize = if never_enlarge && w > sw {
+            let resize = if (never_enlarge && w > sw) || (only_enlarge && w < sw) {
                 (sw, sh)
             } else {
                 (side(w), side(sh * w / sw))
@@ -156,7 +162,7 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
             (whole, resize, None)
         }
         (_, None, Some(h)) => {
-            let resize = if never_enlarge && h > sh {
+            let resize = if (never_enlarge && h > sh) || (only_enlarge && h < sh) {
                 (sw, sh)
             } else {
                 (side(sw * h / sh), side(h))
@@ -170,7 +176,21 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
         (CropMode::Pad | CropMode::Lpad, Some(w), Some(h)) => {
             (whole, fit(sw, sh, w, h, never_enlarge), Some((side(w), side(h))))
         }
-        (mode @ (CropMode::Fill | CropMode::Lfill | CropMode::Thumb), Some(w), Some(h)) => {
+        (CropMode::Mfit, Some(w), Some(h)) => {
+            if fits_inside(sw, sh, w, h) {
+                (whole, fit(sw, sh, w, h, false), None)
+            } else {
+                (whole, (sw, sh), None)
+            }
+        }
+        (CropMode::Mpad, Some(w), Some(h)) => {
+            if fits_inside(sw, sh, w, h) {
+                (whole, fit(sw, sh, w, h, false), Some((side(w), side(h))))
+            } else {
+                (whole, (sw, sh), None)
+            }
+        }
+        (mode @ (CropMode::Fill | CropMode::Lfill | CropMode::Thumb | CropMode::Auto), Some(w), Some(h)) => {
             let (bw, bh) = (side(w), side(h));
             let cover = (w / sw).max(h / sh);
             if mode == CropMode::Lfill && cover > 1.0 {
@@ -198,6 +218,10 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
                         height: sh,
                         anchor,
                     }
+                };
+                let region = match (mode, plan.zoom()) {
+                    (CropMode::Thumb, Some(zoom)) => zoomed(region, zoom, (sw, sh)),
+                    _ => region,
                 };
                 (region, (bw, bh), None)
             }
@@ -278,6 +302,54 @@ fn check_crop_fits(
     )))
 }
 
+/// `region` zoomed by `zoom` (over 1: a smaller part of the source), its aspect ratio
+/// kept, no larger than the source.
+fn zoomed(region: Region, zoom: f64, (sw, sh): (f64, f64)) -> Region {
+    let (w, h) = (region.width / zoom, region.height / zoom);
+    let shrink = (sw / w).min(sh / h).min(1.0);
+    Region {
+        width: (w * shrink).max(1.0),
+        height: (h * shrink).max(1.0),
+        anchor: region.anchor,
+    }
+}
+
+/// Whether the source fits inside `w`×`h` (the only case `c_mfit` / `c_mpad` act on).
+fn fits_inside(sw: f64, sh: f64, w: f64, h: f64) -> bool {
+    sw <= w && sh <= h
+}
+
+/// `ar_`: the side `w_`/`h_` leaves open, from the ratio. With neither, the box is the
+/// largest one of that ratio inside the source, or for the pad modes the smallest one
+/// around it, and the crop mode applies to that box (so `c_fill`/`c_crop` cut the
+/// source to the ratio, `c_pad` pads it to the ratio).
+fn with_aspect_ratio(
+    plan: &Plan,
+    (sw, sh): (f64, f64),
+    tw: Option<f64>,
+    th: Option<f64>,
+) -> (Option<f64>, Option<f64>) {
+    let Some(ratio) = plan.aspect_ratio() else {
+        return (tw, th);
+    };
+    match (tw, th) {
+        (Some(w), None) => (Some(w), Some(w / ratio)),
+        (None, Some(h)) => (Some(h * ratio), Some(h)),
+        (None, None) => {
+            let around = matches!(plan.crop(), CropMode::Pad | CropMode::Lpad | CropMode::Mpad);
+            let wider = ratio >= sw / sh;
+            let (w, h) = if wider != around {
+                // The source's width decides.
+                (sw, sw / ratio)
+            } else {
+                (sh * ratio, sh)
+            };
+            (Some(w * plan.dpr()), Some(h * plan.dpr()))
+        }
+        both => both,
+    }
+}
+
 /// The largest size inside `w`×`h` with the source's aspect ratio; with
 /// `never_enlarge`, no larger than the source.
 fn fit(sw: f64, sh: f64, w: f64, h: f64, never_enlarge: bool) -> (f64, f64) {
@@ -307,9 +379,15 @@ fn crop(
     let sh = f64::from(source.height);
     let cw = tw.map_or(sw, side);
     let ch = th.map_or(sh, side);
+    let corner = |offset: Option<Offset>, side: u32| match offset {
+        None => 0,
+        Some(Offset::Pixels(px)) => px,
+        // A fraction in [0, 1) of the side, rounded: always inside the image.
+        Some(Offset::Relative(r)) => ((r * f64::from(side)).round() as u32).min(side.saturating_sub(1)),
+    };
     let region = if plan.x().is_some() || plan.y().is_some() {
-        let x = plan.x().unwrap_or(0);
-        let y = plan.y().unwrap_or(0);
+        let x = corner(plan.x(), source.width);
+        let y = corner(plan.y(), source.height);
         if x >= source.width || y >= source.height {
             return Err(PipelineError::Unprocessable(format!(
                 "the crop corner x_{x},y_{y} is outside the {}x{} image",
@@ -329,6 +407,31 @@ fn crop(
             anchor,
         }
     };
+    if let Some(zoom) = plan.zoom() {
+        // The output keeps the region's size; the part of the source shown is
+        // `zoom` times smaller (larger when zooming out, up to the whole source).
+        let resize = (region.width, region.height);
+        let zoomed = zoomed(region, zoom, (sw, sh));
+        let zoomed = match region.anchor {
+            // Zoomed about the middle of the region the corner names, kept inside the source.
+            Anchor::Point { x, y } => {
+                let cx = f64::from(x) + region.width / 2.0;
+                let cy = f64::from(y) + region.height / 2.0;
+                let left = (cx - zoomed.width / 2.0).clamp(0.0, sw - zoomed.width).floor();
+                let top = (cy - zoomed.height / 2.0).clamp(0.0, sh - zoomed.height).floor();
+                Region {
+                    anchor: Anchor::Point {
+                        x: left as u32,
+                        y: top as u32,
+                    },
+                    width: zoomed.width.min(sw - left),
+                    height: zoomed.height.min(sh - top),
+                }
+            }
+            _ => zoomed,
+        };
+        return Ok((zoomed, resize));
+    }
     Ok((region, (region.width, region.height)))
 }
 
@@ -1169,5 +1272,158 @@ mod tests {
                 Err(other) => prop_assert!(false, "{}: {:?}", text, other),
             }
         }
+    }
+}
+
+/// Cloudinary's geometry (issue 14): `ar_`, `c_mfit`, `c_mpad`, `c_auto`, `z_`,
+/// relative `x_`/`y_`.
+#[cfg(test)]
+mod cloudinary_tests {
+    use super::*;
+    use crate::options::GrammarLimits;
+
+    fn lay(source: (u32, u32), text: &str) -> Layout {
+        let plan = Plan::parse(text, &GrammarLimits::default()).unwrap_or_else(|e| panic!("{text}: {e}"));
+        layout(
+            Dim {
+                width: source.0,
+                height: source.1,
+            },
+            &plan,
+            8192,
+        )
+        .unwrap_or_else(|e| panic!("{source:?} {text}: {e}"))
+    }
+
+    fn out(source: (u32, u32), text: &str) -> (u32, u32) {
+        let o = lay(source, text).output();
+        (o.width, o.height)
+    }
+
+    fn region(source: (u32, u32), text: &str) -> (f64, f64, Anchor) {
+        let r = lay(source, text).region;
+        (r.width, r.height, r.anchor)
+    }
+
+    #[test]
+    fn aspect_ratio_with_one_side() {
+        // The other side from the ratio, then the crop mode on both.
+        assert_eq!(out((1000, 500), "w_160,ar_16:9"), (160, 90));
+        assert_eq!(out((1000, 500), "h_90,ar_16:9,c_fill"), (160, 90));
+        assert_eq!(region((1000, 500), "w_100,ar_1:1,c_fill").0, 500.0);
+        assert_eq!(out((1000, 500), "w_100,ar_1,c_pad"), (100, 100));
+        assert_eq!(
+            lay((1000, 500), "w_100,ar_1,c_pad").resize,
+            Dim {
+                width: 100,
+                height: 50
+            }
+        );
+        assert_eq!(out((1000, 500), "w_200,ar_1,c_fit"), (200, 100));
+        assert_eq!(out((1000, 500), "w_100,ar_0.5,dpr_2"), (200, 400));
+    }
+
+    #[test]
+    fn aspect_ratio_alone_cuts_or_pads_the_source() {
+        // Fill and crop modes: the largest box of the ratio inside the source.
+        assert_eq!(out((1000, 500), "ar_1:1,c_fill"), (500, 500));
+        assert_eq!(
+            region((1000, 500), "ar_1:1,c_fill"),
+            (500.0, 500.0, Anchor::Gravity(Gravity::Center))
+        );
+        assert_eq!(out((1000, 500), "ar_1:1,c_crop,g_west"), (500, 500));
+        assert_eq!(
+            region((1000, 500), "ar_1:1,c_crop,g_west").2,
+            Anchor::Gravity(Gravity::West)
+        );
+        assert_eq!(out((1000, 500), "ar_4:1,c_fill"), (1000, 250));
+        assert_eq!(out((500, 1000), "ar_16:9,c_thumb"), (500, 281));
+        // Pad modes: the smallest box of the ratio around it.
+        assert_eq!(out((1000, 500), "ar_1:1,c_pad"), (1000, 1000));
+        assert_eq!(out((1000, 500), "ar_4:1,c_lpad"), (2000, 500));
+        assert_eq!(out((1000, 500), "ar_1:1,c_mpad"), (1000, 1000));
+    }
+
+    #[test]
+    fn mfit_and_mpad_only_enlarge() {
+        // Smaller than the box: enlarged as fit / pad.
+        assert_eq!(out((100, 50), "w_400,h_400,c_mfit"), (400, 200));
+        assert_eq!(out((100, 50), "w_400,h_400,c_mpad"), (400, 400));
+        assert_eq!(
+            lay((100, 50), "w_400,h_400,c_mpad").resize,
+            Dim {
+                width: 400,
+                height: 200
+            }
+        );
+        // Larger than the box on either side: kept as it is, no padding.
+        assert_eq!(out((1000, 500), "w_400,h_400,c_mfit"), (1000, 500));
+        assert_eq!(out((1000, 500), "w_400,h_400,c_mpad"), (1000, 500));
+        assert_eq!(lay((1000, 500), "w_400,h_400,c_mpad").canvas, None);
+        assert_eq!(out((100, 500), "w_400,h_400,c_mfit"), (100, 500));
+        // One side: enlarged to it, or kept.
+        assert_eq!(out((100, 50), "w_200,c_mfit"), (200, 100));
+        assert_eq!(out((1000, 500), "w_200,c_mfit"), (1000, 500));
+        assert_eq!(out((1000, 500), "h_1000,c_mpad"), (2000, 1000));
+        // Exactly the box: unchanged either way.
+        assert_eq!(out((400, 400), "w_400,h_400,c_mfit"), (400, 400));
+    }
+
+    #[test]
+    fn auto_is_fill_with_auto_gravity() {
+        assert_eq!(
+            region((1000, 500), "w_200,h_200,c_auto"),
+            (500.0, 500.0, Anchor::Auto)
+        );
+        assert_eq!(out((1000, 500), "w_200,h_200,c_auto"), (200, 200));
+        assert_eq!(
+            region((1000, 500), "w_200,h_200,c_auto,g_east"),
+            (500.0, 500.0, Anchor::Gravity(Gravity::East))
+        );
+    }
+
+    #[test]
+    fn zoom_shrinks_or_grows_the_region_and_keeps_the_output() {
+        // c_thumb: the fill region divided by the zoom, output unchanged.
+        assert_eq!(
+            region((1000, 500), "w_200,h_200,c_thumb,g_center,z_2"),
+            (250.0, 250.0, Anchor::Gravity(Gravity::Center))
+        );
+        assert_eq!(out((1000, 500), "w_200,h_200,c_thumb,z_2"), (200, 200));
+        // Zooming out is bounded by the source, the aspect ratio kept.
+        assert_eq!(region((1000, 500), "w_200,h_200,c_thumb,g_center,z_0.5").0, 500.0);
+        // c_crop: the region is zoom times smaller, resampled to the requested size.
+        assert_eq!(
+            region((1000, 500), "w_200,h_100,c_crop,z_2,g_north"),
+            (100.0, 50.0, Anchor::Gravity(Gravity::North))
+        );
+        assert_eq!(out((1000, 500), "w_200,h_100,c_crop,z_2"), (200, 100));
+        assert_eq!(region((1000, 500), "w_200,h_100,c_crop,z_0.5").0, 400.0);
+        assert_eq!(region((1000, 500), "w_400,h_200,c_crop,z_0.1").0, 1000.0);
+        assert_eq!(region((1000, 500), "w_400,h_200,c_crop,z_0.1").1, 500.0);
+        // Around a corner: zoomed about the middle of the region it names.
+        assert_eq!(
+            region((1000, 500), "w_200,h_100,c_crop,x_100,y_100,z_2"),
+            (100.0, 50.0, Anchor::Point { x: 150, y: 125 })
+        );
+        // Zoomed out near the edge: kept inside the source.
+        assert_eq!(
+            region((1000, 500), "w_200,h_100,c_crop,x_0,y_0,z_0.5"),
+            (400.0, 200.0, Anchor::Point { x: 0, y: 0 })
+        );
+    }
+
+    #[test]
+    fn relative_offsets_are_fractions_of_the_source() {
+        assert_eq!(
+            region((1000, 500), "c_crop,w_100,h_100,x_0.5,y_0.2"),
+            (100.0, 100.0, Anchor::Point { x: 500, y: 100 })
+        );
+        assert_eq!(region((1000, 500), "c_crop,x_0.75").0, 250.0);
+        // Relative sizes and offsets together: the right half of the bottom half.
+        assert_eq!(
+            region((1000, 500), "c_crop,w_0.5,h_0.5,x_0.5,y_0.5"),
+            (500.0, 250.0, Anchor::Point { x: 500, y: 250 })
+        );
     }
 }

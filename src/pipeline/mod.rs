@@ -19,7 +19,9 @@ pub mod image;
 pub mod orient;
 pub mod probe;
 pub mod resize;
+pub mod rotate;
 pub mod saliency;
+pub mod shape;
 mod srgb;
 #[cfg(test)]
 mod test_support;
@@ -220,10 +222,18 @@ impl Pipeline {
         // Geometry first, on the header's (oriented) size, so that the decoder
         // knows how small it may decode (shrink-on-load) and output limits are
         // checked before any pixel is decoded.
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
+        let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, plan);
+        let oriented = turn.size(probe.width, probe.height);
         let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
         let output = layout.output();
-        deadline::check_budget(plan, format, (output.width, output.height), 1)?;
+        // The border and a turn by any angle grow the output after sizing.
+        let last = finish::final_size(output, plan, limits.max_dimension)?;
+        deadline::check_budget(
+            plan,
+            format,
+            (output.width.max(last.width), output.height.max(last.height)),
+            1,
+        )?;
         let animate = format.supports_animation();
         let image = if animate && probe.animated {
             let limits = budget_limits(limits, plan, format, output);
@@ -245,7 +255,7 @@ impl Pipeline {
             }
 
             let started = Instant::now();
-            let image = orient::apply(image, probe.orientation, plan.rotation())?;
+            let image = turn.apply(image)?;
             let image = colour::to_srgb(image, probe.icc_profile.as_deref());
             check_deadline()?;
             let image = resize::apply(image, &layout, self.tuning.resample_space)?;
@@ -282,6 +292,7 @@ impl Pipeline {
         check_deadline: &dyn Fn() -> Result<(), PipelineError>,
     ) -> Result<(Image, Duration, Duration), PipelineError> {
         let started = Instant::now();
+        let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, plan);
         let mut to_srgb = colour::ToSrgb::new(probe.icc_profile.as_deref());
         let mut resampler = resize::Resampler::new(layout, self.tuning.resample_space);
         let mut kept: Vec<Frame> = Vec::new();
@@ -294,7 +305,7 @@ impl Pipeline {
                 check_deadline()?;
                 let started = Instant::now();
                 let delay_ms = frame.delay_ms();
-                let image = orient::apply(Image::from_frame(frame), probe.orientation, plan.rotation())?;
+                let image = turn.apply(Image::from_frame(frame))?;
                 let image = to_srgb.apply(image);
                 let image = resampler.run(image)?;
                 let image = effects::apply(image, plan)?;
@@ -412,7 +423,8 @@ mod tests {
     fn streamed(bytes: &[u8], text: &str, limits: &Limits) -> Image {
         let plan = plan(text);
         let probe = probe::probe(bytes).unwrap();
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
+        let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, &plan);
+        let oriented = turn.size(probe.width, probe.height);
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let (image, _, _) = Pipeline::new(*limits)
             .stream_animation(bytes, &probe, &plan, &layout, limits, &|| Ok(()))
@@ -425,11 +437,12 @@ mod tests {
         let plan = plan(text);
         let limits = Limits::default();
         let probe = probe::probe(bytes).unwrap();
-        let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
+        let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, &plan);
+        let oriented = turn.size(probe.width, probe.height);
         let layout = geometry::layout(oriented, &plan, limits.max_dimension).unwrap();
         let request = Pipeline::new(limits).decode_request(1.0, true);
         let image = decode::decode(bytes, &probe, &request).unwrap();
-        let image = orient::apply(image, probe.orientation, plan.rotation()).unwrap();
+        let image = turn.apply(image).unwrap();
         let image = colour::to_srgb(image, probe.icc_profile.as_deref());
         let image = resize::apply(image, &layout, ResampleSpace::DEFAULT).unwrap();
         let image = effects::apply(image, &plan).unwrap();

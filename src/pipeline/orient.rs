@@ -3,10 +3,16 @@
 //! Both are elements of the same eight-element group (the symmetries of a
 //! rectangle), so they are composed into one [`Transform`] and applied in a
 //! single pixel pass per frame; the identity costs nothing at all.
+//!
+//! Cloudinary's `a_` steps (issue 14) belong to the same group: `hflip`, `vflip`,
+//! angles that are multiples of 90, `ignore` (no EXIF orientation) and
+//! `auto_right`/`auto_left` (a quarter turn when the requested box and the image
+//! disagree on landscape against portrait) compose into one [`Turn`] per plan. Any
+//! other angle (`a_45`) turns the sized image, in `rotate`.
 
 use super::geometry::Dim;
 use super::{Frame, Image, LayoutError};
-use crate::options::Rotation;
+use crate::options::{AutoRotate, Plan, Rotation, Size};
 
 /// A symmetry of the rectangle, as a map from output to source pixels:
 /// for output `(x, y)`, take `(u, v) = swap ? (y, x) : (x, y)`, then the
@@ -93,6 +99,74 @@ impl Transform {
 
 fn combined(orientation: u8, rotation: Rotation) -> Transform {
     Transform::from_exif(orientation).then(Transform::from_rotation(rotation))
+}
+
+/// Everything a plan turns or flips before sizing, EXIF orientation included, as one
+/// symmetry of the rectangle (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Turn(Transform);
+
+impl Turn {
+    /// The turn of `plan` on a stored image of `width x height` with EXIF `orientation`.
+    pub fn for_plan(width: u32, height: u32, orientation: u8, plan: &Plan) -> Turn {
+        let angle = plan.angle();
+        let exif = if angle.ignore_orientation {
+            Transform::IDENTITY
+        } else {
+            Transform::from_exif(orientation)
+        };
+        let flip = if angle.hflip {
+            Transform::from_exif(2)
+        } else {
+            Transform::IDENTITY
+        };
+        let mut t = exif.then(flip).then(Transform::from_rotation(angle.quarter()));
+        if let Some(auto) = angle.auto {
+            let (w, h) = t.output_size(width, height);
+            if let Some(target) = requested_ratio(plan, w, h) {
+                let image = f64::from(w) / f64::from(h);
+                let disagree = (target > 1.0 && image < 1.0) || (target < 1.0 && image > 1.0);
+                if disagree {
+                    let quarter = match auto {
+                        AutoRotate::Right => Rotation::Deg90,
+                        AutoRotate::Left => Rotation::Deg270,
+                    };
+                    t = t.then(Transform::from_rotation(quarter));
+                }
+            }
+        }
+        Turn(t)
+    }
+
+    /// The size of a `width x height` stored image once turned.
+    pub fn size(self, width: u32, height: u32) -> Dim {
+        let (width, height) = self.0.output_size(width, height);
+        Dim { width, height }
+    }
+
+    /// Turns every frame.
+    pub fn apply(self, image: Image) -> Result<Image, LayoutError> {
+        if self.0 == Transform::IDENTITY {
+            return Ok(image);
+        }
+        image.map_frames(|frame| transform_frame(&frame, self.0))
+    }
+}
+
+/// The width over height a plan asks for, when it says: `ar_`, or both sides (a
+/// relative side against the image's own).
+fn requested_ratio(plan: &Plan, width: u32, height: u32) -> Option<f64> {
+    if let Some(ratio) = plan.aspect_ratio() {
+        return Some(ratio);
+    }
+    let px = |size: Size, side: u32| match size {
+        Size::Pixels(px) => f64::from(px),
+        Size::Relative(r) => r * f64::from(side),
+    };
+    match (plan.width(), plan.height()) {
+        (Some(w), Some(h)) => Some(px(w, width) / px(h, height)),
+        _ => None,
+    }
 }
 
 /// The size of the image once oriented and rotated.
@@ -241,6 +315,47 @@ mod tests {
             apply(sample(Channels::Rgb), 6, Rotation::Deg270).unwrap(),
             sample(Channels::Rgb)
         );
+    }
+
+    fn turned(text: &str, orientation: u8) -> Image {
+        let plan = Plan::parse(text, &crate::options::GrammarLimits::default()).unwrap();
+        let turn = Turn::for_plan(3, 2, orientation, &plan);
+        let out = turn.apply(sample(Channels::Rgb)).unwrap();
+        let size = turn.size(3, 2);
+        assert_eq!((size.width, size.height), (out.width(), out.height()), "{text}");
+        out
+    }
+
+    #[test]
+    fn cloudinary_angle_steps() {
+        // Flips: hflip is EXIF 2, vflip EXIF 4.
+        assert_eq!(corners(&turned("a_hflip", 1)), expected(2));
+        assert_eq!(corners(&turned("a_vflip", 1)), expected(4));
+        // hflip then a quarter turn, against the two steps done one after the other:
+        let flipped_then_turned = apply(
+            apply(sample(Channels::Rgb), 2, Rotation::None).unwrap(),
+            1,
+            Rotation::Deg90,
+        )
+        .unwrap();
+        assert_eq!(turned("a_hflip.90", 1), flipped_then_turned);
+        // A quarter turn clockwise then a mirror is the transpose (EXIF 5).
+        assert_eq!(corners(&turned("a_90.hflip", 1)), expected(5));
+        // a_ignore drops the EXIF orientation; without it EXIF 6 turns the image.
+        assert_eq!(corners(&turned("a_ignore", 6)), expected(1));
+        assert_eq!(corners(&turned("", 6)), expected(6));
+        assert_eq!(corners(&turned("a_ignore.90", 3)), expected(6));
+        // auto_right / auto_left: a quarter turn only when a portrait box meets a
+        // landscape image (3x2), or the other way round.
+        assert_eq!(corners(&turned("a_auto_right,w_10,h_20", 1)), expected(6));
+        assert_eq!(corners(&turned("a_auto_left,w_10,h_20", 1)), expected(8));
+        assert_eq!(corners(&turned("a_auto_right,ar_0.5,w_10", 1)), expected(6));
+        assert_eq!(corners(&turned("a_auto_right,w_20,h_10", 1)), expected(1));
+        assert_eq!(corners(&turned("a_auto_right,w_10,h_10", 1)), expected(1));
+        assert_eq!(corners(&turned("a_auto_right,w_10", 1)), expected(1));
+        // Against the image as EXIF shows it: EXIF 6 makes the 3x2 stored image
+        // portrait, so a portrait box needs no turn.
+        assert_eq!(corners(&turned("a_auto_right,w_10,h_20", 6)), expected(6));
     }
 
     #[test]

@@ -255,7 +255,7 @@ async fn unknown_mounts_are_named_and_other_paths_keep_their_answers() {
         .get(&format!("/w_10?url={}", origin.url("/img/a.png")))
         .await;
     assert_eq!(response.status(), 200);
-    assert_error(server.get("/w_10,z_1/disk/q.png").await, 400, "unknown_token").await;
+    assert_error(server.get("/w_10,zz_1/disk/q.png").await, 400, "unknown_token").await;
     // A mount path answers GET and HEAD only.
     let post = server
         .client
