@@ -260,7 +260,7 @@ impl Pipeline {
         check_deadline()?;
 
         let started = Instant::now();
-        let encoded = encode::encode(&image, format, plan.quality())?;
+        let encoded = encode::encode_with(&image, format, plan.quality(), plan.progressive())?;
         timings.encode = started.elapsed();
         Ok((encoded, timings))
     }
