@@ -7,6 +7,7 @@
 //! fuzz targets. Every limit is checked before the memory it guards is
 //! allocated.
 
+pub mod adjust;
 pub mod codec;
 pub mod colour;
 pub mod deadline;
@@ -23,6 +24,7 @@ pub mod saliency;
 mod srgb;
 #[cfg(test)]
 mod test_support;
+pub mod trim;
 
 use std::time::{Duration, Instant};
 
@@ -221,11 +223,19 @@ impl Pipeline {
         // knows how small it may decode (shrink-on-load) and output limits are
         // checked before any pixel is decoded.
         let oriented = orient::oriented_size(probe.width, probe.height, probe.orientation, plan.rotation());
-        let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
+        let mut layout = geometry::layout(oriented, plan, limits.max_dimension)?;
         let output = layout.output();
         deadline::check_budget(plan, format, (output.width, output.height), 1)?;
         let animate = format.supports_animation();
-        let image = if animate && probe.animated {
+        let image = if let Some(trim) = plan.trim() {
+            let (image, trimmed, alpha) = self.decode_trimmed(bytes, &probe, plan, trim, format)?;
+            if probe.format.output().is_none() {
+                format = resolve_format(choice, probe.format, alpha, false);
+            }
+            layout = trimmed;
+            timings.decode = started.elapsed();
+            image
+        } else if animate && probe.animated {
             let limits = budget_limits(limits, plan, format, output);
             let (image, decode_time, transform_time) =
                 self.stream_animation(bytes, &probe, plan, &layout, &limits, &check_deadline)?;
@@ -263,6 +273,42 @@ impl Pipeline {
         let encoded = encode::encode_with(&image, format, plan.quality(), plan.progressive())?;
         timings.encode = started.elapsed();
         Ok((encoded, timings))
+    }
+
+    /// `e_trim`: the first frame decoded at full size (the border is found
+    /// on every source pixel, so no shrink-on-load; an animation gives its
+    /// first frame), oriented and converted to sRGB, trimmed; then the
+    /// layout is computed on the trimmed size (its limits and work budget
+    /// checked again) and the image resampled and given its effects.
+    /// Returns the image, the layout of the trimmed size and whether the
+    /// decoded pixels have alpha.
+    fn decode_trimmed(
+        &self,
+        bytes: &[u8],
+        probe: &Probe,
+        plan: &Plan,
+        trim: crate::options::Trim,
+        format: ImageFormat,
+    ) -> Result<(Image, geometry::Layout, bool), PipelineError> {
+        let request = self.decode_request(1.0, false);
+        let image = decode::decode(bytes, probe, &request)?;
+        deadline::check()?;
+        let alpha = image.channels() == Channels::Rgba;
+        let image = orient::apply(image, probe.orientation, plan.rotation())?;
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref());
+        deadline::check()?;
+        let image = trim::apply(image, trim)?;
+        let trimmed = geometry::Dim {
+            width: image.width(),
+            height: image.height(),
+        };
+        let layout = geometry::layout(trimmed, plan, self.limits.max_dimension)?;
+        let output = layout.output();
+        deadline::check_budget(plan, format, (output.width, output.height), 1)?;
+        let image = resize::apply(image, &layout, self.tuning.resample_space)?;
+        deadline::check()?;
+        let image = effects::apply(image, plan)?;
+        Ok((image, layout, alpha))
     }
 
     /// Decodes and transforms an animation frame by frame: each frame, as soon
