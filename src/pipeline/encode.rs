@@ -92,6 +92,11 @@ pub fn encode_with(
         format,
         width: frame.width(),
         height: frame.height(),
+        frames: if format.supports_animation() {
+            image.frames().len()
+        } else {
+            1
+        },
     })
 }
 

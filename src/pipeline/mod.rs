@@ -17,6 +17,7 @@ pub mod encode;
 pub mod finish;
 pub mod geometry;
 pub mod image;
+pub mod info;
 pub mod orient;
 pub mod probe;
 pub mod resize;
@@ -106,6 +107,8 @@ pub struct Encoded {
     pub format: ImageFormat,
     pub width: u32,
     pub height: u32,
+    /// Frames written: more than 1 for an animation kept animated.
+    pub frames: usize,
 }
 
 /// How long each stage took, for metrics.
