@@ -29,6 +29,8 @@ use crate::source::{Mount, ObjectKey, Source, is_mount_name};
 pub struct Rendered {
     pub bytes: Bytes,
     pub format: ImageFormat,
+    /// The `Content-Type`: the format's, or JSON for `fl_getinfo`.
+    pub content_type: &'static str,
     pub etag: String,
 }
 
@@ -242,14 +244,57 @@ async fn serve_source(
     source: Source,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let hinted = headers::hint_vary(&plan);
+    let plan = plan.resolve_hints(headers::client_hints(headers), &state.grammar);
+    let name = source_name(&source);
     let choice = headers::output_choice(&plan, headers);
     let rendered = render(state, plan.clone(), choice, source).await?;
-    Ok(respond(
-        state,
-        &rendered,
-        headers,
-        plan.format() == FormatRequest::Auto,
-    ))
+    let mut response = respond(state, &rendered, headers, plan.format() == FormatRequest::Auto);
+    delivery_headers(&mut response, &plan, &hinted, &name, &rendered);
+    Ok(response)
+}
+
+/// The download name `fl_attachment` falls back to: the source's.
+fn source_name(source: &Source) -> String {
+    match source {
+        Source::Remote(url) => headers::source_name(url.as_str()),
+        Source::Object { key, .. } => headers::source_name(key.as_str()),
+    }
+}
+
+/// The headers of Cloudinary's delivery parameters: the client hints
+/// `dpr_auto`/`w_auto` read added to `Vary`, and `Content-Disposition`
+/// for `fl_attachment`.
+fn delivery_headers(
+    response: &mut Response,
+    plan: &Plan,
+    hinted: &[&'static str],
+    source_name: &str,
+    rendered: &Rendered,
+) {
+    let h = response.headers_mut();
+    if !hinted.is_empty() {
+        let mut vary: Vec<String> = h
+            .get_all(header::VARY)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        vary.extend(hinted.iter().map(|name| (*name).to_owned()));
+        if let Ok(value) = HeaderValue::from_str(&vary.join(", ")) {
+            h.insert(header::VARY, value);
+        }
+    }
+    if let Some(name) = plan.attachment() {
+        // `.jpg`, the extension Cloudinary and most tools write for JPEG.
+        let extension = match rendered.format {
+            _ if plan.getinfo() => "json",
+            ImageFormat::Jpeg => "jpg",
+            other => other.name(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&headers::attachment(name, source_name, extension)) {
+            h.insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
 }
 
 /// The cached result, or the result of an identical request in flight, or
@@ -284,6 +329,9 @@ async fn produce(
     let bytes = download(&state, source).await?;
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
+    if plan.getinfo() {
+        return produce_info(&state, bytes, plan, choice, deadline).await;
+    }
     let (result, waited) = state
         .pool
         .run(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, Some(deadline)))
@@ -298,6 +346,40 @@ async fn produce(
         etag: headers::etag(&encoded.bytes),
         bytes: Bytes::from(encoded.bytes),
         format: encoded.format,
+        content_type: encoded.format.mime(),
+    }))
+}
+
+/// `fl_getinfo`: the pipeline runs as for the image, and the answer is its
+/// description (`pipeline::info`) as JSON.
+async fn produce_info(
+    state: &AppState,
+    bytes: Bytes,
+    plan: Plan,
+    choice: OutputChoice,
+    deadline: Instant,
+) -> Result<Arc<Rendered>, ApiError> {
+    let limits = state.limits;
+    let (result, waited) = state
+        .pool
+        .run(move || {
+            pipeline::info::describe(
+                &pipeline::Pipeline::new(limits),
+                &bytes,
+                &plan,
+                choice,
+                Some(deadline),
+            )
+        })
+        .await?;
+    state.metrics.observe_stage("queue", waited);
+    let info = result?;
+    let json = info.to_json();
+    Ok(Arc::new(Rendered {
+        etag: headers::etag(&json),
+        bytes: Bytes::from(json),
+        format: ImageFormat::from_name(info.output.format).unwrap_or(ImageFormat::Jpeg),
+        content_type: "application/json",
     }))
 }
 
@@ -366,7 +448,7 @@ fn respond(state: &AppState, rendered: &Rendered, request: &HeaderMap, vary_acce
         let h = response.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static(rendered.format.mime()),
+            HeaderValue::from_static(rendered.content_type),
         );
         h.insert(header::CONTENT_LENGTH, HeaderValue::from(rendered.bytes.len()));
         response

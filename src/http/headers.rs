@@ -1,10 +1,11 @@
 //! Response headers and content negotiation: `Accept` for `f_auto`, `ETag`
-//! and `If-None-Match`, `Cache-Control`, `Vary`.
+//! and `If-None-Match`, `Cache-Control`, `Vary`; client hints for
+//! `dpr_auto`/`w_auto` and `Content-Disposition` for `fl_attachment`.
 
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, IF_NONE_MATCH};
 
-use crate::options::{FormatRequest, Plan};
+use crate::options::{ClientHints, DEFAULT_ATTACHMENT_NAME, FormatRequest, Plan};
 use crate::pipeline::OutputChoice;
 
 /// The output choice for a plan given the request's `Accept` header.
@@ -62,9 +63,142 @@ pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t == etag)
 }
 
+/// The client hint headers of the ratio and the width, each with its
+/// legacy name (sent by older Chrome), the standard one first.
+const DPR_HINTS: [&str; 2] = ["sec-ch-dpr", "dpr"];
+const WIDTH_HINTS: [&str; 2] = ["sec-ch-width", "width"];
+
+/// The client hints of a request: the first of each pair that is present
+/// and parses (a positive finite decimal; a whole number of pixels), else
+/// none. Values are the client's: range checks are the plan's.
+pub fn client_hints(headers: &HeaderMap) -> ClientHints {
+    let first = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|name| headers.get(*name))
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    ClientHints {
+        dpr: first(DPR_HINTS)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|d| d.is_finite() && *d > 0.0),
+        width: first(WIDTH_HINTS).and_then(|v| v.parse::<u64>().ok()),
+    }
+}
+
+/// The request headers a response to `plan` varies by, beyond `Accept`:
+/// the hint headers of `dpr_auto` and `w_auto` (a cache in front must not
+/// give a phone's image to a desktop).
+pub fn hint_vary(plan: &Plan) -> Vec<&'static str> {
+    let mut names = Vec::new();
+    if plan.dpr_auto() {
+        names.extend(["Sec-CH-DPR", "DPR"]);
+    }
+    if plan.width_auto().is_some() {
+        names.extend(["Sec-CH-Width", "Width"]);
+    }
+    names
+}
+
+/// The download name a source suggests: the last segment of its path
+/// (percent-decoded, query and fragment dropped) without its extension.
+pub fn source_name(path_or_url: &str) -> String {
+    let path = path_or_url.split_once("://").map_or(path_or_url, |(_, rest)| {
+        rest.split_once('/').map_or("", |(_, path)| path)
+    });
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let last = path.rsplit('/').next().unwrap_or_default();
+    let last = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+    match last.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem.to_owned(),
+        _ => last.into_owned(),
+    }
+}
+
+/// `Content-Disposition` for `fl_attachment`: `name` (else the source's)
+/// cut to letters, digits, `-`, `_`, `.` and spaces (anything else is `_`,
+/// no leading dot, at most 100 characters), then `.extension`.
+pub fn attachment(name: &str, source: &str, extension: &str) -> String {
+    let given = if name.is_empty() { source } else { name };
+    let clean: String = given
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let clean = clean.trim_start_matches(['.', ' ']).trim_end();
+    let clean = if clean.chars().all(|c| c == '_') {
+        DEFAULT_ATTACHMENT_NAME
+    } else {
+        clean
+    };
+    format!("attachment; filename=\"{clean}.{extension}\"")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_hints_are_read_and_hostile_values_dropped() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(client_hints(&headers), ClientHints::default());
+        headers.insert("dpr", "2".parse().unwrap());
+        headers.insert("width", "640".parse().unwrap());
+        assert_eq!(
+            client_hints(&headers),
+            ClientHints {
+                dpr: Some(2.0),
+                width: Some(640)
+            }
+        );
+        // The standard names win over the legacy ones.
+        headers.insert("sec-ch-dpr", "1.5".parse().unwrap());
+        headers.insert("sec-ch-width", " 300 ".parse().unwrap());
+        assert_eq!(
+            client_hints(&headers),
+            ClientHints {
+                dpr: Some(1.5),
+                width: Some(300)
+            }
+        );
+        for (dpr, width) in [("NaN", "-1"), ("inf", "1e9"), ("-2", "12.5"), ("0", "abc")] {
+            let mut headers = HeaderMap::new();
+            headers.insert("sec-ch-dpr", dpr.parse().unwrap());
+            headers.insert("sec-ch-width", width.parse().unwrap());
+            assert_eq!(client_hints(&headers), ClientHints::default(), "{dpr} {width}");
+        }
+    }
+
+    #[test]
+    fn attachment_names_are_sanitised() {
+        assert_eq!(
+            attachment("", "photo", "jpg"),
+            "attachment; filename=\"photo.jpg\""
+        );
+        assert_eq!(
+            attachment("my photo", "x", "webp"),
+            "attachment; filename=\"my photo.webp\""
+        );
+        assert_eq!(
+            attachment("../../etc/\"passwd\r\n", "x", "png"),
+            "attachment; filename=\"_.._etc__passwd__.png\""
+        );
+        assert_eq!(attachment("", "", "gif"), "attachment; filename=\"image.gif\"");
+        assert_eq!(attachment("été", "x", "jpg"), "attachment; filename=\"_t_.jpg\"");
+        assert_eq!(attachment("ü", "x", "jpg"), "attachment; filename=\"image.jpg\"");
+        assert_eq!(source_name("http://origin.test/a/photo.jpg?v=2#x"), "photo");
+        assert_eq!(source_name("http://origin.test/"), "");
+        assert_eq!(source_name("http://origin.test"), "");
+        assert_eq!(source_name("folder/my%20cat.png"), "my cat");
+        assert_eq!(source_name("noext"), "noext");
+    }
 
     #[test]
     fn accept_needs_an_explicit_type_with_positive_q() {

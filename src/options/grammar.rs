@@ -16,14 +16,15 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::{
-    Angle, AutoRotate, Border, CropMode, FormatRequest, GrammarLimits, Gravity, Offset, OptionsError, Plan,
-    Quality, Radius, Rgba, Size,
+    Angle, AutoQuality, AutoRotate, AutoWidth, Border, ClientHints, CropMode, FormatRequest, GrammarLimits,
+    Gravity, Offset, OptionsError, Pixelate, Plan, Quality, Radius, Rgba, Size, Trim,
 };
 use crate::format::ImageFormat;
 
 /// The keys resizer knows, as listed in "unknown token" errors.
 const KNOWN_KEYS: &str = "known keys are w_, h_, c_, g_, x_, y_, dpr_, q_, f_, b_, a_, \
-     ar_, z_, r_, bo_, o_ and e_ (e_blur, e_sharpen, e_grayscale)";
+     ar_, z_, r_, bo_, o_, fl_ and e_ (e_blur, e_sharpen, e_grayscale, e_brightness, e_contrast, \
+     e_saturation, e_gamma, e_sepia, e_negate, e_pixelate, e_vibrance, e_trim)";
 
 /// Crop modes by name, in the order error messages list them.
 const CROP_MODES: &[(&str, CropMode)] = &[
@@ -154,7 +155,7 @@ pub(super) fn build_plan(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result
 
     for token in tokens {
         let repeat_key = match token.key {
-            "w" | "h" | "c" | "g" | "x" | "y" | "dpr" | "q" | "f" | "b" | "a" => token.key,
+            "w" | "h" | "c" | "g" | "x" | "y" | "dpr" | "q" | "f" | "b" | "a" | "fl" => token.key,
             // Cloudinary's geometry parameters (issue 14).
             "ar" | "z" | "r" | "bo" | "o" => token.key,
             "e" => effect_key(token)?,
@@ -171,6 +172,11 @@ pub(super) fn build_plan(tokens: &[Token<'_>], limits: &GrammarLimits) -> Result
             });
         }
         match token.key {
+            "w" if token.value == "auto" || token.value.starts_with("auto:") => {
+                plan.width_auto = Some(parse_auto_width(token, limits)?);
+            }
+            "dpr" if token.value == "auto" => plan.dpr_auto = true,
+            "fl" => apply_flags(token, &mut plan)?,
             "w" => {
                 plan.width = Some(parse_size(token, limits)?);
                 width_token = Some(token);
@@ -247,9 +253,21 @@ fn effect_key(token: &Token<'_>) -> Result<&'static str, OptionsError> {
         "blur" => Ok("e_blur"),
         "sharpen" => Ok("e_sharpen"),
         "grayscale" | "greyscale" => Ok("e_grayscale"),
+        "brightness" => Ok("e_brightness"),
+        "contrast" => Ok("e_contrast"),
+        "saturation" => Ok("e_saturation"),
+        "gamma" => Ok("e_gamma"),
+        "sepia" => Ok("e_sepia"),
+        "negate" => Ok("e_negate"),
+        "pixelate" => Ok("e_pixelate"),
+        "vibrance" => Ok("e_vibrance"),
+        "trim" => Ok("e_trim"),
         _ => Err(invalid(
             token,
-            "e_ must be one of blur[:1-2000], sharpen[:1-2000], grayscale".to_owned(),
+            "e_ must be one of blur[:1-2000], sharpen[:1-2000], grayscale, brightness[:-99-100], \
+             contrast[:-100-100], saturation[:-100-100], gamma[:-50-150], sepia[:1-100], negate, \
+             pixelate[:1-200], vibrance[:-100-100], trim[:0-100[:colour]]"
+                .to_owned(),
         )),
     }
 }
@@ -262,6 +280,8 @@ fn apply_effect(token: &Token<'_>, plan: &mut Plan) -> Result<(), OptionsError> 
     match name {
         "blur" => plan.blur = Some(parse_strength(token, name, strength)?),
         "sharpen" => plan.sharpen = Some(parse_strength(token, name, strength)?),
+        "brightness" | "contrast" | "saturation" | "gamma" | "sepia" | "negate" | "pixelate" | "vibrance"
+        | "trim" => apply_cloudinary_effect(token, name, strength, plan)?,
         _ => {
             if strength.is_some() {
                 return Err(invalid(token, "e_grayscale takes no strength".to_owned()));
@@ -285,6 +305,263 @@ fn parse_strength(token: &Token<'_>, name: &str, strength: Option<&str>) -> Resu
                 format!("the strength of e_{name} must be a whole number {STRENGTH_MIN}..={STRENGTH_MAX}"),
             )
         })
+}
+
+/// Cloudinary's level effects: (name, lowest, highest, default when no
+/// level is written), from its transformation reference.
+const LEVEL_EFFECTS: &[(&str, i16, i16, i16)] = &[
+    ("brightness", -99, 100, 80),
+    ("contrast", -100, 100, 0),
+    ("saturation", -100, 100, 80),
+    ("gamma", -50, 150, 0),
+    ("sepia", 1, 100, 80),
+    ("vibrance", -100, 100, 20),
+];
+
+/// `e_pixelate:n` bounds: Cloudinary's 1..=200 pixel squares.
+const PIXELATE_MAX: u16 = 200;
+
+/// `e_trim`'s tolerance when none is written (Cloudinary's default), and its upper bound.
+const TRIM_TOLERANCE_DEFAULT: u8 = 10;
+const TRIM_TOLERANCE_MAX: u8 = 100;
+
+/// `w_auto`'s rounding step when none is written: Cloudinary rounds the
+/// hinted width up to a multiple of 100 pixels.
+const AUTO_WIDTH_STEP_DEFAULT: u32 = 100;
+
+/// The flags `fl_` knows, as listed in errors.
+const FLAGS: &str = "fl_ takes flags joined with `.`: progressive, lossy, attachment[:name], getinfo";
+
+/// The most bytes of an `fl_attachment` name (a file name, not a document).
+const ATTACHMENT_NAME_MAX: usize = 200;
+
+/// One of Cloudinary's effects (`e_brightness` ... `e_trim`) into the plan.
+fn apply_cloudinary_effect(
+    token: &Token<'_>,
+    name: &str,
+    argument: Option<&str>,
+    plan: &mut Plan,
+) -> Result<(), OptionsError> {
+    match name {
+        "negate" => {
+            if argument.is_some() {
+                return Err(invalid(token, "e_negate takes no level".to_owned()));
+            }
+            plan.negate = true;
+        }
+        "pixelate" => {
+            plan.pixelate = Some(match argument {
+                None => Pixelate::Auto,
+                Some(text) => parse_digits(text)
+                    .filter(|n| (1..=u64::from(PIXELATE_MAX)).contains(n))
+                    .and_then(|n| u16::try_from(n).ok())
+                    .map(Pixelate::Size)
+                    .ok_or_else(|| {
+                        invalid(
+                            token,
+                            format!(
+                                "the square size of e_pixelate must be a whole number 1..={PIXELATE_MAX}"
+                            ),
+                        )
+                    })?,
+            });
+        }
+        "trim" => plan.trim = Some(parse_trim(token, argument)?),
+        _ => {
+            let Some(&(_, low, high, default)) = LEVEL_EFFECTS.iter().find(|(n, ..)| *n == name) else {
+                return Err(invalid(token, "unknown effect".to_owned()));
+            };
+            let level = match argument {
+                None => default,
+                Some(text) => parse_signed(text)
+                    .filter(|n| (i64::from(low)..=i64::from(high)).contains(n))
+                    .and_then(|n| i16::try_from(n).ok())
+                    .ok_or_else(|| {
+                        invalid(
+                            token,
+                            format!("the level of e_{name} must be a whole number {low}..={high}"),
+                        )
+                    })?,
+            };
+            match name {
+                "brightness" => plan.brightness = Some(level),
+                "contrast" => plan.contrast = Some(level),
+                "saturation" => plan.saturation = Some(level),
+                "gamma" => plan.gamma = Some(level),
+                "vibrance" => plan.vibrance = Some(level),
+                // 1..=100 by the table.
+                _ => plan.sepia = u8::try_from(level).ok(),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A whole number with an optional leading `-`.
+fn parse_signed(text: &str) -> Option<i64> {
+    match text.strip_prefix('-') {
+        Some(rest) => parse_digits(rest).and_then(|n| i64::try_from(n).ok()).map(|n| -n),
+        None => parse_digits(text).and_then(|n| i64::try_from(n).ok()),
+    }
+}
+
+/// `trim[:tolerance[:colour]]`: the colour is a name or `rgb:rrggbb[aa]`
+/// (its own `:` kept), as for `b_`.
+fn parse_trim(token: &Token<'_>, argument: Option<&str>) -> Result<Trim, OptionsError> {
+    let reason = || {
+        invalid(
+            token,
+            format!(
+                "e_trim takes a tolerance 0..={TRIM_TOLERANCE_MAX} and then a colour (a name or \
+                 rgb:rrggbb), e.g. e_trim:20:white"
+            ),
+        )
+    };
+    let Some(argument) = argument else {
+        return Ok(Trim {
+            tolerance: TRIM_TOLERANCE_DEFAULT,
+            colour: None,
+        });
+    };
+    let (tolerance, colour) = match argument.split_once(':') {
+        Some((tolerance, colour)) => (tolerance, Some(colour)),
+        None => (argument, None),
+    };
+    let tolerance = parse_digits(tolerance)
+        .filter(|n| *n <= u64::from(TRIM_TOLERANCE_MAX))
+        .and_then(|n| u8::try_from(n).ok())
+        .ok_or_else(reason)?;
+    let colour = match colour {
+        None => None,
+        Some(text) => Some(colour_value(text).ok_or_else(reason)?),
+    };
+    Ok(Trim { tolerance, colour })
+}
+
+/// `auto[:step[:fallback]]` of `w_`.
+fn parse_auto_width(token: &Token<'_>, limits: &GrammarLimits) -> Result<AutoWidth, OptionsError> {
+    let max = limits.max_dimension;
+    let reason = || {
+        invalid(
+            token,
+            format!(
+                "w_auto takes a rounding step 1..={max} and then a fallback width 1..={max}, e.g. \
+                 w_auto:100:400"
+            ),
+        )
+    };
+    let mut parts = token.value.split(':').skip(1);
+    let number = |text: Option<&str>| -> Result<Option<u32>, OptionsError> {
+        match text {
+            None => Ok(None),
+            Some(text) => parse_digits(text)
+                .filter(|n| (1..=u64::from(max)).contains(n))
+                .and_then(|n| u32::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(reason),
+        }
+    };
+    let step = number(parts.next())?.unwrap_or(AUTO_WIDTH_STEP_DEFAULT);
+    let fallback = number(parts.next())?;
+    if parts.next().is_some() {
+        return Err(reason());
+    }
+    Ok(AutoWidth { step, fallback })
+}
+
+/// `fl_a.b.c`: each flag once.
+fn apply_flags(token: &Token<'_>, plan: &mut Plan) -> Result<(), OptionsError> {
+    let mut seen: Vec<&str> = Vec::new();
+    // `attachment:name` may hold dots of its own (`report.v2`): it is the
+    // last flag when it has a name, so everything after it is the name.
+    let mut rest = token.value;
+    loop {
+        let (flag, tail) = match rest.split_once('.') {
+            Some((flag, tail)) if !rest.starts_with("attachment:") => (flag, Some(tail)),
+            _ => (rest, None),
+        };
+        let (name, argument) = match flag.split_once(':') {
+            Some((name, argument)) => (name, Some(argument)),
+            None => (flag, None),
+        };
+        if seen.contains(&name) {
+            return Err(OptionsError::Repeated {
+                token: token.raw.to_owned(),
+            });
+        }
+        seen.push(name);
+        match (name, argument) {
+            ("progressive", None) => plan.progressive = true,
+            ("lossy", None) => plan.lossy = true,
+            ("getinfo", None) => plan.getinfo = true,
+            ("attachment", None) => plan.attachment = Some(String::new()),
+            ("attachment", Some(text)) => {
+                if text.is_empty() || text.len() > ATTACHMENT_NAME_MAX {
+                    return Err(invalid(
+                        token,
+                        format!("the name of fl_attachment must be 1..={ATTACHMENT_NAME_MAX} bytes"),
+                    ));
+                }
+                plan.attachment = Some(text.to_owned());
+            }
+            _ => return Err(invalid(token, FLAGS.to_owned())),
+        }
+        match tail {
+            Some(tail) => rest = tail,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// `dpr_auto` and `w_auto` resolved from client hints (see [`Plan::resolve_hints`]).
+pub(super) fn resolve_hints(plan: &Plan, hints: ClientHints, limits: &GrammarLimits) -> Plan {
+    let mut resolved = plan.clone();
+    if plan.dpr_auto {
+        resolved.dpr_auto = false;
+        resolved.dpr = hints
+            .dpr
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map_or(1.0, |d| d.clamp(DPR_MIN, DPR_MAX));
+    }
+    let max = f64::from(limits.max_dimension);
+    if let Some(auto) = plan.width_auto {
+        resolved.width_auto = None;
+        let css = match hints.width.filter(|w| *w > 0) {
+            Some(physical) => {
+                let step = u64::from(auto.step.max(1));
+                // Rounded up to the step, in u64 (no overflow for any
+                // header, which is at most u64::MAX).
+                let rounded = physical.div_ceil(step).saturating_mul(step) as f64;
+                Some(rounded / resolved.dpr)
+            }
+            None => auto.fallback.map(f64::from),
+        };
+        resolved.width = css.map(|css| {
+            // Within max_dimension once multiplied by dpr.
+            let px = css.min(max / resolved.dpr).floor().max(1.0);
+            Size::Pixels(px as u32)
+        });
+    }
+    // A fixed `w_`/`h_` with a hinted dpr: lowered to fit, as above.
+    for side in [&mut resolved.width, &mut resolved.height] {
+        if let Some(Size::Pixels(px)) = side {
+            let limit = (max / resolved.dpr).floor().max(1.0);
+            if f64::from(*px) * resolved.dpr > max + 0.5 {
+                *px = limit as u32;
+            }
+        }
+    }
+    resolved
+}
+
+/// A colour name or `rgb:rrggbb[aa]`, as `b_` takes it.
+fn colour_value(text: &str) -> Option<Rgba> {
+    COLOURS
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, rgba)| Rgba(*rgba))
+        .or_else(|| text.strip_prefix("rgb:").and_then(parse_hex))
 }
 
 /// An error for `token` with `reason`.
@@ -375,14 +652,23 @@ fn parse_dpr(token: &Token<'_>) -> Result<f64, OptionsError> {
 }
 
 fn parse_quality(token: &Token<'_>) -> Result<Quality, OptionsError> {
-    if token.value == "auto" {
-        return Ok(Quality::Auto);
+    match token.value {
+        "auto" | "auto:good" => return Ok(Quality::Auto(AutoQuality::Good)),
+        "auto:best" => return Ok(Quality::Auto(AutoQuality::Best)),
+        "auto:eco" => return Ok(Quality::Auto(AutoQuality::Eco)),
+        "auto:low" => return Ok(Quality::Auto(AutoQuality::Low)),
+        _ => {}
     }
     parse_digits(token.value)
         .filter(|q| (1..=100).contains(q))
         .and_then(|q| u8::try_from(q).ok())
         .map(Quality::Value)
-        .ok_or_else(|| invalid(token, "q_ must be a whole number 1..=100, or auto".to_owned()))
+        .ok_or_else(|| {
+            invalid(
+                token,
+                "q_ must be a whole number 1..=100, or auto[:best|good|eco|low]".to_owned(),
+            )
+        })
 }
 
 fn parse_format(token: &Token<'_>) -> Result<FormatRequest, OptionsError> {
@@ -696,7 +982,10 @@ pub(super) fn canonical(plan: &Plan) -> String {
         Quality::Default => {}
         Quality::Value(q) if q == DEFAULT_QUALITY => {}
         Quality::Value(q) => parts.push(format!("q_{q}")),
-        Quality::Auto => parts.push("q_auto".to_owned()),
+        Quality::Auto(AutoQuality::Good) => parts.push("q_auto".to_owned()),
+        Quality::Auto(AutoQuality::Best) => parts.push("q_auto:best".to_owned()),
+        Quality::Auto(AutoQuality::Eco) => parts.push("q_auto:eco".to_owned()),
+        Quality::Auto(AutoQuality::Low) => parts.push("q_auto:low".to_owned()),
     }
     match plan.format {
         FormatRequest::Source => {}
@@ -723,6 +1012,7 @@ pub(super) fn canonical(plan: &Plan) -> String {
         parts.push("e_grayscale".to_owned());
     }
     canonical_geometry(plan, &mut parts);
+    canonical_pixels(plan, &mut parts);
     parts.join(",")
 }
 
@@ -766,6 +1056,66 @@ fn canonical_geometry(plan: &Plan, parts: &mut Vec<String>) {
     }
     if let Some(opacity) = plan.opacity {
         parts.push(format!("o_{opacity}"));
+    }
+}
+
+/// The canonical form of Cloudinary's pixel, quality and delivery tokens,
+/// after the others, each only when asked for. Levels are written out even
+/// when they are the default (`e_sepia` is `e_sepia:80`), so that a token
+/// and its default spelling share a key.
+fn canonical_pixels(plan: &Plan, parts: &mut Vec<String>) {
+    for (name, level) in [
+        ("brightness", plan.brightness),
+        ("contrast", plan.contrast),
+        ("saturation", plan.saturation),
+        ("gamma", plan.gamma),
+        ("sepia", plan.sepia.map(i16::from)),
+        ("vibrance", plan.vibrance),
+    ] {
+        if let Some(level) = level {
+            parts.push(format!("e_{name}:{level}"));
+        }
+    }
+    if plan.negate {
+        parts.push("e_negate".to_owned());
+    }
+    match plan.pixelate {
+        None => {}
+        Some(Pixelate::Auto) => parts.push("e_pixelate".to_owned()),
+        Some(Pixelate::Size(n)) => parts.push(format!("e_pixelate:{n}")),
+    }
+    if let Some(trim) = plan.trim {
+        let colour = trim.colour.map_or(String::new(), |c| {
+            let hex: String = c.0.iter().map(|b| format!("{b:02x}")).collect();
+            format!(":rgb:{hex}")
+        });
+        parts.push(format!("e_trim:{}{colour}", trim.tolerance));
+    }
+    if plan.dpr_auto {
+        parts.push("dpr_auto".to_owned());
+    }
+    if let Some(auto) = plan.width_auto {
+        let fallback = auto.fallback.map_or(String::new(), |f| format!(":{f}"));
+        parts.push(format!("w_auto:{}{fallback}", auto.step));
+    }
+    let mut flags: Vec<String> = Vec::new();
+    if plan.getinfo {
+        flags.push("getinfo".to_owned());
+    }
+    if plan.lossy {
+        flags.push("lossy".to_owned());
+    }
+    if plan.progressive {
+        flags.push("progressive".to_owned());
+    }
+    // Last: its name may hold dots.
+    match plan.attachment.as_deref() {
+        None => {}
+        Some("") => flags.push("attachment".to_owned()),
+        Some(name) => flags.push(format!("attachment:{name}")),
+    }
+    if !flags.is_empty() {
+        parts.push(format!("fl_{}", flags.join(".")));
     }
 }
 
@@ -894,7 +1244,10 @@ mod tests {
             ("q_1", plan_with(|p| p.quality = Quality::Value(1))),
             ("q_80", plan_with(|p| p.quality = Quality::Value(80))),
             ("q_100", plan_with(|p| p.quality = Quality::Value(100))),
-            ("q_auto", plan_with(|p| p.quality = Quality::Auto)),
+            (
+                "q_auto",
+                plan_with(|p| p.quality = Quality::Auto(AutoQuality::Good)),
+            ),
             (
                 "f_jpg",
                 plan_with(|p| p.format = FormatRequest::Fixed(ImageFormat::Jpeg)),
@@ -1126,8 +1479,8 @@ mod tests {
             ("e_sharpen:2001", "e_sharpen:2001", Invalid("1..=2000")),
             ("e_grayscale:50", "e_grayscale:50", Invalid("no strength")),
             (
-                "e_sepia",
-                "e_sepia",
+                "e_oilpaint",
+                "e_oilpaint",
                 Invalid("e_ must be one of blur[:1-2000], sharpen[:1-2000], grayscale"),
             ),
             ("e_", "e_", Invalid("e_ must be one of")),
@@ -1395,6 +1748,262 @@ mod tests {
             " ",
         ]);
         prop::collection::vec(fragment, 0..24).prop_map(|parts| parts.concat())
+    }
+
+    // Cloudinary's pixel, quality and delivery tokens.
+
+    #[test]
+    fn cloudinary_effects_take_their_ranges_and_defaults() {
+        let level = |text: &str| parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(level("e_brightness").brightness(), Some(80));
+        assert_eq!(level("e_brightness:-99").brightness(), Some(-99));
+        assert_eq!(level("e_brightness:100").brightness(), Some(100));
+        assert_eq!(level("e_contrast").contrast(), Some(0));
+        assert_eq!(level("e_contrast:-100").contrast(), Some(-100));
+        assert_eq!(level("e_saturation").saturation(), Some(80));
+        assert_eq!(level("e_saturation:-50").saturation(), Some(-50));
+        assert_eq!(level("e_gamma").gamma(), Some(0));
+        assert_eq!(level("e_gamma:-50").gamma(), Some(-50));
+        assert_eq!(level("e_gamma:150").gamma(), Some(150));
+        assert_eq!(level("e_sepia").sepia(), Some(80));
+        assert_eq!(level("e_sepia:1").sepia(), Some(1));
+        assert_eq!(level("e_vibrance").vibrance(), Some(20));
+        assert_eq!(level("e_vibrance:-100").vibrance(), Some(-100));
+        assert!(level("e_negate").negate());
+        assert_eq!(level("e_pixelate").pixelate(), Some(Pixelate::Auto));
+        assert_eq!(level("e_pixelate:200").pixelate(), Some(Pixelate::Size(200)));
+        let trim = |tolerance, colour| Some(Trim { tolerance, colour });
+        assert_eq!(level("e_trim").trim(), trim(10, None));
+        assert_eq!(level("e_trim:0").trim(), trim(0, None));
+        assert_eq!(level("e_trim:100:white").trim(), trim(100, Some(Rgba::WHITE)));
+        assert_eq!(
+            level("e_trim:20:rgb:FF0000").trim(),
+            trim(20, Some(Rgba([255, 0, 0, 255])))
+        );
+        // Each effect is its own key and combines with the others.
+        let all = level("e_brightness:10,e_contrast:20,e_sepia,e_negate,e_blur,e_trim");
+        assert_eq!(
+            (all.brightness(), all.contrast(), all.sepia()),
+            (Some(10), Some(20), Some(80))
+        );
+        assert!(all.negate() && all.blur().is_some() && all.trim().is_some());
+    }
+
+    #[test]
+    fn cloudinary_tokens_out_of_range_are_400s_naming_the_token() {
+        for text in [
+            "e_brightness:-100",
+            "e_brightness:101",
+            "e_brightness:abc",
+            "e_brightness:",
+            "e_brightness:+5",
+            "e_brightness:5.5",
+            "e_contrast:-101",
+            "e_contrast:101",
+            "e_saturation:101",
+            "e_saturation:-101",
+            "e_gamma:-51",
+            "e_gamma:151",
+            "e_sepia:0",
+            "e_sepia:101",
+            "e_sepia:-1",
+            "e_vibrance:101",
+            "e_vibrance:-101",
+            "e_negate:5",
+            "e_pixelate:0",
+            "e_pixelate:201",
+            "e_pixelate:x",
+            "e_trim:101",
+            "e_trim:-1",
+            "e_trim:10:nocolour",
+            "e_trim:10:rgb:12345",
+            "e_trim:",
+            "q_auto:medium",
+            "q_auto:",
+            "dpr_auto:2",
+            "w_auto:0",
+            "w_auto:100:0",
+            "w_auto:100:8193",
+            "w_auto:100:400:1",
+            "w_auto:x",
+            "fl_unknown",
+            "fl_progressive.unknown",
+            "fl_progressive:steep",
+            "fl_lossy:1",
+            "fl_getinfo:x",
+            "fl_",
+            "fl_progressive.",
+            "fl_.lossy",
+            "fl_attachment:",
+        ] {
+            match parse(text) {
+                Err(OptionsError::InvalidValue { token, .. }) => assert_eq!(token, text),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        for text in [
+            "e_brightness,e_brightness:20",
+            "e_trim,e_trim:5",
+            "fl_lossy,fl_progressive",
+            "dpr_auto,dpr_2",
+            "w_auto,w_100",
+        ] {
+            assert!(
+                matches!(parse(text), Err(OptionsError::Repeated { .. })),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse("fl_lossy.lossy"),
+            Err(OptionsError::Repeated {
+                token: "fl_lossy.lossy".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn quality_levels_flags_and_hints_parse() {
+        assert_eq!(
+            parse("q_auto").unwrap().quality(),
+            Quality::Auto(AutoQuality::Good)
+        );
+        assert_eq!(
+            parse("q_auto:good").unwrap().quality(),
+            Quality::Auto(AutoQuality::Good)
+        );
+        assert_eq!(
+            parse("q_auto:best").unwrap().quality(),
+            Quality::Auto(AutoQuality::Best)
+        );
+        assert_eq!(
+            parse("q_auto:eco").unwrap().quality(),
+            Quality::Auto(AutoQuality::Eco)
+        );
+        assert_eq!(
+            parse("q_auto:low").unwrap().quality(),
+            Quality::Auto(AutoQuality::Low)
+        );
+        let plan = parse("fl_progressive.lossy.attachment:my photo.v2").unwrap();
+        assert!(plan.progressive() && plan.lossy() && !plan.getinfo());
+        assert_eq!(plan.attachment(), Some("my photo.v2"));
+        assert_eq!(parse("fl_attachment").unwrap().attachment(), Some(""));
+        assert!(parse("fl_getinfo").unwrap().getinfo());
+        let plan = parse("dpr_auto,w_auto:50:300").unwrap();
+        assert!(plan.dpr_auto());
+        assert_eq!(plan.width(), None);
+        assert_eq!(
+            plan.width_auto(),
+            Some(AutoWidth {
+                step: 50,
+                fallback: Some(300)
+            })
+        );
+        assert_eq!(
+            parse("w_auto").unwrap().width_auto(),
+            Some(AutoWidth {
+                step: 100,
+                fallback: None
+            })
+        );
+    }
+
+    #[test]
+    fn cloudinary_tokens_have_canonical_keys() {
+        let key = |text: &str| parse(text).unwrap().cache_key();
+        assert_eq!(key("e_sepia"), "e_sepia:80");
+        assert_eq!(key("e_sepia"), key("e_sepia:80"));
+        assert_eq!(key("e_trim"), "e_trim:10");
+        assert_eq!(key("e_trim:5:white"), key("e_trim:5:rgb:ffffff"));
+        assert_eq!(key("q_auto:good"), "q_auto");
+        assert_eq!(key("fl_progressive.lossy"), key("fl_lossy.progressive"));
+        assert_eq!(
+            key("fl_attachment:a.b.progressive"),
+            "fl_attachment:a.b.progressive"
+        );
+        assert_eq!(
+            key("fl_progressive.attachment:a.b"),
+            "fl_progressive.attachment:a.b"
+        );
+        let distinct = [
+            "",
+            "e_brightness",
+            "e_brightness:20",
+            "e_contrast",
+            "e_contrast:20",
+            "e_saturation",
+            "e_gamma",
+            "e_sepia",
+            "e_negate",
+            "e_pixelate",
+            "e_pixelate:5",
+            "e_vibrance",
+            "e_trim",
+            "e_trim:20",
+            "e_trim:20:black",
+            "q_auto:best",
+            "q_auto:eco",
+            "q_auto:low",
+            "q_auto",
+            "dpr_auto",
+            "w_auto",
+            "w_auto:50",
+            "w_auto:50:400",
+            "fl_progressive",
+            "fl_lossy",
+            "fl_getinfo",
+            "fl_attachment",
+            "fl_attachment:x",
+        ];
+        let keys: HashSet<String> = distinct.iter().map(|t| key(t)).collect();
+        assert_eq!(keys.len(), distinct.len(), "{keys:?}");
+        for text in distinct {
+            let plan = parse(text).unwrap();
+            assert_eq!(parse(&plan.cache_key()).unwrap(), plan, "{text}");
+        }
+    }
+
+    #[test]
+    fn client_hints_resolve_auto_within_the_limits() {
+        let hints = |dpr, width| ClientHints { dpr, width };
+        let resolve = |text: &str, h: ClientHints| parse(text).unwrap().resolve_hints(h, &limits());
+        // dpr: the hint, clamped to 0.1..=5, else 1.
+        assert_eq!(resolve("dpr_auto", hints(Some(2.0), None)).dpr(), 2.0);
+        assert_eq!(resolve("dpr_auto", hints(Some(80.0), None)).dpr(), 5.0);
+        assert_eq!(resolve("dpr_auto", hints(Some(0.01), None)).dpr(), 0.1);
+        assert_eq!(resolve("dpr_auto", hints(None, None)).dpr(), 1.0);
+        assert_eq!(resolve("dpr_auto", hints(Some(f64::NAN), None)).dpr(), 1.0);
+        assert!(!resolve("dpr_auto", hints(None, None)).dpr_auto());
+        // w_auto: the hint rounded up to the step.
+        let w = |text: &str, h| resolve(text, h).width();
+        assert_eq!(w("w_auto", hints(None, Some(301))), Some(Size::Pixels(400)));
+        assert_eq!(w("w_auto:1", hints(None, Some(301))), Some(Size::Pixels(301)));
+        assert_eq!(w("w_auto:50", hints(None, Some(301))), Some(Size::Pixels(350)));
+        // The hint counts device pixels: divided by the ratio.
+        assert_eq!(
+            w("w_auto:100,dpr_auto", hints(Some(2.0), Some(700))),
+            Some(Size::Pixels(350))
+        );
+        // No hint: the fallback, else the source's width.
+        assert_eq!(w("w_auto:100:400", hints(None, None)), Some(Size::Pixels(400)));
+        assert_eq!(w("w_auto", hints(None, None)), None);
+        // Hostile values stay within max_dimension.
+        assert_eq!(w("w_auto", hints(None, Some(u64::MAX))), Some(Size::Pixels(8192)));
+        assert_eq!(
+            w("w_auto,dpr_auto", hints(Some(4.0), Some(1_000_000))),
+            Some(Size::Pixels(2048))
+        );
+        assert_eq!(
+            w("w_3000,dpr_auto", hints(Some(5.0), None)),
+            Some(Size::Pixels(1638))
+        );
+        // A plan without auto is unchanged.
+        let plain = parse("w_100,dpr_2").unwrap();
+        assert_eq!(plain.resolve_hints(hints(Some(3.0), Some(900)), &limits()), plain);
+        // The resolved plan's key is that of the values written out.
+        assert_eq!(
+            resolve("w_auto,dpr_auto", hints(Some(2.0), Some(301))).cache_key(),
+            "w_200,dpr_2.0"
+        );
     }
 
     proptest! {

@@ -12,6 +12,9 @@ pub mod query;
 
 pub use grammar::{Token, tokenize};
 
+/// What `fl_attachment` names a download when the source gives no name.
+pub const DEFAULT_ATTACHMENT_NAME: &str = "image";
+
 use crate::format::ImageFormat;
 
 /// Limits the grammar enforces before anything is fetched.
@@ -88,8 +91,59 @@ pub enum Quality {
     Default,
     /// `q_1` ..= `q_100`.
     Value(u8),
-    /// `q_auto`: a per-format default tuned for size.
+    /// `q_auto[:level]`: a per-format quality for the level (`q_auto` is
+    /// `q_auto:good`, as on Cloudinary).
+    Auto(AutoQuality),
+}
+
+/// The levels of `q_auto:<level>`, from the largest files to the smallest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AutoQuality {
+    Best,
+    #[default]
+    Good,
+    Eco,
+    Low,
+}
+
+/// `e_pixelate[:n]`: the side of the squares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pixelate {
+    /// `e_pixelate` alone: a square size chosen from the output's size.
     Auto,
+    /// `e_pixelate:<1-200>`: squares of that many output pixels.
+    Size(u16),
+}
+
+/// `e_trim[:tolerance[:colour]]`: cut the border of one colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Trim {
+    /// How far (0..=100, percent of the largest colour distance) a pixel
+    /// may be from the border colour and still count as border.
+    pub tolerance: u8,
+    /// The border colour; `None` is the colour of the top-left pixel.
+    pub colour: Option<Rgba>,
+}
+
+/// `w_auto[:step[:fallback]]`: the width from the `Width` client hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AutoWidth {
+    /// The hinted width is rounded up to a multiple of this (fewer variants
+    /// to cache).
+    pub step: u32,
+    /// The width when the client sends no hint; `None` keeps the source's.
+    pub fallback: Option<u32>,
+}
+
+/// The client hints a request carried (`Sec-CH-DPR`/`DPR`,
+/// `Sec-CH-Width`/`Width`), already read as numbers; what
+/// [`Plan::resolve_hints`] turns `dpr_auto` and `w_auto` into.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ClientHints {
+    /// The device pixel ratio, when a finite positive number was sent.
+    pub dpr: Option<f64>,
+    /// The layout width in physical pixels, when a whole number was sent.
+    pub width: Option<u64>,
 }
 
 /// The output format asked for.
@@ -248,6 +302,40 @@ pub struct Plan {
     border: Option<Border>,
     /// `o_`: opacity in percent, 0..=99 (100 is the default, left out).
     opacity: Option<u8>,
+
+    // Cloudinary's pixel, quality and delivery parameters (README, grammar
+    // table): each is absent (or false) by default, so that plans without
+    // them keep their cache keys.
+    /// `e_brightness[:-99..=100]`.
+    brightness: Option<i16>,
+    /// `e_contrast[:-100..=100]`.
+    contrast: Option<i16>,
+    /// `e_saturation[:-100..=100]`.
+    saturation: Option<i16>,
+    /// `e_gamma[:-50..=150]`.
+    gamma: Option<i16>,
+    /// `e_sepia[:1..=100]`.
+    sepia: Option<u8>,
+    /// `e_negate`.
+    negate: bool,
+    /// `e_pixelate[:1..=200]`.
+    pixelate: Option<Pixelate>,
+    /// `e_vibrance[:-100..=100]`.
+    vibrance: Option<i16>,
+    /// `e_trim[:tolerance[:colour]]`, applied before the layout.
+    trim: Option<Trim>,
+    /// `dpr_auto`: the ratio comes from the client hints.
+    dpr_auto: bool,
+    /// `w_auto[:step[:fallback]]`: the width comes from the client hints.
+    width_auto: Option<AutoWidth>,
+    /// `fl_progressive`: progressive JPEG.
+    progressive: bool,
+    /// `fl_lossy`: lossy compression where the format has a choice.
+    lossy: bool,
+    /// `fl_attachment[:name]`: `Some("")` for the source's name.
+    attachment: Option<String>,
+    /// `fl_getinfo`: JSON about the source and the output instead of the image.
+    getinfo: bool,
 }
 
 /// Read access to a checked plan; the values are those `grammar` validated.
@@ -359,6 +447,81 @@ impl Plan {
     pub fn opacity(&self) -> Option<u8> {
         self.opacity
     }
+
+    /// `e_brightness` level, if asked for.
+    pub fn brightness(&self) -> Option<i16> {
+        self.brightness
+    }
+
+    /// `e_contrast` level, if asked for.
+    pub fn contrast(&self) -> Option<i16> {
+        self.contrast
+    }
+
+    /// `e_saturation` level, if asked for.
+    pub fn saturation(&self) -> Option<i16> {
+        self.saturation
+    }
+
+    /// `e_gamma` level, if asked for.
+    pub fn gamma(&self) -> Option<i16> {
+        self.gamma
+    }
+
+    /// `e_sepia` level, if asked for.
+    pub fn sepia(&self) -> Option<u8> {
+        self.sepia
+    }
+
+    /// Whether `e_negate` was asked for.
+    pub fn negate(&self) -> bool {
+        self.negate
+    }
+
+    /// `e_pixelate`, if asked for.
+    pub fn pixelate(&self) -> Option<Pixelate> {
+        self.pixelate
+    }
+
+    /// `e_vibrance` level, if asked for.
+    pub fn vibrance(&self) -> Option<i16> {
+        self.vibrance
+    }
+
+    /// `e_trim`, if asked for.
+    pub fn trim(&self) -> Option<Trim> {
+        self.trim
+    }
+
+    /// Whether `dpr_auto` is still to be resolved from client hints.
+    pub fn dpr_auto(&self) -> bool {
+        self.dpr_auto
+    }
+
+    /// `w_auto`, while still to be resolved from client hints.
+    pub fn width_auto(&self) -> Option<AutoWidth> {
+        self.width_auto
+    }
+
+    /// Whether `fl_progressive` was asked for.
+    pub fn progressive(&self) -> bool {
+        self.progressive
+    }
+
+    /// Whether `fl_lossy` was asked for.
+    pub fn lossy(&self) -> bool {
+        self.lossy
+    }
+
+    /// `fl_attachment[:name]`: the name given, or `""` for the source's.
+    pub fn attachment(&self) -> Option<&str> {
+        self.attachment.as_deref()
+    }
+
+    /// Whether `fl_getinfo` was asked for.
+    pub fn getinfo(&self) -> bool {
+        self.getinfo
+    }
 }
 
 /// The empty transformation (`""`), which is valid: what [`Plan::parse`]
@@ -386,6 +549,21 @@ impl Default for Plan {
             radius: None,
             border: None,
             opacity: None,
+            brightness: None,
+            contrast: None,
+            saturation: None,
+            gamma: None,
+            sepia: None,
+            negate: false,
+            pixelate: None,
+            vibrance: None,
+            trim: None,
+            dpr_auto: false,
+            width_auto: None,
+            progressive: false,
+            lossy: false,
+            attachment: None,
+            getinfo: false,
         }
     }
 }
@@ -445,5 +623,17 @@ impl Plan {
     /// transformation.
     pub fn cache_key(&self) -> String {
         grammar::canonical(self)
+    }
+
+    /// The plan with `dpr_auto` and `w_auto` replaced by values from the
+    /// client hints (README, grammar table): the ratio is the hint (else 1)
+    /// within the `dpr_` range; the width is the hinted physical width
+    /// rounded up to the step and divided by the ratio (the hint already
+    /// counts device pixels), else the fallback, else the source's width.
+    /// Hints are the client's to choose, so a resolved size is held to
+    /// `max_dimension` by lowering it, never refused. A plan without `auto`
+    /// comes back unchanged.
+    pub fn resolve_hints(&self, hints: ClientHints, limits: &GrammarLimits) -> Plan {
+        grammar::resolve_hints(self, hints, limits)
     }
 }

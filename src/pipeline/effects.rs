@@ -78,7 +78,8 @@ pub fn apply(mut image: Image, plan: &Plan) -> Result<Image, PipelineError> {
             )?;
         }
     }
-    Ok(image)
+    // Cloudinary's colour effects, after these (README, grammar table).
+    super::adjust::apply(image, plan)
 }
 
 fn grayscale(data: &mut [u8], channels: Channels) {

@@ -13,23 +13,35 @@ use super::codec;
 use super::deadline::{self, Stage};
 use super::{Encoded, Image, PipelineError};
 use crate::format::ImageFormat;
-use crate::options::Quality;
+use crate::options::{AutoQuality, Quality};
 
 /// Quality when the request has no `q_` token (README, "Transformations").
 const DEFAULT_QUALITY: u8 = crate::config::defaults::QUALITY;
 
-/// `q_auto`: a per-format quality tuned for size at a quality a viewer of a
-/// thumbnail does not notice. JPEG 75 is the libjpeg/Pillow default and the
-/// knee of its size/quality curve; WebP's scale runs a little higher than
-/// JPEG's for the same look, and 75 is cwebp's default; AVIF reaches the same
-/// SSIMULACRA2 score as JPEG 75 around 60 on ravif's scale.
-fn auto_quality(format: ImageFormat) -> u8 {
-    match format {
+/// `q_auto` (`q_auto:good`): a per-format quality tuned for size at a
+/// quality a viewer of a thumbnail does not notice. JPEG 75 is the
+/// libjpeg/Pillow default and the knee of its size/quality curve; WebP's
+/// scale runs a little higher than JPEG's for the same look, and 75 is
+/// cwebp's default; AVIF reaches the same SSIMULACRA2 score as JPEG 75
+/// around 60 on ravif's scale.
+///
+/// The other levels of `q_auto:<level>` move every format by the same
+/// steps on its own scale, as Cloudinary's levels do: `best` keeps fine
+/// texture (JPEG 90, where 4:4:4 chroma starts), `eco` and `low` trade
+/// visible softness for bytes (JPEG 65 and 50).
+fn auto_quality(format: ImageFormat, level: AutoQuality) -> u8 {
+    let good = match format {
         ImageFormat::Jpeg => 75,
         ImageFormat::Webp => 75,
         ImageFormat::Avif => 60,
         // Lossless or palette formats: quality has no meaning.
-        ImageFormat::Png | ImageFormat::Gif => DEFAULT_QUALITY,
+        ImageFormat::Png | ImageFormat::Gif => return DEFAULT_QUALITY,
+    };
+    match level {
+        AutoQuality::Best => good + 15,
+        AutoQuality::Good => good,
+        AutoQuality::Eco => good - 10,
+        AutoQuality::Low => good - 25,
     }
 }
 
@@ -38,7 +50,7 @@ pub fn quality_for(format: ImageFormat, quality: Quality) -> u8 {
     match quality {
         Quality::Default => DEFAULT_QUALITY,
         Quality::Value(q) => q.clamp(1, 100),
-        Quality::Auto => auto_quality(format),
+        Quality::Auto(level) => auto_quality(format, level),
     }
 }
 
@@ -48,13 +60,26 @@ pub fn quality_for(format: ImageFormat, quality: Quality) -> u8 {
 /// WebP between frames, and the library encoders that cannot be interrupted
 /// (JPEG, still WebP, AVIF) are not started when they cannot end in time.
 pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<Encoded, PipelineError> {
+    encode_with(image, format, quality, false)
+}
+
+/// [`encode`], with a progressive JPEG when `progressive` (`fl_progressive`;
+/// other formats have no such choice here and ignore it).
+pub fn encode_with(
+    image: &Image,
+    format: ImageFormat,
+    quality: Quality,
+    progressive: bool,
+) -> Result<Encoded, PipelineError> {
     // The first frame is the still; its layout is every frame's (`Image`).
     let frame = image.first();
     let q = quality_for(format, quality);
     let pixels = u64::from(frame.width()) * u64::from(frame.height());
     let stage = Stage::Encode(format);
     let bytes = match format {
-        ImageFormat::Jpeg => deadline::timed(stage, pixels, || codec::jpeg::encode(frame, q))?,
+        ImageFormat::Jpeg => {
+            deadline::timed(stage, pixels, || codec::jpeg::encode_with(frame, q, progressive))?
+        }
         ImageFormat::Png => codec::png::encode(frame)?,
         ImageFormat::Gif => codec::gif::encode(image)?,
         // An animation is encoded frame by frame, checked between frames.
@@ -67,6 +92,11 @@ pub fn encode(image: &Image, format: ImageFormat, quality: Quality) -> Result<En
         format,
         width: frame.width(),
         height: frame.height(),
+        frames: if format.supports_animation() {
+            image.frames().len()
+        } else {
+            1
+        },
     })
 }
 
@@ -106,9 +136,55 @@ mod tests {
     fn quality_table() {
         assert_eq!(quality_for(ImageFormat::Jpeg, Quality::Default), 80);
         assert_eq!(quality_for(ImageFormat::Jpeg, Quality::Value(33)), 33);
-        assert_eq!(quality_for(ImageFormat::Jpeg, Quality::Auto), 75);
-        assert_eq!(quality_for(ImageFormat::Avif, Quality::Auto), 60);
+        assert_eq!(
+            quality_for(ImageFormat::Jpeg, Quality::Auto(AutoQuality::Good)),
+            75
+        );
+        assert_eq!(
+            quality_for(ImageFormat::Avif, Quality::Auto(AutoQuality::Good)),
+            60
+        );
+        let levels = [
+            AutoQuality::Best,
+            AutoQuality::Good,
+            AutoQuality::Eco,
+            AutoQuality::Low,
+        ];
+        for format in [ImageFormat::Jpeg, ImageFormat::Webp, ImageFormat::Avif] {
+            let q: Vec<u8> = levels
+                .iter()
+                .map(|l| quality_for(format, Quality::Auto(*l)))
+                .collect();
+            assert!(q.windows(2).all(|w| w[0] > w[1]), "{format}: {q:?}");
+        }
+        assert_eq!(
+            quality_for(ImageFormat::Jpeg, Quality::Auto(AutoQuality::Best)),
+            90
+        );
+        assert_eq!(
+            quality_for(ImageFormat::Jpeg, Quality::Auto(AutoQuality::Low)),
+            50
+        );
+        assert_eq!(quality_for(ImageFormat::Png, Quality::Auto(AutoQuality::Low)), 80);
         assert_eq!(quality_for(ImageFormat::Webp, Quality::Value(0)), 1);
+    }
+
+    #[test]
+    fn fl_progressive_writes_a_progressive_jpeg() {
+        let img = photo_like(64, 48);
+        // SOF2 (0xFFC2) marks a progressive frame, SOF0 a baseline one.
+        let has = |bytes: &[u8], marker: u8| bytes.windows(2).any(|w| w == [0xFF, marker]);
+        let baseline = encode_with(&img, ImageFormat::Jpeg, Quality::Default, false).unwrap();
+        assert!(has(&baseline.bytes, 0xC0) && !has(&baseline.bytes, 0xC2));
+        let progressive = encode_with(&img, ImageFormat::Jpeg, Quality::Default, true).unwrap();
+        assert!(has(&progressive.bytes, 0xC2) && !has(&progressive.bytes, 0xC0));
+        let mut decoder = jpeg_decoder::Decoder::new(&progressive.bytes[..]);
+        decoder.decode().unwrap();
+        assert_eq!(decoder.info().map(|i| (i.width, i.height)), Some((64, 48)));
+        // A grey image (one channel) too.
+        let grey = Image::still(8, 8, Channels::Rgb, vec![128; 8 * 8 * 3]).unwrap();
+        let out = encode_with(&grey, ImageFormat::Jpeg, Quality::Default, true).unwrap();
+        assert!(has(&out.bytes, 0xC2));
     }
 
     #[test]
@@ -259,7 +335,7 @@ mod tests {
     #[test]
     fn webp_rgb_decodes_back() {
         let img = photo_like(300, 225);
-        let out = encode(&img, ImageFormat::Webp, Quality::Auto).unwrap();
+        let out = encode(&img, ImageFormat::Webp, Quality::Auto(AutoQuality::Good)).unwrap();
         let mut decoder = image_webp::WebPDecoder::new(std::io::Cursor::new(&out.bytes[..])).unwrap();
         assert_eq!(decoder.dimensions(), (300, 225));
         let mut buf = vec![0; decoder.output_buffer_size().unwrap()];
@@ -308,7 +384,7 @@ mod tests {
     fn avif_has_ftyp_and_size() {
         for channels in [Channels::Rgb, Channels::Rgba] {
             let img = two_tone(48, 30, channels);
-            let out = encode(&img, ImageFormat::Avif, Quality::Auto).unwrap();
+            let out = encode(&img, ImageFormat::Avif, Quality::Auto(AutoQuality::Good)).unwrap();
             assert_eq!(&out.bytes[4..12], b"ftypavif");
             assert_eq!(avif_ispe(&out.bytes), Some((48, 30)));
         }

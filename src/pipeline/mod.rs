@@ -7,6 +7,7 @@
 //! fuzz targets. Every limit is checked before the memory it guards is
 //! allocated.
 
+pub mod adjust;
 pub mod codec;
 pub mod colour;
 pub mod deadline;
@@ -16,6 +17,7 @@ pub mod encode;
 pub mod finish;
 pub mod geometry;
 pub mod image;
+pub mod info;
 pub mod orient;
 pub mod probe;
 pub mod resize;
@@ -25,6 +27,7 @@ pub mod shape;
 mod srgb;
 #[cfg(test)]
 mod test_support;
+pub mod trim;
 
 use std::time::{Duration, Instant};
 
@@ -106,6 +109,8 @@ pub struct Encoded {
     pub format: ImageFormat,
     pub width: u32,
     pub height: u32,
+    /// Frames written: more than 1 for an animation kept animated.
+    pub frames: usize,
 }
 
 /// How long each stage took, for metrics.
@@ -224,7 +229,7 @@ impl Pipeline {
         // checked before any pixel is decoded.
         let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, plan);
         let oriented = turn.size(probe.width, probe.height);
-        let layout = geometry::layout(oriented, plan, limits.max_dimension)?;
+        let mut layout = geometry::layout(oriented, plan, limits.max_dimension)?;
         let output = layout.output();
         // The border and a turn by any angle grow the output after sizing.
         let last = finish::final_size(output, plan, limits.max_dimension)?;
@@ -235,7 +240,15 @@ impl Pipeline {
             1,
         )?;
         let animate = format.supports_animation();
-        let image = if animate && probe.animated {
+        let image = if let Some(trim) = plan.trim() {
+            let (image, trimmed, alpha) = self.decode_trimmed(bytes, &probe, &turn, plan, trim, format)?;
+            if probe.format.output().is_none() {
+                format = resolve_format(choice, probe.format, alpha, false);
+            }
+            layout = trimmed;
+            timings.decode = started.elapsed();
+            image
+        } else if animate && probe.animated {
             let limits = budget_limits(limits, plan, format, output);
             let (image, decode_time, transform_time) =
                 self.stream_animation(bytes, &probe, plan, &layout, &limits, &check_deadline)?;
@@ -270,9 +283,52 @@ impl Pipeline {
         check_deadline()?;
 
         let started = Instant::now();
-        let encoded = encode::encode(&image, format, plan.quality())?;
+        let encoded = encode::encode_with(&image, format, plan.quality(), plan.progressive())?;
         timings.encode = started.elapsed();
         Ok((encoded, timings))
+    }
+
+    /// `e_trim`: the first frame decoded at full size (the border is found
+    /// on every source pixel, so no shrink-on-load; an animation gives its
+    /// first frame), oriented and converted to sRGB, trimmed; then the
+    /// layout is computed on the trimmed size (its limits and work budget
+    /// checked again) and the image resampled and given its effects.
+    /// Returns the image, the layout of the trimmed size and whether the
+    /// decoded pixels have alpha.
+    fn decode_trimmed(
+        &self,
+        bytes: &[u8],
+        probe: &Probe,
+        turn: &orient::Turn,
+        plan: &Plan,
+        trim: crate::options::Trim,
+        format: ImageFormat,
+    ) -> Result<(Image, geometry::Layout, bool), PipelineError> {
+        let request = self.decode_request(1.0, false);
+        let image = decode::decode(bytes, probe, &request)?;
+        deadline::check()?;
+        let alpha = image.channels() == Channels::Rgba;
+        let image = turn.apply(image)?;
+        let image = colour::to_srgb(image, probe.icc_profile.as_deref());
+        deadline::check()?;
+        let image = trim::apply(image, trim)?;
+        let trimmed = geometry::Dim {
+            width: image.width(),
+            height: image.height(),
+        };
+        let layout = geometry::layout(trimmed, plan, self.limits.max_dimension)?;
+        let output = layout.output();
+        let last = finish::final_size(output, plan, self.limits.max_dimension)?;
+        deadline::check_budget(
+            plan,
+            format,
+            (output.width.max(last.width), output.height.max(last.height)),
+            1,
+        )?;
+        let image = resize::apply(image, &layout, self.tuning.resample_space)?;
+        deadline::check()?;
+        let image = effects::apply(image, plan)?;
+        Ok((image, layout, alpha))
     }
 
     /// Decodes and transforms an animation frame by frame: each frame, as soon

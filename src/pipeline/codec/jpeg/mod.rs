@@ -232,15 +232,22 @@ fn decode_at(
 /// An image whose every pixel is grey (a greyscale source, `e_grayscale`)
 /// is written as one channel: a third of the samples and no chroma at all.
 pub fn encode(frame: &Frame, quality: u8) -> Result<Vec<u8>, PipelineError> {
+    encode_with(frame, quality, false)
+}
+
+/// [`encode`], progressive when `progressive` (`fl_progressive`): the same
+/// settings, the coefficients written in several scans so that a browser
+/// shows a coarse image early.
+pub fn encode_with(frame: &Frame, quality: u8, progressive: bool) -> Result<Vec<u8>, PipelineError> {
     let channels = frame.channels();
     let grey = grey_samples(frame.data(), channels);
     #[cfg(feature = "turbo")]
     return match grey {
-        Some(luma) => turbo::encode_grey_jpeg(&luma, frame.width(), frame.height(), quality),
-        None => turbo::encode_jpeg(frame, quality, quality >= FULL_CHROMA_FROM),
+        Some(luma) => turbo::encode_grey_jpeg(&luma, frame.width(), frame.height(), quality, progressive),
+        None => turbo::encode_jpeg(frame, quality, quality >= FULL_CHROMA_FROM, progressive),
     };
     #[cfg(not(feature = "turbo"))]
-    encode_rust(frame, channels, grey, quality)
+    encode_rust(frame, channels, grey, quality, progressive)
 }
 
 /// The pure-Rust encoder (`jpeg-encoder`) of the default build.
@@ -250,6 +257,7 @@ fn encode_rust(
     channels: Channels,
     grey: Option<Vec<u8>>,
     quality: u8,
+    progressive: bool,
 ) -> Result<Vec<u8>, PipelineError> {
     use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
     let f = ImageFormat::Jpeg;
@@ -267,6 +275,7 @@ fn encode_rust(
     // Optimised Huffman tables cost one extra pass over the coefficients of a
     // small image and save 5-10% of its bytes.
     encoder.set_optimized_huffman_tables(true);
+    encoder.set_progressive(progressive);
     if let Some(luma) = grey {
         encoder
             .encode(&luma, w, h, ColorType::Luma)

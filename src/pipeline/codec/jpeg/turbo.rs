@@ -227,7 +227,12 @@ fn eighth_scale_scans(bytes: &[u8]) -> Option<Vec<u8>> {
 /// Encodes one frame as a baseline JPEG at `quality` (1..=100), with 4:4:4
 /// chroma when `full_chroma`, else 4:2:0. RGBA input has its alpha ignored
 /// (the pipeline flattens before JPEG).
-pub(crate) fn encode_jpeg(frame: &Frame, quality: u8, full_chroma: bool) -> Result<Vec<u8>, PipelineError> {
+pub(crate) fn encode_jpeg(
+    frame: &Frame,
+    quality: u8,
+    full_chroma: bool,
+    progressive: bool,
+) -> Result<Vec<u8>, PipelineError> {
     let f = ImageFormat::Jpeg;
     let error = |e: &dyn std::fmt::Display| PipelineError::Encode(format!("{f}: {e}"));
     for side in [frame.width(), frame.height()] {
@@ -260,7 +265,7 @@ pub(crate) fn encode_jpeg(frame: &Frame, quality: u8, full_chroma: bool) -> Resu
         })
         .map_err(|e| error(&e))?;
     compressor.set_optimize(true).map_err(|e| error(&e))?;
-    compressor.set_progressive(false).map_err(|e| error(&e))?;
+    compressor.set_progressive(progressive).map_err(|e| error(&e))?;
     compressor.compress_to_vec(image).map_err(|e| error(&e))
 }
 
@@ -272,6 +277,7 @@ pub(crate) fn encode_grey_jpeg(
     width: u32,
     height: u32,
     quality: u8,
+    progressive: bool,
 ) -> Result<Vec<u8>, PipelineError> {
     let f = ImageFormat::Jpeg;
     let error = |e: &dyn std::fmt::Display| PipelineError::Encode(format!("{f}: {e}"));
@@ -299,7 +305,7 @@ pub(crate) fn encode_grey_jpeg(
         .set_subsamp(turbojpeg::Subsamp::Gray)
         .map_err(|e| error(&e))?;
     compressor.set_optimize(true).map_err(|e| error(&e))?;
-    compressor.set_progressive(false).map_err(|e| error(&e))?;
+    compressor.set_progressive(progressive).map_err(|e| error(&e))?;
     compressor.compress_to_vec(image).map_err(|e| error(&e))
 }
 
@@ -520,7 +526,7 @@ mod tests {
             (80, false, turbojpeg::Subsamp::Sub2x2),
             (95, true, turbojpeg::Subsamp::None),
         ] {
-            let bytes = encode_jpeg(&frame, quality, full).unwrap();
+            let bytes = encode_jpeg(&frame, quality, full, false).unwrap();
             let header = turbojpeg::read_header(&bytes).unwrap();
             assert_eq!((header.width, header.height), (64, 48));
             assert_eq!(header.subsamp, subsamp);

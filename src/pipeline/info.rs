@@ -1,0 +1,145 @@
+//! `fl_getinfo`: what the source is and what the transformation makes of
+//! it, as a JSON document instead of the image.
+//!
+//! The shape follows Cloudinary's `fl_getinfo` answer, an `input` object
+//! (the source, from the probe: nothing is decoded for it) and an `output`
+//! object (from running the whole pipeline, so its sizes and bytes are those
+//! the image request would send), with resizer's extra fields in both:
+//! `format`, `orientation`, `animated`/`frames`, `alpha`, `colour_profile`.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::{OutputChoice, Pipeline, PipelineError, codec, probe};
+use crate::options::Plan;
+
+/// The source side of `fl_getinfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputInfo {
+    /// The sniffed format's name (`jpeg`, `png`, `tiff`, ...).
+    pub format: &'static str,
+    /// Stored size, before EXIF orientation (as Cloudinary reports it).
+    pub width: u32,
+    pub height: u32,
+    /// EXIF orientation 1..=8.
+    pub orientation: u8,
+    /// More than one frame.
+    pub animated: bool,
+    /// The header allows transparency.
+    pub alpha: bool,
+    /// An ICC profile is embedded.
+    pub colour_profile: bool,
+    /// The source's size in bytes.
+    pub bytes: usize,
+}
+
+/// The output side of `fl_getinfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutputInfo {
+    pub format: &'static str,
+    pub width: u32,
+    pub height: u32,
+    /// Always 1: the output is written upright, without EXIF.
+    pub orientation: u8,
+    /// Frames written (1 for a still).
+    pub frames: usize,
+    /// The output has an alpha channel (read back from the output).
+    pub alpha: bool,
+    /// Always false: outputs carry no ICC profile (their pixels are sRGB).
+    pub colour_profile: bool,
+    pub bytes: usize,
+}
+
+/// The whole `fl_getinfo` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Info {
+    pub input: InputInfo,
+    pub output: OutputInfo,
+}
+
+impl Info {
+    /// The document as JSON text.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising plain fields cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Probes the source and runs the pipeline on it, and describes both.
+pub fn describe(
+    pipeline: &Pipeline,
+    bytes: &[u8],
+    plan: &Plan,
+    output: OutputChoice,
+    deadline: Option<Instant>,
+) -> Result<Info, PipelineError> {
+    let repaired = codec::jpeg::repair::repair(bytes);
+    let source = probe::probe(repaired.as_deref().unwrap_or(bytes))?;
+    let (encoded, _) = pipeline.run(bytes, plan, output, deadline)?;
+    let written = probe::probe(&encoded.bytes)?;
+    Ok(Info {
+        input: InputInfo {
+            format: source.format.name(),
+            width: source.width,
+            height: source.height,
+            orientation: source.orientation,
+            animated: source.animated,
+            alpha: source.has_alpha,
+            colour_profile: source.icc_profile.is_some(),
+            bytes: bytes.len(),
+        },
+        output: OutputInfo {
+            format: encoded.format.name(),
+            width: encoded.width,
+            height: encoded.height,
+            orientation: 1,
+            frames: encoded.frames,
+            alpha: written.has_alpha,
+            colour_profile: false,
+            bytes: encoded.bytes.len(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::ImageFormat;
+    use crate::options::GrammarLimits;
+    use crate::pipeline::{Channels, Image, encode};
+
+    #[test]
+    fn describes_source_and_output() {
+        let data = (0..40 * 30)
+            .flat_map(|i| [(i % 251) as u8, 90, 200, 255])
+            .collect();
+        let image = Image::still(40, 30, Channels::Rgba, data).unwrap();
+        let png = encode::encode(&image, ImageFormat::Png, Default::default())
+            .unwrap()
+            .bytes;
+        let plan = Plan::parse("w_20,f_jpg,fl_getinfo", &GrammarLimits::default()).unwrap();
+        let info = describe(
+            &Pipeline::default(),
+            &png,
+            &plan,
+            OutputChoice::Fixed(ImageFormat::Jpeg),
+            None,
+        )
+        .unwrap();
+        assert_eq!(info.input.format, "png");
+        assert_eq!(
+            (info.input.width, info.input.height, info.input.bytes),
+            (40, 30, png.len())
+        );
+        assert_eq!(info.output.format, "jpeg");
+        assert_eq!(
+            (info.output.width, info.output.height, info.output.frames),
+            (20, 15, 1)
+        );
+        assert!(!info.output.alpha && info.output.bytes > 0);
+        let json: serde_json::Value = serde_json::from_slice(&info.to_json()).unwrap();
+        assert_eq!(json["input"]["width"], 40);
+        assert_eq!(json["output"]["format"], "jpeg");
+    }
+}
