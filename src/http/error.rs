@@ -115,6 +115,7 @@ impl ApiError {
                 OptionsError::TooManyTokens { .. } => (S::BAD_REQUEST, "too_many_tokens"),
                 OptionsError::TooLarge { .. } => (S::BAD_REQUEST, "dimension_too_large"),
                 OptionsError::RepeatedParameter(_) => (S::BAD_REQUEST, "repeated_parameter"),
+                OptionsError::UnknownPreset { .. } => (S::BAD_REQUEST, "unknown_preset"),
             },
             ApiError::Fetch(e) => match e {
                 FetchError::InvalidUrl(_) => (S::BAD_REQUEST, "invalid_url"),
