@@ -9,7 +9,13 @@ use crate::pipeline::OutputChoice;
 
 /// The output choice for a plan given the request's `Accept` header.
 pub fn output_choice(plan: &Plan, headers: &HeaderMap) -> OutputChoice {
-    match plan.format() {
+    format_choice(plan.format(), headers)
+}
+
+/// The output choice for a format request (a chain's, or an upload URL's
+/// extension) given the request's `Accept` header.
+pub fn format_choice(format: FormatRequest, headers: &HeaderMap) -> OutputChoice {
+    match format {
         FormatRequest::Source => OutputChoice::Source,
         FormatRequest::Fixed(format) => OutputChoice::Fixed(format),
         FormatRequest::Auto => {

@@ -7,6 +7,7 @@
 
 mod cache_key;
 pub mod error;
+mod cloudinary;
 mod handlers;
 pub mod headers;
 mod log;
@@ -56,6 +57,11 @@ pub struct Shared {
     /// shared by different transformations of one source.
     pub sources: Tier<bytes::Bytes, FetchError>,
     pub metrics: Metrics,
+    /// Cloudinary public IDs -> the key found for them in the upload mount
+    /// (`{mount}/{id}`), so that an ID written without its stored extension
+    /// costs the probing once. Bounded: a key is small, and a miss only
+    /// costs the probing again.
+    pub public_ids: moka::future::Cache<String, crate::source::ObjectKey>,
 }
 
 impl std::ops::Deref for AppState {
@@ -64,6 +70,9 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
+
+/// How many public ID -> key findings are remembered.
+const PUBLIC_IDS: u64 = 10_000;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +103,10 @@ impl AppState {
             results: Tier::new("result", config.cache_bytes, config.cache_ttl),
             sources: Tier::new("source", config.source_cache_bytes, config.cache_ttl),
             metrics: Metrics::new(),
+            public_ids: moka::future::Cache::builder()
+                .max_capacity(PUBLIC_IDS)
+                .time_to_live(config.cache_ttl)
+                .build(),
             config,
         };
         Ok(AppState(Arc::new(shared)))
