@@ -2,6 +2,7 @@
 //! local origin on 127.0.0.1, checked on real outputs.
 
 mod api;
+mod cloudinary;
 mod cli;
 mod damaged;
 mod deadline;
