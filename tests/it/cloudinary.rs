@@ -181,8 +181,15 @@ async fn refusals() {
     // An unknown preset, and an unknown token, are named.
     let response = server.get(&format!("/image/fetch/t_nope/{src}")).await;
     assert!(assert_error(response, 400, "unknown_preset").await.contains("nope"));
-    let response = server.get("/image/upload/w_10,z_3/q").await;
+    let response = server.get(&format!("/image/fetch/w_10,z_3/{src}")).await;
     assert!(assert_error(response, 400, "unknown_token").await.contains("z_3"));
+    // In an upload path a segment with an unknown key is read as part of
+    // the public ID (a folder named `sale_2024` must work), so the answer
+    // names the keys tried.
+    let response = server.get("/image/upload/w_10,z_3/q").await;
+    assert!(assert_error(response, 404, "source_not_found").await.contains("w_10,z_3/q"));
+    let response = server.get("/image/upload/w_abc/q").await;
+    assert!(assert_error(response, 400, "invalid_token").await.contains("w_abc"));
     // A public ID found under no key names the keys tried.
     let response = server.get("/image/upload/w_10/shop/none.jpg").await;
     let message = assert_error(response, 404, "source_not_found").await;

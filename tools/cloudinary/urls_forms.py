@@ -71,7 +71,8 @@ row("fetch, no transformation", Q, ok(40, 20, "png", quads(40, 20)), **fetch)
 # chained: crop the red quadrant, then scale it
 row("fetch, chained crop then scale", Q, ok(10, 5, "png", [[1, 1, RED], [8, 3, RED]]),
     transformation=[dict(crop="crop", width=20, height=10, gravity="north_west"), dict(width=10)], **fetch)
-row("fetch, chained scale then crop", Q, ok(4, 4, "png", [[0, 0, YELLOW], [3, 3, YELLOW]]),
+# 10x5 after the first step: the 4x4 south-east corner is rows 1-4, green above yellow.
+row("fetch, chained scale then crop", Q, ok(4, 4, "png", [[3, 0, GREEN], [3, 3, YELLOW]]),
     transformation=[dict(width=10), dict(crop="crop", width=4, height=4, gravity="south_east")], **fetch)
 row("fetch, format from a later step", Q, ok(20, 10, "jpeg", quads(20, 10)),
     transformation=[dict(width=20), dict(fetch_format="jpg", quality=90)], **fetch)
@@ -98,18 +99,18 @@ row("upload, delivery extension converts", "q", ok(20, 10, "jpeg", quads(20, 10)
 row("upload, other extension than stored", "q.webp", ok(20, 10, "webp", quads(20, 10)), width=20, **up)
 row("upload, stored extension", "q.png", ok(20, 10, "png", quads(20, 10)), width=20, cloud_name=CLOUD, **up)
 row("upload, folders get a version", "shop/shoes/red", ok(10, 5, "png", quads(10, 5)), width=10, **up)
-row("upload, explicit version", "shop/shoes/red", ok(10, 5, "webp", quads(10, 5)),
-    width=10, version=1712345678, format="webp", **up)
+row("upload, explicit version", "shop/shoes/red", ok(20, 10, "webp", quads(20, 10)),
+    width=20, version=1712345678, format="webp", **up)
 row("upload, f_ wins over the extension", "q", ok(20, 10, "webp", quads(20, 10)),
     width=20, fetch_format="webp", format="png", **up)
-row("upload, chained", "shop/shoes/red", ok(4, 4, "png", [[0, 0, GREEN], [3, 3, GREEN]]),
+row("upload, chained", "shop/shoes/red", ok(4, 4, "png", [[3, 0, GREEN], [3, 3, YELLOW]]),
     transformation=[dict(width=10), dict(crop="crop", width=4, height=4, gravity="north_east")], **up)
 row("upload, named", "q", ok(10, 10, "png", quads(10, 10)), transformation="thumb", **up)
 row("upload, f_auto", "q", ok(40, 20, "webp", quads(40, 20), vary_accept=True), accept="image/webp",
     fetch_format="auto", **up)
 row("upload, signed SHA-1", "q", ok(20, 10, "png", quads(20, 10)), width=20, sign_url=True, **up)
 row("upload, signed SHA-256 with folders and version", "shop/shoes/red",
-    ok(10, 5, "jpeg", quads(10, 5)), width=10, format="jpg", sign_url=True, long_url_signature=True,
+    ok(20, 10, "jpeg", quads(20, 10)), width=20, format="jpg", sign_url=True, long_url_signature=True,
     cloud_name=CLOUD, **up)
 row("upload, signed chained", "q", ok(10, 10, "png", quads(10, 10)),
     transformation=[dict(width=20), dict(crop="fill", width=10, height=10)], sign_url=True, **up)
