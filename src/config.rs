@@ -157,6 +157,13 @@ pub enum Command {
         /// `/w_150,h_500/photos/products/42.jpg` or `/photos/products/42.jpg`
         /// (the path, as written).
         path_and_query: String,
+        /// Sign a Cloudinary delivery path (`/demo/image/upload/w_150/sample.jpg`)
+        /// as Cloudinary's SDKs do, with --key or --cloudinary-api-secret.
+        #[arg(long)]
+        cloudinary: bool,
+        /// With --cloudinary: the SDKs' `long_url_signature` (SHA-256, 32 characters).
+        #[arg(long, requires = "cloudinary")]
+        long: bool,
     },
 }
 

@@ -18,7 +18,7 @@ use super::{AppState, headers};
 use crate::cache::{Outcome, Weighed};
 use crate::fetch::SourceUrl;
 use crate::format::ImageFormat;
-use super::cloudinary::{self, Delivery};
+use crate::options::cloudinary::{self, Delivery};
 use crate::fetch::FetchError;
 use crate::options::query;
 use crate::options::{Chain, FormatRequest, OptionsError, Plan, first_unnamed_token, is_component};

@@ -7,7 +7,6 @@
 
 mod cache_key;
 pub mod error;
-mod cloudinary;
 mod handlers;
 pub mod headers;
 mod log;

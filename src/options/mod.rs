@@ -8,6 +8,7 @@
 //! [`query`] reads the request's `url` and `s` parameters.
 
 mod chain;
+pub mod cloudinary;
 mod grammar;
 pub mod query;
 

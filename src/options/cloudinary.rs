@@ -1,4 +1,4 @@
-//! Cloudinary delivery URLs (SPEC §10): the raw path of
+//! Cloudinary delivery URLs (SPEC §10), for the server and `resizer sign`: the raw path of
 //! `/[{cloud}/]image/{fetch|upload}/[s--{sig}--/]{component}/.../...` read
 //! into a typed [`DeliveryPath`], so that a site moving from Cloudinary
 //! keeps its URLs and only changes the host name.
