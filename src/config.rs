@@ -348,7 +348,12 @@ pub struct Settings {
 
     /// Cloudinary API secret: when set, every `/image/...` request needs the
     /// `s--{sig}--` segment the SDKs compute with it (`sign_url=True`).
-    #[arg(long, env = "RESIZER_CLOUDINARY_API_SECRET", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "RESIZER_CLOUDINARY_API_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
     pub cloudinary_api_secret: Option<String>,
 
     /// Extensions tried, in order, for an upload public ID not stored under
@@ -670,7 +675,10 @@ impl Settings {
             .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
             .filter(|e| !e.is_empty())
             .collect();
-        if let Some(bad) = extensions.iter().find(|e| !e.chars().all(|c| c.is_ascii_alphanumeric())) {
+        if let Some(bad) = extensions
+            .iter()
+            .find(|e| !e.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
             return Err(invalid(
                 "cloudinary-extensions",
                 format!("`{bad}` is not an extension (letters and digits)"),

@@ -59,10 +59,11 @@ pub async fn convert(
     let choice = output_choice(chain.format(), output)?;
     let bytes = read_input(config, input).await?;
     let limits = config.pipeline_limits();
-    let (encoded, _) =
-        tokio::task::spawn_blocking(move || pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, None))
-            .await
-            .map_err(|e| CommandError::Internal(e.to_string()))??;
+    let (encoded, _) = tokio::task::spawn_blocking(move || {
+        pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, None)
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))??;
     if output == STDIO {
         let mut stdout = std::io::stdout().lock();
         stdout
@@ -256,11 +257,20 @@ fn sign_mount_path(
 /// SDKs write for `secret` (SHA-1, or SHA-256 when `long`); an existing
 /// signature is replaced. The transformation is checked as the server
 /// checks it.
-pub fn sign_cloudinary(secret: &str, path: &str, long: bool, config: &Config) -> Result<String, CommandError> {
+pub fn sign_cloudinary(
+    secret: &str,
+    path: &str,
+    long: bool,
+    config: &Config,
+) -> Result<String, CommandError> {
     use crate::options::cloudinary;
     let limits = config.grammar_limits();
     let parsed = cloudinary::parse(path, |segment| crate::options::is_component(segment, &limits))
-        .ok_or_else(|| CommandError::Usage(format!("`{path}` is not /[cloud/]image/fetch/... or /[cloud/]image/upload/...")))?
+        .ok_or_else(|| {
+            CommandError::Usage(format!(
+                "`{path}` is not /[cloud/]image/fetch/... or /[cloud/]image/upload/..."
+            ))
+        })?
         .map_err(|_| CommandError::Usage(format!("`{path}` names no remote URL or public ID")))?;
     Chain::parse(&parsed.transformation(), &limits, &config.presets)?;
     let kind = if long {
@@ -335,7 +345,10 @@ mod tests {
             webp: false,
         };
         assert_eq!(output_choice(plan("f_auto").format(), "-").unwrap(), no_accept);
-        assert_eq!(output_choice(plan("f_auto").format(), "thumb").unwrap(), no_accept);
+        assert_eq!(
+            output_choice(plan("f_auto").format(), "thumb").unwrap(),
+            no_accept
+        );
     }
 
     #[test]
@@ -355,7 +368,10 @@ mod tests {
                 "{output}"
             );
         }
-        assert_eq!(output_choice(plan("w_1").format(), "-").unwrap(), OutputChoice::Source);
+        assert_eq!(
+            output_choice(plan("w_1").format(), "-").unwrap(),
+            OutputChoice::Source
+        );
         assert!(output_choice(plan("w_1").format(), "x.bin").is_err());
     }
 

@@ -385,7 +385,10 @@ mod tests {
     #[test]
     fn cloudinary_signatures_match_the_sdk() {
         let to_sign = "c_fill,h_50,w_100/e_grayscale/https://example.com/a%20b/%C3%BC.jpg%3Fx%3D1%26y%3D2";
-        assert_eq!(cloudinary_signature(to_sign, "abc", CloudinarySignature::Short), "9n1fn6bW");
+        assert_eq!(
+            cloudinary_signature(to_sign, "abc", CloudinarySignature::Short),
+            "9n1fn6bW"
+        );
         assert_eq!(
             cloudinary_signature(to_sign, "abc", CloudinarySignature::Long),
             "uhnlcwbfKm_2VE10c4W26S4_Z9oR4cyn"
@@ -399,9 +402,21 @@ mod tests {
             verify_cloudinary(to_sign, "abc", Some("uhnlcwbfKm_2VE10c4W26S4_Z9oR4cyn")),
             Ok(())
         );
-        assert_eq!(verify_cloudinary(to_sign, "abc", Some("9n1fn6bX")), Err(SignatureError::Invalid));
-        assert_eq!(verify_cloudinary(to_sign, "abd", Some("9n1fn6bW")), Err(SignatureError::Invalid));
-        assert_eq!(verify_cloudinary(to_sign, "abc", Some("9n1fn6b")), Err(SignatureError::Invalid));
-        assert_eq!(verify_cloudinary(to_sign, "abc", None), Err(SignatureError::Missing));
+        assert_eq!(
+            verify_cloudinary(to_sign, "abc", Some("9n1fn6bX")),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            verify_cloudinary(to_sign, "abd", Some("9n1fn6bW")),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            verify_cloudinary(to_sign, "abc", Some("9n1fn6b")),
+            Err(SignatureError::Invalid)
+        );
+        assert_eq!(
+            verify_cloudinary(to_sign, "abc", None),
+            Err(SignatureError::Missing)
+        );
     }
 }

@@ -66,11 +66,17 @@ pub enum ApiError {
     #[error("no cloud named `{0}` here: this server answers for its configured cloud name only")]
     UnknownCloud(String),
     /// `/image/upload/...` without `cloudinary_upload_mount`.
-    #[error("`image/upload` URLs are not served: set cloudinary_upload_mount to the mount holding the public IDs")]
+    #[error(
+        "`image/upload` URLs are not served: set cloudinary_upload_mount to the mount holding the public IDs"
+    )]
     UploadMountNotSet,
     /// No key tried for a public ID is in the upload mount.
     #[error("public ID `{id}` not found in mount `{mount}`: tried {}", tried.join(", "))]
-    PublicIdNotFound { id: String, mount: String, tried: Vec<String> },
+    PublicIdNotFound {
+        id: String,
+        mount: String,
+        tried: Vec<String>,
+    },
     /// `strict_transformations` is on and a token is not `t_`.
     #[error("`{0}`: this server runs named transformations only (t_{{name}})")]
     NamedTransformationRequired(String),

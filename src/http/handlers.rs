@@ -16,14 +16,14 @@ use super::cache_key::{ResultKey, source_key};
 use super::error::ApiError;
 use super::{AppState, headers};
 use crate::cache::{Outcome, Weighed};
+use crate::fetch::FetchError;
 use crate::fetch::SourceUrl;
 use crate::format::ImageFormat;
 use crate::options::cloudinary::{self, Delivery};
-use crate::fetch::FetchError;
 use crate::options::query;
 use crate::options::{Chain, FormatRequest, OptionsError, Plan, first_unnamed_token, is_component};
-use crate::signing;
 use crate::pipeline::{self, OutputChoice};
+use crate::signing;
 use crate::source::{Mount, ObjectKey, Source, is_mount_name};
 
 /// A finished image, as cached and as sent.
@@ -137,7 +137,11 @@ fn single_component_chain(state: &AppState, transformation: &str) -> Result<Chai
         }
         .into());
     }
-    Ok(Chain::parse(transformation, &state.grammar, &state.config.presets)?)
+    Ok(Chain::parse(
+        transformation,
+        &state.grammar,
+        &state.config.presets,
+    )?)
 }
 
 /// With `strict_transformations` on, only `t_` tokens may be asked for.
@@ -263,15 +267,23 @@ async fn cloudinary_request(
             serve_source(state, chain, source, headers, None).await
         }
         Delivery::Upload => {
-            let name = settings.upload_mount.as_deref().ok_or(ApiError::UploadMountNotSet)?;
+            let name = settings
+                .upload_mount
+                .as_deref()
+                .ok_or(ApiError::UploadMountNotSet)?;
             let mount = state
                 .mounts
                 .get(name)
                 .cloned()
                 .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))?;
             let (id, extension) = path.public_id();
-            let key = find_public_id(state, &mount, &id, extension.as_ref().map(|(base, _)| base.as_str()))
-                .await?;
+            let key = find_public_id(
+                state,
+                &mount,
+                &id,
+                extension.as_ref().map(|(base, _)| base.as_str()),
+            )
+            .await?;
             let format = extension.map(|(_, format)| format);
             serve_source(state, chain, Source::Object { mount, key }, headers, format).await
         }
@@ -295,7 +307,14 @@ async fn find_public_id(
     let mut tried: Vec<String> = Vec::new();
     let candidates = std::iter::once(id.to_owned())
         .chain(std::iter::once(base.to_owned()))
-        .chain(state.config.cloudinary.extensions.iter().map(|e| format!("{base}.{e}")));
+        .chain(
+            state
+                .config
+                .cloudinary
+                .extensions
+                .iter()
+                .map(|e| format!("{base}.{e}")),
+        );
     for candidate in candidates {
         if tried.contains(&candidate) {
             continue;

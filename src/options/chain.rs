@@ -110,7 +110,11 @@ impl Chain {
     /// The canonical form: the steps' keys joined by `/`. A one-step chain
     /// has its plan's key, unchanged.
     pub fn cache_key(&self) -> String {
-        self.steps.iter().map(Plan::cache_key).collect::<Vec<_>>().join("/")
+        self.steps
+            .iter()
+            .map(Plan::cache_key)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -191,9 +195,7 @@ impl Presets {
                 continue;
             }
             let Some((name, transformation)) = line.split_once('=') else {
-                return Err(format!(
-                    "line {number}: `{line}` is not `name = transformation`"
-                ));
+                return Err(format!("line {number}: `{line}` is not `name = transformation`"));
             };
             let (name, transformation) = (name.trim(), transformation.trim());
             if name.is_empty()
@@ -280,16 +282,28 @@ mod tests {
 
     #[test]
     fn components_are_steps_in_order() {
-        let chain = Chain::parse("c_crop,w_500,h_500,g_north/w_100/e_grayscale", &limits(), &Presets::default())
-            .unwrap();
+        let chain = Chain::parse(
+            "c_crop,w_500,h_500,g_north/w_100/e_grayscale",
+            &limits(),
+            &Presets::default(),
+        )
+        .unwrap();
         assert_eq!(chain.steps().len(), 3);
         assert_eq!(chain.cache_key(), "w_500,h_500,c_crop,g_north/w_100/e_grayscale");
         // The order of steps matters, the order of tokens inside one does not.
-        let other = Chain::parse("w_100/c_crop,w_500,h_500,g_north/e_grayscale", &limits(), &Presets::default())
-            .unwrap();
+        let other = Chain::parse(
+            "w_100/c_crop,w_500,h_500,g_north/e_grayscale",
+            &limits(),
+            &Presets::default(),
+        )
+        .unwrap();
         assert_ne!(chain.cache_key(), other.cache_key());
-        let same = Chain::parse("g_north,h_500,w_500,c_crop/w_100/e_grayscale", &limits(), &Presets::default())
-            .unwrap();
+        let same = Chain::parse(
+            "g_north,h_500,w_500,c_crop/w_100/e_grayscale",
+            &limits(),
+            &Presets::default(),
+        )
+        .unwrap();
         assert_eq!(chain.cache_key(), same.cache_key());
     }
 
@@ -385,10 +399,25 @@ mod tests {
 
     #[test]
     fn components_are_told_from_public_id_segments() {
-        for segment in ["w_100", "c_fill,w_10,h_10", "t_thumb", "w_abc", "e_grayscale", "x_10"] {
+        for segment in [
+            "w_100",
+            "c_fill,w_10,h_10",
+            "t_thumb",
+            "w_abc",
+            "e_grayscale",
+            "x_10",
+        ] {
             assert!(is_component(segment, &limits()), "{segment}");
         }
-        for segment in ["shop", "red.jpg", "my_photos", "v12", "w_10,shoes", "", "sale_2024"] {
+        for segment in [
+            "shop",
+            "red.jpg",
+            "my_photos",
+            "v12",
+            "w_10,shoes",
+            "",
+            "sale_2024",
+        ] {
             assert!(!is_component(segment, &limits()), "{segment}");
         }
     }

@@ -128,10 +128,7 @@ pub fn parse<'p>(
         rest = after;
     }
     let mut components = Vec::new();
-    loop {
-        let Some((segment, after)) = split(rest) else {
-            break;
-        };
+    while let Some((segment, after)) = split(rest) {
         let ends = match delivery {
             Delivery::Fetch => is_url_start(segment),
             // The last segment is always the public ID.

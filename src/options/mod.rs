@@ -283,7 +283,9 @@ pub enum OptionsError {
     #[error("the `{0}` query parameter is given more than once: give it once")]
     RepeatedParameter(&'static str),
     /// `t_{name}` naming no preset of the `presets` file.
-    #[error("unknown named transformation `{name}` in `{token}`: the `presets` file defines none of that name")]
+    #[error(
+        "unknown named transformation `{name}` in `{token}`: the `presets` file defines none of that name"
+    )]
     UnknownPreset { token: String, name: String },
 }
 

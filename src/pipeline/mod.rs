@@ -620,15 +620,25 @@ mod tests {
     }
 
     fn chain(text: &str) -> Chain {
-        Chain::parse(text, &GrammarLimits::default(), &crate::options::Presets::default())
-            .unwrap_or_else(|e| panic!("{text}: {e}"))
+        Chain::parse(
+            text,
+            &GrammarLimits::default(),
+            &crate::options::Presets::default(),
+        )
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
     }
 
     /// Runs `text` and decodes the result again.
     fn run_chain(bytes: &[u8], text: &str, limits: Limits) -> Result<(Encoded, Image), PipelineError> {
-        let (encoded, _) = Pipeline::new(limits).run_chain(bytes, &chain(text), OutputChoice::Source, None)?;
+        let (encoded, _) =
+            Pipeline::new(limits).run_chain(bytes, &chain(text), OutputChoice::Source, None)?;
         let probe = probe::probe(&encoded.bytes).unwrap();
-        let image = decode::decode(&encoded.bytes, &probe, &Pipeline::default().decode_request(1.0, true)).unwrap();
+        let image = decode::decode(
+            &encoded.bytes,
+            &probe,
+            &Pipeline::default().decode_request(1.0, true),
+        )
+        .unwrap();
         Ok((encoded, image))
     }
 
@@ -643,8 +653,12 @@ mod tests {
         }
         // The other order: scaled to 10x5 first, a 4x4 crop at either side.
         for (gravity, colour) in [("east", [0, 0, 255]), ("west", [255, 0, 0])] {
-            let (encoded, image) =
-                run_chain(&bytes, &format!("w_10/c_crop,w_4,h_4,g_{gravity}"), Limits::default()).unwrap();
+            let (encoded, image) = run_chain(
+                &bytes,
+                &format!("w_10/c_crop,w_4,h_4,g_{gravity}"),
+                Limits::default(),
+            )
+            .unwrap();
             assert_eq!((encoded.width, encoded.height), (4, 4));
             assert_eq!(pixel(&image, 0, 0, 0), colour);
             assert_eq!(pixel(&image, 0, 3, 3), colour);
@@ -686,14 +700,29 @@ mod tests {
             .unwrap();
         assert_eq!(encoded.format, ImageFormat::Jpeg);
         let low = Pipeline::default()
-            .run_chain(&bytes, &chain("q_5/w_30"), OutputChoice::Fixed(ImageFormat::Jpeg), None)
+            .run_chain(
+                &bytes,
+                &chain("q_5/w_30"),
+                OutputChoice::Fixed(ImageFormat::Jpeg),
+                None,
+            )
             .unwrap()
             .0;
         let high = Pipeline::default()
-            .run_chain(&bytes, &chain("q_5/w_30,q_100"), OutputChoice::Fixed(ImageFormat::Jpeg), None)
+            .run_chain(
+                &bytes,
+                &chain("q_5/w_30,q_100"),
+                OutputChoice::Fixed(ImageFormat::Jpeg),
+                None,
+            )
             .unwrap()
             .0;
-        assert!(low.bytes.len() < high.bytes.len(), "{} {}", low.bytes.len(), high.bytes.len());
+        assert!(
+            low.bytes.len() < high.bytes.len(),
+            "{} {}",
+            low.bytes.len(),
+            high.bytes.len()
+        );
     }
 
     #[test]

@@ -115,14 +115,22 @@ pub async fn run_table(table: &str) {
         assert_eq!(image.format, expect["format"].as_str().unwrap(), "{name}");
         assert_eq!(
             (u64::from(image.width), u64::from(image.height)),
-            (expect["width"].as_u64().unwrap(), expect["height"].as_u64().unwrap()),
+            (
+                expect["width"].as_u64().unwrap(),
+                expect["height"].as_u64().unwrap()
+            ),
             "{name}"
         );
         for pixel in expect["pixels"].as_array().unwrap() {
             let [x, y, rgb] = pixel.as_array().unwrap().as_slice() else {
                 panic!("{name}: a pixel is [x, y, [r, g, b]]");
             };
-            let rgb: Vec<u8> = rgb.as_array().unwrap().iter().map(|c| c.as_u64().unwrap() as u8).collect();
+            let rgb: Vec<u8> = rgb
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap() as u8)
+                .collect();
             let (x, y) = (x.as_u64().unwrap() as u32, y.as_u64().unwrap() as u32);
             let p = image.pixel(x, y);
             assert!(
@@ -132,7 +140,10 @@ pub async fn run_table(table: &str) {
         }
         if expect["grayscale"].as_bool() == Some(true) {
             for chunk in image.rgba.chunks_exact(4) {
-                assert!(chunk[0].abs_diff(chunk[1]) <= 2 && chunk[1].abs_diff(chunk[2]) <= 2, "{name}: {chunk:?}");
+                assert!(
+                    chunk[0].abs_diff(chunk[1]) <= 2 && chunk[1].abs_diff(chunk[2]) <= 2,
+                    "{name}: {chunk:?}"
+                );
             }
         }
         assert_eq!(
@@ -170,26 +181,46 @@ async fn sdk_urls_for_the_url_forms() {
 #[tokio::test]
 async fn refusals() {
     let origin = Origin::start().await;
-    origin.add("q.png", "image/png", encode_png(40, 20, false, &quadrants(40, 20)));
+    origin.add(
+        "q.png",
+        "image/png",
+        encode_png(40, 20, false, &quadrants(40, 20)),
+    );
     let src = origin.url("/img/q.png");
     let uploads = Uploads::new("refusals");
     let server = Server::start(cloudinary_config(&uploads, "demo", None)).await;
 
     // Another cloud name.
     let response = server.get(&format!("/other/image/fetch/w_10/{src}")).await;
-    assert!(assert_error(response, 404, "unknown_cloud").await.contains("other"));
+    assert!(
+        assert_error(response, 404, "unknown_cloud")
+            .await
+            .contains("other")
+    );
     // An unknown preset, and an unknown token, are named.
     let response = server.get(&format!("/image/fetch/t_nope/{src}")).await;
-    assert!(assert_error(response, 400, "unknown_preset").await.contains("nope"));
+    assert!(
+        assert_error(response, 400, "unknown_preset")
+            .await
+            .contains("nope")
+    );
     let response = server.get(&format!("/image/fetch/w_10,z_3/{src}")).await;
     assert!(assert_error(response, 400, "unknown_token").await.contains("z_3"));
     // In an upload path a segment with an unknown key is read as part of
     // the public ID (a folder named `sale_2024` must work), so the answer
     // names the keys tried.
     let response = server.get("/image/upload/w_10,z_3/q").await;
-    assert!(assert_error(response, 404, "source_not_found").await.contains("w_10,z_3/q"));
+    assert!(
+        assert_error(response, 404, "source_not_found")
+            .await
+            .contains("w_10,z_3/q")
+    );
     let response = server.get("/image/upload/w_abc/q").await;
-    assert!(assert_error(response, 400, "invalid_token").await.contains("w_abc"));
+    assert!(
+        assert_error(response, 400, "invalid_token")
+            .await
+            .contains("w_abc")
+    );
     // A public ID found under no key names the keys tried.
     let response = server.get("/image/upload/w_10/shop/none.jpg").await;
     let message = assert_error(response, 404, "source_not_found").await;
@@ -216,14 +247,31 @@ async fn refusals() {
     let mut config = cloudinary_config(&uploads, "demo", None);
     config.cloudinary.upload_mount = None;
     let no_upload = Server::start(config).await;
-    assert_error(no_upload.get("/image/upload/q").await, 404, "upload_mount_not_set").await;
+    assert_error(
+        no_upload.get("/image/upload/q").await,
+        404,
+        "upload_mount_not_set",
+    )
+    .await;
 
     // Signatures: missing, wrong, or for another path.
     let signed = Server::start(cloudinary_config(&uploads, "demo", Some("test-secret"))).await;
     assert_error(signed.get("/image/upload/w_20/q").await, 403, "signature_missing").await;
-    assert_error(signed.get("/image/upload/s--AAAAAAAA--/w_20/q").await, 403, "signature_invalid").await;
+    assert_error(
+        signed.get("/image/upload/s--AAAAAAAA--/w_20/q").await,
+        403,
+        "signature_invalid",
+    )
+    .await;
     let good = cloudinary_signature("w_20/q", "test-secret", CloudinarySignature::Short);
-    assert_eq!(signed.get(&format!("/image/upload/s--{good}--/w_20/q")).await.status().as_u16(), 200);
+    assert_eq!(
+        signed
+            .get(&format!("/image/upload/s--{good}--/w_20/q"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
     assert_error(
         signed.get(&format!("/image/upload/s--{good}--/w_30/q")).await,
         403,
@@ -236,9 +284,16 @@ async fn refusals() {
     config.strict_transformations = true;
     let strict = Server::start(config).await;
     let response = strict.get("/image/upload/t_thumb,w_10/q").await;
-    assert!(assert_error(response, 403, "named_transformation_required").await.contains("w_10"));
+    assert!(
+        assert_error(response, 403, "named_transformation_required")
+            .await
+            .contains("w_10")
+    );
     let response = strict.get(&format!("/w_10?url={src}")).await;
     assert_error(response, 403, "named_transformation_required").await;
     assert_eq!(strict.get("/image/upload/t_thumb/q").await.status().as_u16(), 200);
-    assert_eq!(strict.get(&format!("/t_thumb?url={src}")).await.status().as_u16(), 200);
+    assert_eq!(
+        strict.get(&format!("/t_thumb?url={src}")).await.status().as_u16(),
+        200
+    );
 }

@@ -2,8 +2,8 @@
 //! local origin on 127.0.0.1, checked on real outputs.
 
 mod api;
-mod cloudinary;
 mod cli;
+mod cloudinary;
 mod damaged;
 mod deadline;
 mod edges;
