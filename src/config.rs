@@ -20,7 +20,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::fetch::FetchLimits;
-use crate::options::GrammarLimits;
+use crate::options::{GrammarLimits, Presets};
 use crate::pipeline;
 use crate::source::{MountSpec, S3Settings};
 
@@ -76,6 +76,12 @@ pub mod defaults {
     /// On, as before mounts existed; `off` makes a deployment serve its own
     /// mounts and nothing else.
     pub const REMOTE_URLS: &str = "on";
+    /// The extensions a Cloudinary public ID is tried with when the key as
+    /// given is not in the upload mount, in order: what an SDK-written ID
+    /// (no extension, or the delivery format's) most often is stored as.
+    pub const CLOUDINARY_EXTENSIONS: &str = "jpg,jpeg,png,webp,gif,avif,tif,tiff,bmp";
+    /// Off: any transformation may be asked for, as before presets existed.
+    pub const STRICT_TRANSFORMATIONS: &str = "off";
 }
 
 /// The codec crates in this build and their versions, as `Cargo.lock` pins
@@ -151,6 +157,13 @@ pub enum Command {
         /// `/w_150,h_500/photos/products/42.jpg` or `/photos/products/42.jpg`
         /// (the path, as written).
         path_and_query: String,
+        /// Sign a Cloudinary delivery path (`/demo/image/upload/w_150/sample.jpg`)
+        /// as Cloudinary's SDKs do, with --key or --cloudinary-api-secret.
+        #[arg(long)]
+        cloudinary: bool,
+        /// With --cloudinary: the SDKs' `long_url_signature` (SHA-256, 32 characters).
+        #[arg(long, requires = "cloudinary")]
+        long: bool,
     },
 }
 
@@ -323,6 +336,39 @@ pub struct Settings {
     /// Serve `?url=` sources (`on`), or answer them 403 `remote_urls_disabled` (`off`).
     #[arg(long, env = "RESIZER_REMOTE_URLS", default_value = defaults::REMOTE_URLS, global = true)]
     pub remote_urls: String,
+
+    /// Cloudinary cloud name: when set, `/{cloud}/image/...` with another
+    /// name is 404 (the cloud segment stays optional).
+    #[arg(long, env = "RESIZER_CLOUDINARY_CLOUD_NAME", global = true)]
+    pub cloudinary_cloud_name: Option<String>,
+
+    /// The mount `/image/upload/...` reads public IDs from; unset: 404.
+    #[arg(long, env = "RESIZER_CLOUDINARY_UPLOAD_MOUNT", global = true)]
+    pub cloudinary_upload_mount: Option<String>,
+
+    /// Cloudinary API secret: when set, every `/image/...` request needs the
+    /// `s--{sig}--` segment the SDKs compute with it (`sign_url=True`).
+    #[arg(
+        long,
+        env = "RESIZER_CLOUDINARY_API_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub cloudinary_api_secret: Option<String>,
+
+    /// Extensions tried, in order, for an upload public ID not stored under
+    /// the key as given (comma-separated).
+    #[arg(long, env = "RESIZER_CLOUDINARY_EXTENSIONS", default_value = defaults::CLOUDINARY_EXTENSIONS, global = true)]
+    pub cloudinary_extensions: String,
+
+    /// File of named transformations for `t_{name}`: one `name = transformation`
+    /// per line (chains allowed), `#` comments.
+    #[arg(long, env = "RESIZER_PRESETS", global = true)]
+    pub presets: Option<std::path::PathBuf>,
+
+    /// `on`: only `t_` tokens are accepted (403 `named_transformation_required`).
+    #[arg(long, env = "RESIZER_STRICT_TRANSFORMATIONS", default_value = defaults::STRICT_TRANSFORMATIONS, global = true)]
+    pub strict_transformations: String,
 }
 
 /// Where `/metrics` is served.
@@ -377,6 +423,37 @@ pub struct Config {
     pub s3: S3Settings,
     /// Whether `?url=` sources are served.
     pub remote_urls: bool,
+    /// The Cloudinary URL forms (`/image/fetch`, `/image/upload`).
+    pub cloudinary: CloudinarySettings,
+    /// Named transformations for `t_{name}`, validated at start.
+    pub presets: Presets,
+    /// Whether only `t_` tokens are accepted.
+    pub strict_transformations: bool,
+}
+
+/// Settings of the Cloudinary URL forms.
+#[derive(Clone, Default)]
+pub struct CloudinarySettings {
+    /// Set: a `{cloud}` segment naming another cloud is 404.
+    pub cloud_name: Option<String>,
+    /// The mount `image/upload` reads from; checked to exist at start.
+    pub upload_mount: Option<String>,
+    /// Set: every `image/` request must carry a valid `s--{sig}--`.
+    pub api_secret: Option<String>,
+    /// Extensions tried for a public ID, in order, without the dot.
+    pub extensions: Vec<String>,
+}
+
+/// The secret stays out of logs and panics.
+impl std::fmt::Debug for CloudinarySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudinarySettings")
+            .field("cloud_name", &self.cloud_name)
+            .field("upload_mount", &self.upload_mount)
+            .field("api_secret", &self.api_secret.as_ref().map(|_| "<set>"))
+            .field("extensions", &self.extensions)
+            .finish()
+    }
 }
 
 /// A setting with a value that cannot be used.
@@ -515,6 +592,26 @@ impl Settings {
                 format!("`{}` is not `on` or `off`", self.remote_urls.trim()),
             )
         })?;
+        let cloudinary = self.cloudinary_settings(&mounts)?;
+        let grammar = crate::options::GrammarLimits {
+            max_dimension: self.max_dimension,
+            max_tokens: self.max_tokens,
+        };
+        let presets = match &self.presets {
+            None => Presets::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| invalid("presets", format!("cannot read {}: {e}", path.display())))?;
+                Presets::parse(&text, &grammar)
+                    .map_err(|e| invalid("presets", format!("{}: {e}", path.display())))?
+            }
+        };
+        let strict_transformations = parse_bool(&self.strict_transformations).ok_or_else(|| {
+            invalid(
+                "strict-transformations",
+                format!("`{}` is not `on` or `off`", self.strict_transformations.trim()),
+            )
+        })?;
         Ok(Config {
             bind,
             max_src_bytes,
@@ -547,6 +644,51 @@ impl Settings {
                 path_style: self.s3_path_style,
             },
             remote_urls,
+            cloudinary,
+            presets,
+            strict_transformations,
+        })
+    }
+
+    /// The Cloudinary settings, empty values read as unset; the upload
+    /// mount must be one of `mounts`.
+    fn cloudinary_settings(&self, mounts: &[MountSpec]) -> Result<CloudinarySettings, ConfigError> {
+        let set = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let upload_mount = set(&self.cloudinary_upload_mount);
+        if let Some(name) = &upload_mount
+            && !mounts.iter().any(|m| &m.name == name)
+        {
+            return Err(invalid(
+                "cloudinary-upload-mount",
+                format!("no mount named `{name}` in --mounts"),
+            ));
+        }
+        let extensions: Vec<String> = self
+            .cloudinary_extensions
+            .split(',')
+            .map(|e| e.trim().trim_start_matches('.').to_ascii_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
+        if let Some(bad) = extensions
+            .iter()
+            .find(|e| !e.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(invalid(
+                "cloudinary-extensions",
+                format!("`{bad}` is not an extension (letters and digits)"),
+            ));
+        }
+        Ok(CloudinarySettings {
+            cloud_name: set(&self.cloudinary_cloud_name),
+            upload_mount,
+            api_secret: self.cloudinary_api_secret.clone().filter(|s| !s.is_empty()),
+            extensions,
         })
     }
 }
@@ -569,6 +711,7 @@ impl Settings {
             // Commands read files and URLs, not mounts: a mount folder
             // missing where a command runs must not stop it.
             mounts: String::new(),
+            cloudinary_upload_mount: None,
             ..self.clone()
         }
         .validate()

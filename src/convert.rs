@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use crate::config::Config;
 use crate::fetch::{FetchError, Fetcher, Guard, SourceUrl};
 use crate::format::ImageFormat;
-use crate::options::{FormatRequest, GrammarLimits, OptionsError, Plan, query};
+use crate::options::{Chain, FormatRequest, GrammarLimits, OptionsError, Plan, query};
 use crate::pipeline::{self, OutputChoice, PipelineError};
 use crate::signing::{self, KeyError};
 use crate::source::{ObjectKey, is_mount_name};
@@ -54,15 +54,16 @@ pub async fn convert(
     transformation: &str,
     output: &str,
 ) -> Result<(), CommandError> {
-    let plan = Plan::parse(transformation, &config.grammar_limits())?;
+    let chain = Chain::parse(transformation, &config.grammar_limits(), &config.presets)?;
     // Checked before any download or decode: a contradiction costs nothing.
-    let choice = output_choice(&plan, output)?;
+    let choice = output_choice(chain.format(), output)?;
     let bytes = read_input(config, input).await?;
     let limits = config.pipeline_limits();
-    let (encoded, _) =
-        tokio::task::spawn_blocking(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, None))
-            .await
-            .map_err(|e| CommandError::Internal(e.to_string()))??;
+    let (encoded, _) = tokio::task::spawn_blocking(move || {
+        pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, None)
+    })
+    .await
+    .map_err(|e| CommandError::Internal(e.to_string()))??;
     if output == STDIO {
         let mut stdout = std::io::stdout().lock();
         stdout
@@ -142,7 +143,7 @@ fn has_scheme(input: &str) -> bool {
 ///   accepts; with `-` or no extension, the server's choice for a client
 ///   that sends no `Accept`: JPEG, or PNG when the image has alpha.
 /// - no `f_`: OUTPUT's extension, else (stdout, no extension) the source's.
-fn output_choice(plan: &Plan, output: &str) -> Result<OutputChoice, CommandError> {
+fn output_choice(format: FormatRequest, output: &str) -> Result<OutputChoice, CommandError> {
     let extension = if output == STDIO {
         ""
     } else {
@@ -152,7 +153,7 @@ fn output_choice(plan: &Plan, output: &str) -> Result<OutputChoice, CommandError
             .unwrap_or("")
     };
     let named = ImageFormat::from_name(extension);
-    match (plan.format(), named) {
+    match (format, named) {
         (FormatRequest::Fixed(format), Some(named)) if named != format => Err(CommandError::Usage(format!(
             "f_{format} asks for {format} but OUTPUT `{output}` names {named}: drop f_{format} or name the file .{}",
             format.name()
@@ -251,6 +252,43 @@ fn sign_mount_path(
     Ok(format!("{path}?{}", kept.join("&")))
 }
 
+/// `resizer sign --cloudinary`: `path` (a Cloudinary delivery path,
+/// `/[{cloud}/]image/{fetch|upload}/...`) with the `s--{sig}--` segment the
+/// SDKs write for `secret` (SHA-1, or SHA-256 when `long`); an existing
+/// signature is replaced. The transformation is checked as the server
+/// checks it.
+pub fn sign_cloudinary(
+    secret: &str,
+    path: &str,
+    long: bool,
+    config: &Config,
+) -> Result<String, CommandError> {
+    use crate::options::cloudinary;
+    let limits = config.grammar_limits();
+    let parsed = cloudinary::parse(path, |segment| crate::options::is_component(segment, &limits))
+        .ok_or_else(|| {
+            CommandError::Usage(format!(
+                "`{path}` is not /[cloud/]image/fetch/... or /[cloud/]image/upload/..."
+            ))
+        })?
+        .map_err(|_| CommandError::Usage(format!("`{path}` names no remote URL or public ID")))?;
+    Chain::parse(&parsed.transformation(), &limits, &config.presets)?;
+    let kind = if long {
+        crate::signing::CloudinarySignature::Long
+    } else {
+        crate::signing::CloudinarySignature::Short
+    };
+    let signature = crate::signing::cloudinary_signature(&parsed.signed_text(), secret, kind);
+    let prefix_end = path.find("/image/").map(|i| i + "/image/".len()).unwrap_or(0);
+    let kind_end = prefix_end + path[prefix_end..].find('/').map_or(0, |i| i + 1);
+    let after = &path[kind_end..];
+    let after = match after.split_once('/') {
+        Some((first, rest)) if first.starts_with("s--") && first.ends_with("--") => rest,
+        _ => after,
+    };
+    Ok(format!("{}s--{signature}--/{after}", &path[..kind_end]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -295,40 +333,46 @@ mod tests {
     fn f_auto_without_accept_is_jpeg_or_png_and_follows_the_extension() {
         // Bug: `f_auto` into x.jpg used to pick AVIF, as for a browser.
         assert_eq!(
-            output_choice(&plan("w_10,f_auto"), "x.jpg").unwrap(),
+            output_choice(plan("w_10,f_auto").format(), "x.jpg").unwrap(),
             OutputChoice::Fixed(ImageFormat::Jpeg)
         );
         assert_eq!(
-            output_choice(&plan("f_auto"), "x.webp").unwrap(),
+            output_choice(plan("f_auto").format(), "x.webp").unwrap(),
             OutputChoice::Fixed(ImageFormat::Webp)
         );
         let no_accept = OutputChoice::Auto {
             avif: false,
             webp: false,
         };
-        assert_eq!(output_choice(&plan("f_auto"), "-").unwrap(), no_accept);
-        assert_eq!(output_choice(&plan("f_auto"), "thumb").unwrap(), no_accept);
+        assert_eq!(output_choice(plan("f_auto").format(), "-").unwrap(), no_accept);
+        assert_eq!(
+            output_choice(plan("f_auto").format(), "thumb").unwrap(),
+            no_accept
+        );
     }
 
     #[test]
     fn an_explicit_format_must_agree_with_the_extension() {
-        let err = output_choice(&plan("f_png"), "x.jpg").unwrap_err();
+        let err = output_choice(plan("f_png").format(), "x.jpg").unwrap_err();
         assert!(matches!(err, CommandError::Usage(_)), "{err}");
         assert!(err.to_string().contains("x.jpg"), "{err}");
         assert_eq!(
-            output_choice(&plan("f_jpg"), "x.JPEG").unwrap(),
+            output_choice(plan("f_jpg").format(), "x.JPEG").unwrap(),
             OutputChoice::Fixed(ImageFormat::Jpeg)
         );
         // `-` and unknown extensions name nothing to contradict.
         for output in ["-", "x.bin", "x"] {
             assert_eq!(
-                output_choice(&plan("f_webp"), output).unwrap(),
+                output_choice(plan("f_webp").format(), output).unwrap(),
                 OutputChoice::Fixed(ImageFormat::Webp),
                 "{output}"
             );
         }
-        assert_eq!(output_choice(&plan("w_1"), "-").unwrap(), OutputChoice::Source);
-        assert!(output_choice(&plan("w_1"), "x.bin").is_err());
+        assert_eq!(
+            output_choice(plan("w_1").format(), "-").unwrap(),
+            OutputChoice::Source
+        );
+        assert!(output_choice(plan("w_1").format(), "x.bin").is_err());
     }
 
     #[test]
@@ -396,5 +440,19 @@ mod tests {
             sign(KEY, "/w_10?url=", &limits),
             Err(CommandError::Usage(_))
         ));
+    }
+
+    /// The value Cloudinary's Python SDK 1.46.3 writes for
+    /// `cloudinary_url("shop/shoes/red", format="png", version=123, width=10,
+    /// sign_url=True, api_secret="abc", cloud_name="demo")`.
+    #[test]
+    fn cloudinary_paths_are_signed_as_the_sdk_signs_them() {
+        let config = Config::defaults();
+        let sdk = "/demo/image/upload/s--DyNwAD93--/w_10/v123/shop/shoes/red.png";
+        let unsigned = "/demo/image/upload/w_10/v123/shop/shoes/red.png";
+        assert_eq!(sign_cloudinary("abc", unsigned, false, &config).unwrap(), sdk);
+        assert_eq!(sign_cloudinary("abc", sdk, false, &config).unwrap(), sdk);
+        assert!(sign_cloudinary("abc", "/w_10/photos/a.jpg", false, &config).is_err());
+        assert!(sign_cloudinary("abc", "/image/fetch/z_1/https://a.example/a.jpg", false, &config).is_err());
     }
 }

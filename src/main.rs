@@ -48,7 +48,24 @@ fn main() -> ExitCode {
                 transformation,
                 output,
             } => Ok(resizer::convert::convert(&config, &input, &transformation, &output).await?),
-            Command::Sign { key, path_and_query } => {
+            Command::Sign {
+                key,
+                path_and_query,
+                cloudinary: true,
+                long,
+            } => {
+                let secret = key
+                    .or_else(|| config.cloudinary.api_secret.clone())
+                    .ok_or_else(|| anyhow::anyhow!("give --key or set RESIZER_CLOUDINARY_API_SECRET"))?;
+                println!(
+                    "{}",
+                    resizer::convert::sign_cloudinary(&secret, &path_and_query, long, &config)?
+                );
+                Ok(())
+            }
+            Command::Sign {
+                key, path_and_query, ..
+            } => {
                 let key = match key {
                     Some(key) => key.into_bytes(),
                     None => config

@@ -7,7 +7,7 @@
 //! a few keys, so a change to the mapping is a visible decision.
 
 use crate::format::ImageFormat;
-use crate::options::Plan;
+use crate::options::Chain;
 use crate::pipeline::OutputChoice;
 use crate::source::Source;
 
@@ -21,10 +21,10 @@ use crate::source::Source;
 pub struct ResultKey(String);
 
 impl ResultKey {
-    pub fn new(plan: &Plan, choice: OutputChoice, source: &Source) -> ResultKey {
+    pub fn new(chain: &Chain, choice: OutputChoice, source: &Source) -> ResultKey {
         ResultKey(format!(
             "{}|{}|{}",
-            plan.cache_key(),
+            chain.cache_key(),
             output_key(choice),
             source.cache_key()
         ))
@@ -74,14 +74,14 @@ fn format_key(format: ImageFormat) -> &'static str {
 mod tests {
     use super::*;
     use crate::fetch::{Guard, SourceUrl};
-    use crate::options::GrammarLimits;
+    use crate::options::{GrammarLimits, Plan};
 
     fn key(transformation: &str, choice: OutputChoice) -> String {
         let plan = Plan::parse(transformation, &GrammarLimits::default()).unwrap();
         let mut config = crate::Config::defaults();
         config.allow_private_networks = true;
         let source = SourceUrl::parse("https://example.com/a.jpg?v=1", &Guard::new(&config)).unwrap();
-        ResultKey::new(&plan, choice, &Source::Remote(source)).into_string()
+        ResultKey::new(&Chain::single(plan), choice, &Source::Remote(source)).into_string()
     }
 
     #[test]
@@ -150,7 +150,7 @@ mod tests {
         let plan = Plan::parse("w_100", &GrammarLimits::default()).unwrap();
         assert_eq!(source_key(&object), "mount:disk/a/b c.jpg");
         assert_eq!(
-            ResultKey::new(&plan, OutputChoice::Source, &object).into_string(),
+            ResultKey::new(&Chain::single(plan.clone()), OutputChoice::Source, &object).into_string(),
             "w_100|source|mount:disk/a/b c.jpg"
         );
     }

@@ -62,6 +62,24 @@ pub enum ApiError {
     /// A bug: the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A Cloudinary path naming another cloud than `cloudinary_cloud_name`.
+    #[error("no cloud named `{0}` here: this server answers for its configured cloud name only")]
+    UnknownCloud(String),
+    /// `/image/upload/...` without `cloudinary_upload_mount`.
+    #[error(
+        "`image/upload` URLs are not served: set cloudinary_upload_mount to the mount holding the public IDs"
+    )]
+    UploadMountNotSet,
+    /// No key tried for a public ID is in the upload mount.
+    #[error("public ID `{id}` not found in mount `{mount}`: tried {}", tried.join(", "))]
+    PublicIdNotFound {
+        id: String,
+        mount: String,
+        tried: Vec<String>,
+    },
+    /// `strict_transformations` is on and a token is not `t_`.
+    #[error("`{0}`: this server runs named transformations only (t_{{name}})")]
+    NamedTransformationRequired(String),
 }
 
 /// Whose fault an error was. It sets the level of the request log line and
@@ -115,6 +133,7 @@ impl ApiError {
                 OptionsError::TooManyTokens { .. } => (S::BAD_REQUEST, "too_many_tokens"),
                 OptionsError::TooLarge { .. } => (S::BAD_REQUEST, "dimension_too_large"),
                 OptionsError::RepeatedParameter(_) => (S::BAD_REQUEST, "repeated_parameter"),
+                OptionsError::UnknownPreset { .. } => (S::BAD_REQUEST, "unknown_preset"),
             },
             ApiError::Fetch(e) => match e {
                 FetchError::InvalidUrl(_) => (S::BAD_REQUEST, "invalid_url"),
@@ -162,6 +181,10 @@ impl ApiError {
             ApiError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal_error"),
+            ApiError::UnknownCloud(_) => (S::NOT_FOUND, "unknown_cloud"),
+            ApiError::UploadMountNotSet => (S::NOT_FOUND, "upload_mount_not_set"),
+            ApiError::PublicIdNotFound { .. } => (S::NOT_FOUND, "source_not_found"),
+            ApiError::NamedTransformationRequired(_) => (S::FORBIDDEN, "named_transformation_required"),
         }
     }
 

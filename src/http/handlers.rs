@@ -19,9 +19,11 @@ use crate::cache::{Outcome, Weighed};
 use crate::fetch::{Fetch, FetchError, SourceUrl};
 use crate::format::ImageFormat;
 use crate::metrics::RevalidationLabel;
+use crate::options::cloudinary::{self, Delivery};
 use crate::options::query;
-use crate::options::{FormatRequest, Plan};
+use crate::options::{Chain, FormatRequest, OptionsError, Plan, first_unnamed_token, is_component};
 use crate::pipeline::{self, OutputChoice};
+use crate::signing;
 use crate::source::{Mount, ObjectKey, Source, is_mount_name};
 
 /// A finished image, as cached and as sent.
@@ -115,7 +117,7 @@ async fn transform_request(
         Some(url) if url.trim().is_empty() => return Err(ApiError::EmptyUrl),
         Some(url) => url,
     };
-    let plan = Plan::parse(&transformation, &state.grammar)?;
+    let chain = single_component_chain(&state, &transformation)?;
     // Before the signature: with `?url=` disabled, no signature can make
     // the request servable, and the answer says what to change.
     if !state.config.remote_urls {
@@ -125,7 +127,38 @@ async fn transform_request(
         verifier.verify(&transformation, &url, query.signature.as_deref())?;
     }
     let source = Source::Remote(SourceUrl::parse(&url, &state.guard)?);
-    serve_source(&state, plan, source, &headers).await
+    serve_source(&state, chain, source, &headers, None).await
+}
+
+/// The transformation of a `?url=` or mount request: one component (a `/`
+/// inside it, sent as `%2F`, is refused as before chains existed), which
+/// may name presets that are chains; strict mode checked first.
+fn single_component_chain(state: &AppState, transformation: &str) -> Result<Chain, ApiError> {
+    check_strict(state, transformation)?;
+    if transformation.contains('/') {
+        // The grammar's own error for the token holding the `/`.
+        Plan::parse(transformation, &state.grammar)?;
+        return Err(OptionsError::InvalidValue {
+            token: transformation.to_owned(),
+            reason: "`/` separates chained components in Cloudinary URLs only".to_owned(),
+        }
+        .into());
+    }
+    Ok(Chain::parse(
+        transformation,
+        &state.grammar,
+        &state.config.presets,
+    )?)
+}
+
+/// With `strict_transformations` on, only `t_` tokens may be asked for.
+fn check_strict(state: &AppState, transformation: &str) -> Result<(), ApiError> {
+    if state.config.strict_transformations
+        && let Some(token) = first_unnamed_token(transformation)
+    {
+        return Err(ApiError::NamedTransformationRequired(token.to_owned()));
+    }
+    Ok(())
 }
 
 /// The mount, transformation and raw key a path names, when it names a
@@ -183,12 +216,172 @@ fn mount_path<'p>(state: &AppState, path: &'p str) -> MountPath<'p> {
     }
 }
 
+/// The Cloudinary delivery path `path` is, unless its first segment (or its
+/// second, where a cloud name would stand) names a configured mount: a
+/// mount path stays a mount path.
+fn delivery_path<'p>(
+    state: &AppState,
+    path: &'p str,
+) -> Option<Result<cloudinary::DeliveryPath<'p>, cloudinary::PathError>> {
+    let mut segments = path.trim_start_matches('/').split('/');
+    let names_mount = |segment: Option<&str>| segment.is_some_and(|s| state.mounts.get(s).is_some());
+    if names_mount(segments.next()) || names_mount(segments.next()) {
+        return None;
+    }
+    cloudinary::parse(path, |segment| is_component(segment, &state.grammar))
+}
+
+/// `GET /[{cloud}/]image/{fetch|upload}/...`: the checks in order (length,
+/// cloud name, signature, strict mode, transformation), then the remote URL
+/// under the `?url=` rules or the public ID of the upload mount.
+async fn cloudinary_request(
+    state: &AppState,
+    delivery: Result<cloudinary::DeliveryPath<'_>, cloudinary::PathError>,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    check_url_length(state, uri)?;
+    let path = match delivery {
+        Ok(path) => path,
+        Err(cloudinary::PathError::MissingSource(Delivery::Fetch)) => return Err(ApiError::MissingUrl),
+        Err(cloudinary::PathError::MissingSource(Delivery::Upload)) => {
+            return Err(ApiError::NotFound(uri.path().to_owned()));
+        }
+    };
+    let settings = &state.config.cloudinary;
+    if let (Some(cloud), Some(name)) = (path.cloud, &settings.cloud_name)
+        && cloud != name
+    {
+        return Err(ApiError::UnknownCloud(cloud.to_owned()));
+    }
+    if let Some(secret) = &settings.api_secret {
+        signing::verify_cloudinary(&path.signed_text(), secret, path.signature)?;
+    }
+    let transformation = path.transformation();
+    check_strict(state, &transformation)?;
+    let chain = Chain::parse(&transformation, &state.grammar, &state.config.presets)?;
+    match path.delivery {
+        Delivery::Fetch => {
+            if !state.config.remote_urls {
+                return Err(ApiError::RemoteUrlsDisabled);
+            }
+            // A raw remote URL's own query arrives as the request's query.
+            let mut url = path.remote_url();
+            if let Some(query) = uri.query().filter(|q| !q.is_empty()) {
+                url = format!("{url}?{query}");
+            }
+            let source = Source::Remote(SourceUrl::parse(&url, &state.guard)?);
+            serve_source(state, chain, source, headers, None).await
+        }
+        Delivery::Upload => {
+            let name = settings
+                .upload_mount
+                .as_deref()
+                .ok_or(ApiError::UploadMountNotSet)?;
+            let mount = state
+                .mounts
+                .get(name)
+                .cloned()
+                .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))?;
+            let (id, extension) = path.public_id();
+            let key = find_public_id(
+                state,
+                &mount,
+                &id,
+                extension.as_ref().map(|(base, _)| base.as_str()),
+            )
+            .await?;
+            let format = extension.map(|(_, format)| format);
+            serve_source(state, chain, Source::Object { mount, key }, headers, format).await
+        }
+    }
+}
+
+/// The stored key of a public ID: the key as given, then the ID without
+/// the delivery extension, then the ID with each configured extension, the
+/// first found remembered (`public_ids`). None found: `404` naming them.
+async fn find_public_id(
+    state: &AppState,
+    mount: &Arc<Mount>,
+    id: &str,
+    without_extension: Option<&str>,
+) -> Result<ObjectKey, ApiError> {
+    let remembered = format!("{}/{id}", mount.name());
+    if let Some(key) = state.public_ids.get(&remembered).await {
+        return Ok(key);
+    }
+    let base = without_extension.unwrap_or(id);
+    let mut tried: Vec<String> = Vec::new();
+    let candidates = std::iter::once(id.to_owned())
+        .chain(std::iter::once(base.to_owned()))
+        .chain(
+            state
+                .config
+                .cloudinary
+                .extensions
+                .iter()
+                .map(|e| format!("{base}.{e}")),
+        );
+    for candidate in candidates {
+        if tried.contains(&candidate) {
+            continue;
+        }
+        tried.push(candidate.clone());
+        let key = ObjectKey::parse(&encode_key(&candidate))?;
+        let source = Source::Object {
+            mount: Arc::clone(mount),
+            key: key.clone(),
+        };
+        match download(state, source).await {
+            Ok(_) => {
+                state.public_ids.insert(remembered, key.clone()).await;
+                return Ok(key);
+            }
+            Err(ApiError::Fetch(FetchError::ObjectNotFound(_))) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Err(ApiError::PublicIdNotFound {
+        id: id.to_owned(),
+        mount: mount.name().to_owned(),
+        tried,
+    })
+}
+
+/// A decoded key written back as a raw path for [`ObjectKey::parse`],
+/// which decodes each segment once.
+fn encode_key(key: &str) -> String {
+    key.split('/')
+        .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// What a key segment escapes: everything but unreserved characters.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// The name of the mount a request was served from, for the request log.
 #[derive(Debug, Clone)]
 pub struct MountName(pub String);
 
 /// Every path no route takes: mount paths, else a JSON 404.
 pub async fn fallback(state: State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    if let Some(delivery) = delivery_path(&state, uri.path()) {
+        if method != Method::GET && method != Method::HEAD {
+            let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+            return response;
+        }
+        return cloudinary_request(&state, delivery, &uri, &headers)
+            .await
+            .unwrap_or_else(IntoResponse::into_response);
+    }
     let (transformation, mount, raw_key) = match mount_path(&state, uri.path()) {
         MountPath::Other => return ApiError::NotFound(uri.path().to_owned()).into_response(),
         MountPath::Unknown(name) => return ApiError::UnknownMount(name).into_response(),
@@ -228,29 +421,35 @@ async fn mount_request(
     check_url_length(state, uri)?;
     // Only `s` is read; other parameters (a cache buster `?v=2`) are ignored.
     let query = query::parse(uri.query())?;
-    let plan = Plan::parse(&transformation, &state.grammar)?;
+    let chain = single_component_chain(state, &transformation)?;
     let key = ObjectKey::parse(raw_key)?;
     if let Some(verifier) = &state.verifier {
         let signed = uri.path().strip_prefix('/').unwrap_or_default();
         verifier.verify_path(signed, query.signature.as_deref())?;
     }
-    serve_source(state, plan, Source::Object { mount, key }, headers).await
+    serve_source(state, chain, Source::Object { mount, key }, headers, None).await
 }
 
-/// The image of `plan` applied to `source`, or `304`.
+/// The image of `chain` applied to `source`, or `304`. `extension` is the
+/// format an upload URL's extension names, used when no step names `f_`.
 async fn serve_source(
     state: &AppState,
-    plan: Plan,
+    chain: Chain,
     source: Source,
     headers: &HeaderMap,
+    extension: Option<ImageFormat>,
 ) -> Result<Response, ApiError> {
-    let hinted = headers::hint_vary(&plan);
-    let plan = plan.resolve_hints(headers::client_hints(headers), &state.grammar);
+    let format = match (chain.format(), extension) {
+        (FormatRequest::Source, Some(format)) => FormatRequest::Fixed(format),
+        (format, _) => format,
+    };
+    let hinted = headers::hint_vary(&chain);
+    let chain = chain.resolve_hints(headers::client_hints(headers), &state.grammar);
     let name = source_name(&source);
-    let choice = headers::output_choice(&plan, headers);
-    let rendered = render(state, plan.clone(), choice, source).await?;
-    let mut response = respond(state, &rendered, headers, plan.format() == FormatRequest::Auto);
-    delivery_headers(&mut response, &plan, &hinted, &name, &rendered);
+    let choice = headers::format_choice(format, headers);
+    let rendered = render(state, chain.clone(), choice, source).await?;
+    let mut response = respond(state, &rendered, headers, format == FormatRequest::Auto);
+    delivery_headers(&mut response, &chain, &hinted, &name, &rendered);
     Ok(response)
 }
 
@@ -267,7 +466,7 @@ fn source_name(source: &Source) -> String {
 /// for `fl_attachment`.
 fn delivery_headers(
     response: &mut Response,
-    plan: &Plan,
+    chain: &Chain,
     hinted: &[&'static str],
     source_name: &str,
     rendered: &Rendered,
@@ -284,10 +483,10 @@ fn delivery_headers(
             h.insert(header::VARY, value);
         }
     }
-    if let Some(name) = plan.attachment() {
+    if let Some(name) = chain.attachment() {
         // `.jpg`, the extension Cloudinary and most tools write for JPEG.
         let extension = match rendered.format {
-            _ if plan.getinfo() => "json",
+            _ if chain.getinfo() => "json",
             ImageFormat::Jpeg => "jpg",
             other => other.name(),
         };
@@ -301,7 +500,7 @@ fn delivery_headers(
 /// a new run of fetch and pipeline.
 async fn render(
     state: &AppState,
-    plan: Plan,
+    plan: Chain,
     choice: OutputChoice,
     source: Source,
 ) -> Result<Arc<Rendered>, ApiError> {
@@ -322,19 +521,19 @@ async fn render(
 /// Fetches the source and runs the pipeline on the CPU pool.
 async fn produce(
     state: AppState,
-    plan: Plan,
+    chain: Chain,
     choice: OutputChoice,
     source: Source,
 ) -> Result<Arc<Rendered>, ApiError> {
     let bytes = download(&state, source).await?;
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
-    if plan.getinfo() {
-        return produce_info(&state, bytes, plan, choice, deadline).await;
+    if chain.getinfo() {
+        return produce_info(&state, bytes, chain, choice, deadline).await;
     }
     let (result, waited) = state
         .pool
-        .run(move || pipeline::Pipeline::new(limits).run(&bytes, &plan, choice, Some(deadline)))
+        .run(move || pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, Some(deadline)))
         .await?;
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);
@@ -355,7 +554,7 @@ async fn produce(
 async fn produce_info(
     state: &AppState,
     bytes: Bytes,
-    plan: Plan,
+    chain: Chain,
     choice: OutputChoice,
     deadline: Instant,
 ) -> Result<Arc<Rendered>, ApiError> {
@@ -366,7 +565,7 @@ async fn produce_info(
             pipeline::info::describe(
                 &pipeline::Pipeline::new(limits),
                 &bytes,
-                &plan,
+                &chain,
                 choice,
                 Some(deadline),
             )

@@ -5,12 +5,18 @@
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, IF_NONE_MATCH};
 
-use crate::options::{ClientHints, DEFAULT_ATTACHMENT_NAME, FormatRequest, Plan};
+use crate::options::{Chain, ClientHints, DEFAULT_ATTACHMENT_NAME, FormatRequest, Plan};
 use crate::pipeline::OutputChoice;
 
 /// The output choice for a plan given the request's `Accept` header.
 pub fn output_choice(plan: &Plan, headers: &HeaderMap) -> OutputChoice {
-    match plan.format() {
+    format_choice(plan.format(), headers)
+}
+
+/// The output choice for a format request (a chain's, or an upload URL's
+/// extension) given the request's `Accept` header.
+pub fn format_choice(format: FormatRequest, headers: &HeaderMap) -> OutputChoice {
+    match format {
         FormatRequest::Source => OutputChoice::Source,
         FormatRequest::Fixed(format) => OutputChoice::Fixed(format),
         FormatRequest::Auto => {
@@ -90,12 +96,12 @@ pub fn client_hints(headers: &HeaderMap) -> ClientHints {
 /// The request headers a response to `plan` varies by, beyond `Accept`:
 /// the hint headers of `dpr_auto` and `w_auto` (a cache in front must not
 /// give a phone's image to a desktop).
-pub fn hint_vary(plan: &Plan) -> Vec<&'static str> {
+pub fn hint_vary(chain: &Chain) -> Vec<&'static str> {
     let mut names = Vec::new();
-    if plan.dpr_auto() {
+    if chain.steps().iter().any(Plan::dpr_auto) {
         names.extend(["Sec-CH-DPR", "DPR"]);
     }
-    if plan.width_auto().is_some() {
+    if chain.steps().iter().any(|plan| plan.width_auto().is_some()) {
         names.extend(["Sec-CH-Width", "Width"]);
     }
     names

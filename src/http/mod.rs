@@ -78,6 +78,11 @@ pub struct Shared {
     /// kept (for that) up to [`SOURCE_RETENTION`] TTLs after it was stored.
     pub sources: Tier<Arc<CachedSource>, FetchError>,
     pub metrics: Metrics,
+    /// Cloudinary public IDs -> the key found for them in the upload mount
+    /// (`{mount}/{id}`), so that an ID written without its stored extension
+    /// costs the probing once. Bounded: a key is small, and a miss only
+    /// costs the probing again.
+    pub public_ids: moka::future::Cache<String, crate::source::ObjectKey>,
 }
 
 impl std::ops::Deref for AppState {
@@ -86,6 +91,9 @@ impl std::ops::Deref for AppState {
         &self.0
     }
 }
+
+/// How many public ID -> key findings are remembered.
+const PUBLIC_IDS: u64 = 10_000;
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +128,10 @@ impl AppState {
                 config.cache_ttl.saturating_mul(SOURCE_RETENTION),
             ),
             metrics: Metrics::new(),
+            public_ids: moka::future::Cache::builder()
+                .max_capacity(PUBLIC_IDS)
+                .time_to_live(config.cache_ttl)
+                .build(),
             config,
         };
         Ok(AppState(Arc::new(shared)))

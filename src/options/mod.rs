@@ -7,9 +7,12 @@
 //! [`OptionsError`] naming the token; nothing is ever dropped silently.
 //! [`query`] reads the request's `url` and `s` parameters.
 
+mod chain;
+pub mod cloudinary;
 mod grammar;
 pub mod query;
 
+pub use chain::{Chain, Presets, first_unnamed_token, is_component};
 pub use grammar::{Token, tokenize};
 
 /// What `fl_attachment` names a download when the source gives no name.
@@ -590,6 +593,11 @@ pub enum OptionsError {
     /// taking either value would answer a question the client did not ask.
     #[error("the `{0}` query parameter is given more than once: give it once")]
     RepeatedParameter(&'static str),
+    /// `t_{name}` naming no preset of the `presets` file.
+    #[error(
+        "unknown named transformation `{name}` in `{token}`: the `presets` file defines none of that name"
+    )]
+    UnknownPreset { token: String, name: String },
 }
 
 impl Plan {

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::{OutputChoice, Pipeline, PipelineError, codec, probe};
-use crate::options::Plan;
+use crate::options::Chain;
 
 /// The source side of `fl_getinfo`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,13 +70,13 @@ impl Info {
 pub fn describe(
     pipeline: &Pipeline,
     bytes: &[u8],
-    plan: &Plan,
+    chain: &Chain,
     output: OutputChoice,
     deadline: Option<Instant>,
 ) -> Result<Info, PipelineError> {
     let repaired = codec::jpeg::repair::repair(bytes);
     let source = probe::probe(repaired.as_deref().unwrap_or(bytes))?;
-    let (encoded, _) = pipeline.run(bytes, plan, output, deadline)?;
+    let (encoded, _) = pipeline.run_chain(bytes, chain, output, deadline)?;
     let written = probe::probe(&encoded.bytes)?;
     Ok(Info {
         input: InputInfo {
@@ -118,7 +118,8 @@ mod tests {
         let png = encode::encode(&image, ImageFormat::Png, Default::default())
             .unwrap()
             .bytes;
-        let plan = Plan::parse("w_20,f_jpg,fl_getinfo", &GrammarLimits::default()).unwrap();
+        let plan = crate::options::Plan::parse("w_20,f_jpg,fl_getinfo", &GrammarLimits::default()).unwrap();
+        let plan = Chain::single(plan);
         let info = describe(
             &Pipeline::default(),
             &png,

@@ -32,7 +32,7 @@ pub mod trim;
 use std::time::{Duration, Instant};
 
 use crate::format::{ImageFormat, SourceFormat};
-use crate::options::Plan;
+use crate::options::{Chain, Plan};
 
 pub use image::{Channels, Frame, Image, LayoutError};
 pub use probe::Probe;
@@ -209,11 +209,52 @@ impl Pipeline {
         output: OutputChoice,
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
-        let limits = &self.limits;
-        let choice = output;
+        self.run_chain(bytes, &Chain::single(plan.clone()), output, deadline)
+    }
+
+    /// Runs a chained transformation on one source: the first step from the
+    /// source's bytes ([`Pipeline::first_step`]: probe, shrink-on-load,
+    /// orientation, colour, ...), every later step on the previous step's
+    /// pixels ([`Pipeline::later_step`]), then one encode with the chain's
+    /// quality. `output` is the choice for the chain's format (the last
+    /// step naming `f_`).
+    pub fn run_chain(
+        &self,
+        bytes: &[u8],
+        chain: &Chain,
+        output: OutputChoice,
+        deadline: Option<Instant>,
+    ) -> Result<(Encoded, Timings), PipelineError> {
         let _deadline = deadline::enter(deadline);
-        let check_deadline = deadline::check;
         let mut timings = Timings::default();
+        let (first, later) = chain
+            .steps()
+            .split_first()
+            .ok_or_else(|| PipelineError::Unprocessable("the transformation has no steps".to_owned()))?;
+        let (mut image, format) = self.first_step(bytes, first, output, &mut timings)?;
+        for plan in later {
+            let started = Instant::now();
+            image = self.later_step(image, plan, format)?;
+            timings.transform += started.elapsed();
+        }
+
+        let started = Instant::now();
+        let encoded = encode::encode_with(&image, format, chain.quality(), chain.progressive())?;
+        timings.encode = started.elapsed();
+        Ok((encoded, timings))
+    }
+
+    /// The first step of a chain, from the source's bytes to finished (not
+    /// yet encoded) pixels, and the output format it chose.
+    fn first_step(
+        &self,
+        bytes: &[u8],
+        plan: &Plan,
+        choice: OutputChoice,
+        timings: &mut Timings,
+    ) -> Result<(Image, ImageFormat), PipelineError> {
+        let limits = &self.limits;
+        let check_deadline = deadline::check;
         let started = Instant::now();
 
         // Stray bytes between JPEG segments and a missing EOI: browsers show
@@ -281,11 +322,49 @@ impl Pipeline {
         let image = finish::apply(image, &layout, plan, format)?;
         timings.transform += started.elapsed();
         check_deadline()?;
+        Ok((image, format))
+    }
 
-        let started = Instant::now();
-        let encoded = encode::encode_with(&image, format, plan.quality(), plan.progressive())?;
-        timings.encode = started.elapsed();
-        Ok((encoded, timings))
+    /// A later step of a chain, on the previous step's pixels (already
+    /// oriented and in sRGB): `e_trim`, the plan's turn (its flips and
+    /// quarter turns; there is no EXIF orientation left to apply), layout on
+    /// the current size (so every intermediate size is held to
+    /// `max_dimension` and the work budget), resample, effects, finish. An
+    /// animation's frames go through one at a time with one resampler (the
+    /// same window for all), under the same frame limit by output size as
+    /// the first step.
+    fn later_step(&self, image: Image, plan: &Plan, format: ImageFormat) -> Result<Image, PipelineError> {
+        let image = match plan.trim() {
+            Some(trim) => trim::apply(image, trim)?,
+            None => image,
+        };
+        let turn = orient::Turn::for_plan(image.width(), image.height(), 1, plan);
+        let size = turn.size(image.width(), image.height());
+        let layout = geometry::layout(size, plan, self.limits.max_dimension)?;
+        let output = layout.output();
+        let last = finish::final_size(output, plan, self.limits.max_dimension)?;
+        deadline::check_budget(
+            plan,
+            format,
+            (output.width.max(last.width), output.height.max(last.height)),
+            1,
+        )?;
+        let keep = animation_limits(&budget_limits(&self.limits, plan, format, output), output)
+            .max_animation_frames
+            .max(1);
+        let loops = image.loops();
+        let mut resampler = resize::Resampler::new(&layout, self.tuning.resample_space);
+        let mut kept = Vec::new();
+        for frame in image.into_frames().into_iter().take(keep as usize) {
+            deadline::check()?;
+            let delay_ms = frame.delay_ms();
+            let one = turn.apply(Image::from_frame(frame))?;
+            let one = resampler.run(one)?;
+            let one = effects::apply(one, plan)?;
+            kept.extend(one.into_frames().into_iter().map(|f| f.with_delay_ms(delay_ms)));
+        }
+        let image = Image::assemble(kept, loops)?;
+        finish::apply(image, &layout, plan, format)
     }
 
     /// `e_trim`: the first frame decoded at full size (the border is found
@@ -606,6 +685,146 @@ mod tests {
             },
         );
         assert_eq!(unchanged.max_animation_frames, 100);
+    }
+
+    /// A 40x20 PNG, red on the left half and blue on the right.
+    fn halves_png() -> Vec<u8> {
+        let mut data = Vec::new();
+        for _y in 0..20 {
+            for x in 0..40 {
+                data.extend_from_slice(if x < 20 { &[255, 0, 0] } else { &[0, 0, 255] });
+            }
+        }
+        let image = Image::still(40, 20, Channels::Rgb, data).unwrap();
+        encode::encode(&image, ImageFormat::Png, crate::options::Quality::Default)
+            .unwrap()
+            .bytes
+    }
+
+    fn chain(text: &str) -> Chain {
+        Chain::parse(
+            text,
+            &GrammarLimits::default(),
+            &crate::options::Presets::default(),
+        )
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// Runs `text` and decodes the result again.
+    fn run_chain(bytes: &[u8], text: &str, limits: Limits) -> Result<(Encoded, Image), PipelineError> {
+        let (encoded, _) =
+            Pipeline::new(limits).run_chain(bytes, &chain(text), OutputChoice::Source, None)?;
+        let probe = probe::probe(&encoded.bytes).unwrap();
+        let image = decode::decode(
+            &encoded.bytes,
+            &probe,
+            &Pipeline::default().decode_request(1.0, true),
+        )
+        .unwrap();
+        Ok((encoded, image))
+    }
+
+    #[test]
+    fn each_step_works_on_the_previous_result() {
+        let bytes = halves_png();
+        // Crop the blue half, then scale it: all blue, square.
+        let (encoded, image) = run_chain(&bytes, "c_crop,w_20,h_20,g_east/w_10", Limits::default()).unwrap();
+        assert_eq!((encoded.width, encoded.height), (10, 10));
+        for (x, y) in [(0, 0), (9, 9), (5, 5)] {
+            assert_eq!(pixel(&image, 0, x, y), [0, 0, 255], "({x},{y})");
+        }
+        // The other order: scaled to 10x5 first, a 4x4 crop at either side.
+        for (gravity, colour) in [("east", [0, 0, 255]), ("west", [255, 0, 0])] {
+            let (encoded, image) = run_chain(
+                &bytes,
+                &format!("w_10/c_crop,w_4,h_4,g_{gravity}"),
+                Limits::default(),
+            )
+            .unwrap();
+            assert_eq!((encoded.width, encoded.height), (4, 4));
+            assert_eq!(pixel(&image, 0, 0, 0), colour);
+            assert_eq!(pixel(&image, 0, 3, 3), colour);
+        }
+        // A later rotation sees the current size: 10x5 turned is 5x10, red at the top.
+        let (encoded, image) = run_chain(&bytes, "w_10/a_90", Limits::default()).unwrap();
+        assert_eq!((encoded.width, encoded.height), (5, 10));
+        assert_eq!(pixel(&image, 0, 2, 0), [255, 0, 0]);
+        assert_eq!(pixel(&image, 0, 2, 9), [0, 0, 255]);
+        // Relative sizes are of the current image, not of the source.
+        let (encoded, _) = run_chain(&bytes, "w_20/w_0.5", Limits::default()).unwrap();
+        assert_eq!((encoded.width, encoded.height), (10, 5));
+    }
+
+    #[test]
+    fn every_intermediate_size_is_held_to_max_dimension() {
+        let bytes = halves_png();
+        let limits = Limits {
+            max_dimension: 100,
+            ..Limits::default()
+        };
+        assert!(run_chain(&bytes, "w_100/w_10", limits).is_ok());
+        let err = run_chain(&bytes, "w_80/c_scale,w_1.0,h_120/w_10", limits)
+            .err()
+            .unwrap();
+        assert!(matches!(err, PipelineError::OutputTooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_last_step_naming_f_and_q_decides_the_output() {
+        let bytes = halves_png();
+        let (encoded, _) = Pipeline::default()
+            .run_chain(
+                &bytes,
+                &chain("f_jpg,w_20/w_10"),
+                OutputChoice::Fixed(ImageFormat::Jpeg),
+                None,
+            )
+            .unwrap();
+        assert_eq!(encoded.format, ImageFormat::Jpeg);
+        let low = Pipeline::default()
+            .run_chain(
+                &bytes,
+                &chain("q_5/w_30"),
+                OutputChoice::Fixed(ImageFormat::Jpeg),
+                None,
+            )
+            .unwrap()
+            .0;
+        let high = Pipeline::default()
+            .run_chain(
+                &bytes,
+                &chain("q_5/w_30,q_100"),
+                OutputChoice::Fixed(ImageFormat::Jpeg),
+                None,
+            )
+            .unwrap()
+            .0;
+        assert!(
+            low.bytes.len() < high.bytes.len(),
+            "{} {}",
+            low.bytes.len(),
+            high.bytes.len()
+        );
+    }
+
+    #[test]
+    fn later_steps_apply_to_every_frame_of_an_animation() {
+        let bytes = disposal_gif();
+        let (encoded, image) = run_chain(&bytes, "w_4/a_90", Limits::default()).unwrap();
+        assert_eq!(encoded.format, ImageFormat::Gif);
+        assert_eq!(image.frames().len(), 3);
+        // The loop count survives as in a one-step request.
+        let (_, one_step) = run_chain(&bytes, "w_4", Limits::default()).unwrap();
+        assert_eq!(image.loops(), one_step.loops());
+        let delays: Vec<u32> = image.frames().iter().map(|f| f.delay_ms()).collect();
+        assert_eq!(delays, [100, 200, 300]);
+        for frame in image.frames() {
+            assert_eq!((frame.width(), frame.height()), (4, 4));
+        }
+        // Frame 2's blue square (top right) is at the bottom right once turned.
+        let close = |a: &[u8], b: [u8; 3]| a[..3].iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 2);
+        assert!(close(&pixel(&image, 1, 3, 3), [0, 0, 255]));
+        assert!(close(&pixel(&image, 1, 0, 0), [255, 0, 0]));
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod api;
 mod cld_geom;
 mod cld_pixels;
 mod cli;
+mod cloudinary;
 mod damaged;
 mod deadline;
 mod edges;
