@@ -270,16 +270,8 @@ impl Pipeline {
         // checked before any pixel is decoded.
         let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, plan);
         let oriented = turn.size(probe.width, probe.height);
-        let mut layout = geometry::layout(oriented, plan, limits.max_dimension)?;
+        let mut layout = self.checked_layout(oriented, plan, format)?;
         let output = layout.output();
-        // The border and a turn by any angle grow the output after sizing.
-        let last = finish::final_size(output, plan, limits.max_dimension)?;
-        deadline::check_budget(
-            plan,
-            format,
-            (output.width.max(last.width), output.height.max(last.height)),
-            1,
-        )?;
         let animate = format.supports_animation();
         let image = if let Some(trim) = plan.trim() {
             let (image, trimmed, alpha) = self.decode_trimmed(bytes, &probe, &turn, plan, trim, format)?;
@@ -325,6 +317,28 @@ impl Pipeline {
         Ok((image, format))
     }
 
+    /// The layout of `plan` on an image of `size`, with every size it leads
+    /// to held to `max_dimension` (the border and a turn by any angle grow
+    /// the output after sizing) and the work budget checked on the largest,
+    /// before any pixel of this step is touched.
+    fn checked_layout(
+        &self,
+        size: geometry::Dim,
+        plan: &Plan,
+        format: ImageFormat,
+    ) -> Result<geometry::Layout, PipelineError> {
+        let layout = geometry::layout(size, plan, self.limits.max_dimension)?;
+        let output = layout.output();
+        let last = finish::final_size(output, plan, self.limits.max_dimension)?;
+        deadline::check_budget(
+            plan,
+            format,
+            (output.width.max(last.width), output.height.max(last.height)),
+            1,
+        )?;
+        Ok(layout)
+    }
+
     /// A later step of a chain, on the previous step's pixels (already
     /// oriented and in sRGB): `e_trim`, the plan's turn (its flips and
     /// quarter turns; there is no EXIF orientation left to apply), layout on
@@ -340,15 +354,8 @@ impl Pipeline {
         };
         let turn = orient::Turn::for_plan(image.width(), image.height(), 1, plan);
         let size = turn.size(image.width(), image.height());
-        let layout = geometry::layout(size, plan, self.limits.max_dimension)?;
+        let layout = self.checked_layout(size, plan, format)?;
         let output = layout.output();
-        let last = finish::final_size(output, plan, self.limits.max_dimension)?;
-        deadline::check_budget(
-            plan,
-            format,
-            (output.width.max(last.width), output.height.max(last.height)),
-            1,
-        )?;
         let keep = animation_limits(&budget_limits(&self.limits, plan, format, output), output)
             .max_animation_frames
             .max(1);
@@ -395,15 +402,7 @@ impl Pipeline {
             width: image.width(),
             height: image.height(),
         };
-        let layout = geometry::layout(trimmed, plan, self.limits.max_dimension)?;
-        let output = layout.output();
-        let last = finish::final_size(output, plan, self.limits.max_dimension)?;
-        deadline::check_budget(
-            plan,
-            format,
-            (output.width.max(last.width), output.height.max(last.height)),
-            1,
-        )?;
+        let layout = self.checked_layout(trimmed, plan, format)?;
         let image = resize::apply(image, &layout, self.tuning.resample_space)?;
         deadline::check()?;
         let image = effects::apply(image, plan)?;
