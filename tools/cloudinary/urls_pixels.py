@@ -121,10 +121,12 @@ def level_rows():
     rows.append(row("e_pixelate:50 keeps quadrant-aligned squares", {"effect": "pixelate:50", "format": "png"},
                     width=200, height=100, format="png", pixels=points(200, 100, QUADRANTS)))
     # Effects combine (each its own key, in the SDK's transformation list).
-    rows.append(row("chained effects in one component",
-                    {"transformation": [{"effect": "negate"}, {"effect": "brightness:0"}], "format": "png"},
-                    expect_note="two components: served after the chain support lands",
-                    status=None))
+    # Chained: each component runs on the previous one's result, so the
+    # brightness applies to the negated colours (the order matters).
+    colours = [[round(clamp((255 - c) * 1.5)) for c in q] for q in QUADRANTS]
+    rows.append(row("chained effects: negate, then brightness",
+                    {"transformation": [{"effect": "negate"}, {"effect": "brightness:50"}], "format": "png"},
+                    width=200, height=100, format="png", pixels=points(200, 100, colours)))
     return rows
 
 
@@ -222,8 +224,6 @@ def error_rows():
 
 def main():
     rows = level_rows() + trim_rows() + quality_rows() + hint_rows() + flag_rows() + error_rows()
-    # Rows the single-component route cannot serve are kept for the lead's
-    # chained-URL run, marked with a null status.
     out = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "cloudinary",
                        "params_pixels.json")
     with open(out, "w") as f:
