@@ -89,21 +89,22 @@ impl Chain {
     /// result of the last step, with the format and quality of the last
     /// step that names them.
     pub fn format(&self) -> FormatRequest {
-        self.steps
-            .iter()
-            .rev()
-            .map(Plan::format)
-            .find(|f| *f != FormatRequest::Source)
-            .unwrap_or_default()
+        self.last_named(Plan::format)
     }
 
     /// The encoder quality: the last step that names `q_`.
     pub fn quality(&self) -> Quality {
+        self.last_named(Plan::quality)
+    }
+
+    /// The value of the last step whose value is not the default (the last
+    /// step that names the token), else the default.
+    fn last_named<T: Default + PartialEq>(&self, value: impl Fn(&Plan) -> T) -> T {
         self.steps
             .iter()
             .rev()
-            .map(Plan::quality)
-            .find(|q| *q != Quality::Default)
+            .map(value)
+            .find(|v| *v != T::default())
             .unwrap_or_default()
     }
 

@@ -433,7 +433,7 @@ fn parse_trim(token: &Token<'_>, argument: Option<&str>) -> Result<Trim, Options
         .ok_or_else(reason)?;
     let colour = match colour {
         None => None,
-        Some(text) => Some(colour_value(text).ok_or_else(reason)?),
+        Some(text) => Some(colour_from(text).ok_or_else(reason)?),
     };
     Ok(Trim { tolerance, colour })
 }
@@ -553,15 +553,6 @@ pub(super) fn resolve_hints(plan: &Plan, hints: ClientHints, limits: &GrammarLim
         }
     }
     resolved
-}
-
-/// A colour name or `rgb:rrggbb[aa]`, as `b_` takes it.
-fn colour_value(text: &str) -> Option<Rgba> {
-    COLOURS
-        .iter()
-        .find(|(name, _)| *name == text)
-        .map(|(_, rgba)| Rgba(*rgba))
-        .or_else(|| text.strip_prefix("rgb:").and_then(parse_hex))
 }
 
 /// An error for `token` with `reason`.
@@ -707,6 +698,17 @@ fn colour_from(text: &str) -> Option<Rgba> {
         .find(|(name, _)| *name == text)
         .map(|(_, rgba)| Rgba(*rgba));
     named.or_else(|| text.strip_prefix("rgb:").and_then(parse_hex))
+}
+
+/// A colour written back for a canonical key: `rgb:rrggbbaa`, always all
+/// four channels, so that every spelling of one colour has one key.
+fn rgb_text(colour: Rgba) -> String {
+    let mut text = String::with_capacity(12);
+    text.push_str("rgb:");
+    for byte in colour.0 {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
 }
 
 /// `rrggbb` or `rrggbbaa` in hex; alpha defaults to opaque.
@@ -993,11 +995,7 @@ pub(super) fn canonical(plan: &Plan) -> String {
         FormatRequest::Auto => parts.push("f_auto".to_owned()),
     }
     if plan.background != Rgba::WHITE {
-        let mut hex = String::with_capacity(8);
-        for byte in plan.background.0 {
-            let _ = write!(hex, "{byte:02x}");
-        }
-        parts.push(format!("b_rgb:{hex}"));
+        parts.push(format!("b_{}", rgb_text(plan.background)));
     }
     if plan.angle != Angle::default() {
         parts.push(format!("a_{}", canonical_angle(&plan.angle)));
@@ -1051,8 +1049,7 @@ fn canonical_geometry(plan: &Plan, parts: &mut Vec<String>) {
         None => {}
     }
     if let Some(border) = plan.border {
-        let hex: String = border.colour.0.iter().map(|b| format!("{b:02x}")).collect();
-        parts.push(format!("bo_{}px_solid_rgb:{hex}", border.width));
+        parts.push(format!("bo_{}px_solid_{}", border.width, rgb_text(border.colour)));
     }
     if let Some(opacity) = plan.opacity {
         parts.push(format!("o_{opacity}"));
@@ -1085,10 +1082,7 @@ fn canonical_pixels(plan: &Plan, parts: &mut Vec<String>) {
         Some(Pixelate::Size(n)) => parts.push(format!("e_pixelate:{n}")),
     }
     if let Some(trim) = plan.trim {
-        let colour = trim.colour.map_or(String::new(), |c| {
-            let hex: String = c.0.iter().map(|b| format!("{b:02x}")).collect();
-            format!(":rgb:{hex}")
-        });
+        let colour = trim.colour.map_or(String::new(), |c| format!(":{}", rgb_text(c)));
         parts.push(format!("e_trim:{}{colour}", trim.tolerance));
     }
     if plan.dpr_auto {
