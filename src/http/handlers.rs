@@ -81,12 +81,7 @@ pub async fn transform(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(mount) = state.mounts.get(&transformation) {
-        let name = MountName(mount.name().to_owned());
-        let mut response = mount_request(&state, String::new(), Arc::clone(mount), "", &uri, &headers)
-            .await
-            .unwrap_or_else(IntoResponse::into_response);
-        response.extensions_mut().insert(name);
-        return Ok(response);
+        return Ok(mount_response(&state, String::new(), Arc::clone(mount), "", &uri, &headers).await);
     }
     transform_request(state, transformation, uri, headers).await
 }
@@ -370,13 +365,10 @@ pub struct MountName(pub String);
 
 /// Every path no route takes: mount paths, else a JSON 404.
 pub async fn fallback(state: State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let read_only = method == Method::GET || method == Method::HEAD;
     if let Some(delivery) = delivery_path(&state, uri.path()) {
-        if method != Method::GET && method != Method::HEAD {
-            let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
-            return response;
+        if !read_only {
+            return get_or_head_only(&method);
         }
         return cloudinary_request(&state, delivery, &uri, &headers)
             .await
@@ -391,19 +383,41 @@ pub async fn fallback(state: State<AppState>, method: Method, uri: Uri, headers:
             raw_key,
         } => (transformation, mount, raw_key),
     };
-    let name = mount.name().to_owned();
-    let mut response = if method == Method::GET || method == Method::HEAD {
-        mount_request(&state, transformation, mount, raw_key, &uri, &headers)
-            .await
-            .unwrap_or_else(IntoResponse::into_response)
-    } else {
-        let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
+    if !read_only {
+        let mut response = get_or_head_only(&method);
         response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
-        response
-    };
-    response.extensions_mut().insert(MountName(name));
+            .extensions_mut()
+            .insert(MountName(mount.name().to_owned()));
+        return response;
+    }
+    mount_response(&state, transformation, mount, raw_key, &uri, &headers).await
+}
+
+/// `405` for a path the fallback serves, with the `Allow` header the router
+/// adds to its own routes.
+fn get_or_head_only(method: &Method) -> Response {
+    let mut response = ApiError::MethodNotAllowed(method.to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response
+}
+
+/// [`mount_request`]'s answer, an error's included, marked with the
+/// mount's name for the request log.
+async fn mount_response(
+    state: &AppState,
+    transformation: String,
+    mount: Arc<Mount>,
+    raw_key: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Response {
+    let name = MountName(mount.name().to_owned());
+    let mut response = mount_request(state, transformation, mount, raw_key, uri, headers)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
+    response.extensions_mut().insert(name);
     response
 }
 
@@ -604,7 +618,6 @@ async fn download(state: &AppState, source: Source) -> Result<Bytes, ApiError> {
                 let fetch = source.fetch_if_changed(&task_state.fetcher, previous).await?;
                 let elapsed = started.elapsed();
                 metrics.observe_stage("fetch", elapsed);
-                let revalidating = previous.is_some();
                 let fetched = match (fetch, stale) {
                     (Fetch::Unchanged, Some(stale)) => {
                         metrics
@@ -615,7 +628,7 @@ async fn download(state: &AppState, source: Source) -> Result<Bytes, ApiError> {
                     }
                     (Fetch::Unchanged, None) => return Err(FetchError::UpstreamStatus(304)),
                     (Fetch::Fresh(fetched), stale) => {
-                        if revalidating || stale.is_some() {
+                        if stale.is_some() {
                             metrics
                                 .revalidations
                                 .get_or_create(&RevalidationLabel { outcome: "changed" })

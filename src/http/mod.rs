@@ -36,7 +36,6 @@ use crate::work::WorkPool;
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
-/// The parts of [`AppState`], built once from the configuration.
 /// How many TTLs a cached source stays after its last check: fresh for
 /// one, then stale but kept so that the next request revalidates it (a
 /// `304` or a `stat`) instead of downloading it again. Memory stays bounded
@@ -57,6 +56,7 @@ impl crate::cache::Weighed for Arc<CachedSource> {
     }
 }
 
+/// The parts of [`AppState`], built once from the configuration.
 pub struct Shared {
     pub config: Config,
     pub grammar: GrammarLimits,
