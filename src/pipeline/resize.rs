@@ -234,7 +234,6 @@ fn auto_anchor(image: &Image, width: f64, height: f64) -> (f64, f64) {
 
 /// `c_crop`: the window is copied pixel for pixel, no resampling.
 fn copy_window(image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, LayoutError> {
-    let ch = image.channels().count();
     let (iw, ih) = (image.width() as usize, image.height() as usize);
     let tw_us = tw as usize;
     let th_us = th as usize;
@@ -242,13 +241,22 @@ fn copy_window(image: Image, window: &Window, tw: u32, th: u32) -> Result<Image,
     // rounding step can never read past the frame.
     let left = (window.left.round() as usize).min(iw.saturating_sub(tw_us));
     let top = (window.top.round() as usize).min(ih.saturating_sub(th_us));
-    let row_bytes = tw_us * ch;
+    cut(image, left as u32, top as u32, tw, th)
+}
+
+/// Every frame cut to the `width x height` box at (`left`, `top`), which
+/// lies inside the image: rows copied as they are (`c_crop`, `e_trim`).
+pub(crate) fn cut(image: Image, left: u32, top: u32, width: u32, height: u32) -> Result<Image, LayoutError> {
+    let ch = image.channels().count();
+    let stride = image.width() as usize * ch;
+    let (left, top) = (left as usize * ch, top as usize);
+    let row_bytes = width as usize * ch;
     image.map_frames(|frame| {
-        let mut data = Vec::with_capacity(row_bytes * th_us);
-        for row in frame.data().chunks_exact(iw * ch).skip(top).take(th_us) {
-            data.extend_from_slice(&row[left * ch..left * ch + row_bytes]);
+        let mut data = Vec::with_capacity(row_bytes * height as usize);
+        for row in frame.data().chunks_exact(stride).skip(top).take(height as usize) {
+            data.extend_from_slice(&row[left..left + row_bytes]);
         }
-        frame.remade(tw, th, frame.channels(), data)
+        frame.remade(width, height, frame.channels(), data)
     })
 }
 

@@ -86,22 +86,7 @@ pub fn apply(image: Image, trim: Trim) -> Result<Image, PipelineError> {
     if (b.width, b.height) == (image.width(), image.height()) {
         return Ok(image);
     }
-    let n = image.channels().count();
-    let stride = image.width() as usize * n;
-    let (left, top) = (b.left as usize * n, b.top as usize);
-    let row_bytes = b.width as usize * n;
-    image.map_frames(|frame| {
-        let mut data = Vec::with_capacity(row_bytes * b.height as usize);
-        for row in frame
-            .data()
-            .chunks_exact(stride)
-            .skip(top)
-            .take(b.height as usize)
-        {
-            data.extend_from_slice(&row[left..left + row_bytes]);
-        }
-        Ok::<_, PipelineError>(frame.remade(b.width, b.height, frame.channels(), data)?)
-    })
+    Ok(super::resize::cut(image, b.left, b.top, b.width, b.height)?)
 }
 
 #[cfg(test)]
