@@ -222,6 +222,16 @@ impl Drop for Resizer {
     }
 }
 
+/// The `/metrics` text of a running server.
+async fn metrics_of(addr: SocketAddr) -> String {
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 fn assert_json_error(answer: &(u16, String), status: u16, code: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert!(answer.1.contains(&format!("\"code\":\"{code}\"")), "{}", answer.1);
@@ -273,12 +283,7 @@ async fn an_s3_mount_serves_objects_under_its_prefix() {
         started.elapsed()
     );
 
-    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_of(server.addr).await;
     assert!(
         metrics.contains("resizer_source_bytes_total{source=\"s3\"}"),
         "{metrics}"
@@ -320,12 +325,7 @@ async fn a_stale_s3_object_is_checked_again_and_a_new_version_served() {
     // and the new version is served.
     tokio::time::sleep(Duration::from_millis(1300)).await;
     assert_eq!(size().await, (100, 200));
-    let metrics = reqwest::get(format!("http://{}/metrics", server.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_of(server.addr).await;
     assert!(
         metrics.contains("resizer_source_revalidations_total{outcome=\"changed\"} 1"),
         "{metrics}"
