@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{OutputChoice, Pipeline, PipelineError, codec, probe};
+use super::{OutputChoice, Pipeline, PipelineError, Timings, codec, probe};
 use crate::options::Chain;
 
 /// The source side of `fl_getinfo`.
@@ -66,19 +66,20 @@ impl Info {
     }
 }
 
-/// Probes the source and runs the pipeline on it, and describes both.
+/// Probes the source and runs the pipeline on it, and describes both; the
+/// run's timings are those of the image it described.
 pub fn describe(
     pipeline: &Pipeline,
     bytes: &[u8],
     chain: &Chain,
     output: OutputChoice,
     deadline: Option<Instant>,
-) -> Result<Info, PipelineError> {
+) -> Result<(Info, Timings), PipelineError> {
     let repaired = codec::jpeg::repair::repair(bytes);
     let source = probe::probe(repaired.as_deref().unwrap_or(bytes))?;
-    let (encoded, _) = pipeline.run_chain(bytes, chain, output, deadline)?;
+    let (encoded, timings) = pipeline.run_chain(bytes, chain, output, deadline)?;
     let written = probe::probe(&encoded.bytes)?;
-    Ok(Info {
+    let info = Info {
         input: InputInfo {
             format: source.format.name(),
             width: source.width,
@@ -99,7 +100,8 @@ pub fn describe(
             colour_profile: false,
             bytes: encoded.bytes.len(),
         },
-    })
+    };
+    Ok((info, timings))
 }
 
 #[cfg(test)]
@@ -120,7 +122,7 @@ mod tests {
             .bytes;
         let plan = crate::options::Plan::parse("w_20,f_jpg,fl_getinfo", &GrammarLimits::default()).unwrap();
         let plan = Chain::single(plan);
-        let info = describe(
+        let (info, _) = describe(
             &Pipeline::default(),
             &png,
             &plan,
