@@ -193,7 +193,9 @@
 
   async function refreshOriginal(generation) {
     const info = await fetch(infoPath(""), { cache: "no-cache" });
-    if (generation !== state.generation) return;
+    // A newer source or transformation was asked for meanwhile: the next
+    // update shows this source again if it is still the one.
+    if (generation !== state.generation) { sourceShown = null; return; }
     if (!info.ok) {
       let body = null;
       try { body = await info.json(); } catch (_) { /* not JSON */ }
@@ -257,9 +259,11 @@
     $("sign-command").textContent = "resizer sign --key \"$RESIZER_SIGNING_KEY\" '" + path + "'";
     clearTimeout(timer);
     document.body.dataset.state = "loading";
+    // Loads still in flight for an older state are ignored from now on.
+    const generation = ++state.generation;
     timer = setTimeout(() => {
+      if (generation !== state.generation) return;
       clearErrors();
-      const generation = ++state.generation;
       const source = sourcePath();
       const key = source.path + source.query;
       if (key !== sourceShown) { sourceShown = key; refreshOriginal(generation); }

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 /// The key W3C WebDriver names element references with.
-const ELEMENT: &str = "element-6066-11e4-a52f-4ce64c6e8d1b";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// How long the page may take to show a result.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -128,10 +128,15 @@ impl Driver {
         found[ELEMENT].as_str().unwrap().to_owned()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    async fn clear(&self, css: &str) -> String {
         let element = self.element(css).await;
         self.send("POST", &format!("/element/{element}/clear"), json!({}))
             .await;
+        element
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.clear(css).await;
         self.send(
             "POST",
             &format!("/element/{element}/value"),
@@ -297,7 +302,7 @@ async fn the_playground_resizes_a_sample_in_chromium() {
     assert_eq!(size, json!([100, 50]));
 
     // Back to the sample for the screenshot.
-    driver.type_into("#source-url", "").await;
+    driver.clear("#source-url").await;
     driver
         .type_into("#transformation", "w_400,h_300,c_fill,g_auto,f_auto")
         .await;

@@ -11,7 +11,8 @@ fn references(text: &str) -> Vec<String> {
     for marker in ["src=\"", "href=\"", "\"/playground/"] {
         let mut rest = text;
         while let Some(at) = rest.find(marker) {
-            let start = at + marker.len() - usize::from(marker.starts_with("\"/"));
+            // After the attribute's quote, or at the `/` of a quoted path.
+            let start = if marker.starts_with("\"/") { at + 1 } else { at + marker.len() };
             let tail = &rest[start..];
             let end = tail.find('"').unwrap();
             found.push(tail[..end].to_owned());
