@@ -82,6 +82,7 @@ impl Driver {
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": browser.to_string_lossy(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -301,15 +302,34 @@ async fn the_playground_resizes_a_sample_in_chromium() {
         .await;
     assert_eq!(size, json!([100, 50]));
 
-    // Back to the sample for the screenshot.
+    // Back to the sample for the screenshot, a size not asked before so
+    // that the timings are a miss's.
     driver.clear("#source-url").await;
     driver
-        .type_into("#transformation", "w_400,h_300,c_fill,g_auto,f_auto")
+        .type_into("#transformation", "w_480,h_320,c_fill,g_auto,f_auto")
         .await;
     driver
-        .wait_for_result("/w_400,h_300,c_fill,g_auto,f_auto/playground/samples/coffee.jpg")
+        .wait_for_result("/w_480,h_320,c_fill,g_auto,f_auto/playground/samples/coffee.jpg")
+        .await;
+    driver
+        .script("document.activeElement.blur(); window.scrollTo(0, 0); return null;")
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // No script error all along: only the refused requests the test asked
+    // for (the 400 of `w_99999`) may be in the console.
+    let log = driver.send("POST", "/se/log", json!({"type": "browser"})).await;
+    let errors: Vec<&Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .filter(|entry| {
+            let message = entry["message"].as_str().unwrap_or_default();
+            !(message.contains("Failed to load resource") && message.contains("400"))
+        })
+        .collect();
+    assert!(errors.is_empty(), "errors in the browser console: {errors:?}");
     let screenshot = driver.send("GET", "/screenshot", json!({})).await;
     let png = base64::Engine::decode(
         &base64::engine::general_purpose::STANDARD,
