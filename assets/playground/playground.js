@@ -207,7 +207,7 @@
     const doc = await info.json();
     fill("original-info", {
       dimensions: doc.input.width + " × " + doc.input.height + (doc.input.orientation > 1 ? " (EXIF orientation " + doc.input.orientation + ")" : ""),
-      format: doc.input.format + (doc.input.alpha ? ", alpha" : "") + (doc.input.colour_profile ? ", ICC profile" : "") + (doc.input.animated ? ", animated" : ""),
+      format: doc.input.format + (doc.input.alpha ? ", alpha" : "") + (doc.input.colour_profile ? ", " + (doc.input.colour_profile_name || "ICC profile") : "") + (doc.input.animated ? ", animated" : ""),
       bytes: formatBytes(doc.input.bytes),
     });
     // The source as the service re-encodes it (what a browser can show).

@@ -73,6 +73,23 @@ async fn describes_a_url_source_with_and_without_a_transformation() {
     assert_eq!(head.headers()["content-type"], "application/json");
     assert!(head.bytes().await.unwrap().is_empty());
     assert_eq!(origin.hits("/img/four.jpg"), 1);
+
+    // A tagged source names its profile.
+    let p3 = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/display-p3.jpg"
+    ))
+    .unwrap();
+    origin.add("p3.jpg", "image/jpeg", p3);
+    let doc = json(
+        server
+            .get(&format!("/info?url={}", origin.url("/img/p3.jpg")))
+            .await,
+    )
+    .await;
+    assert_eq!(doc["input"]["colour_profile"], true);
+    assert_eq!(doc["input"]["colour_profile_name"], "Display P3");
+    assert_eq!(plain["input"]["colour_profile_name"], serde_json::Value::Null);
 }
 
 #[tokio::test]
