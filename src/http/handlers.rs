@@ -84,8 +84,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `GET /`: the empty transformation when `url` is given, else a short
-/// landing text.
+/// `GET /`: the empty transformation when `url` is given, else the landing
+/// page (`playground::landing`: HTML linking to the playground for a
+/// browser, one line of usage for anything else).
 pub async fn root(state: State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
     if query::parse(uri.query())?.url.is_none() {
         return Ok(super::playground::landing(&state, &headers));
