@@ -369,6 +369,11 @@ pub struct Settings {
     /// `on`: only `t_` tokens are accepted (403 `named_transformation_required`).
     #[arg(long, env = "RESIZER_STRICT_TRANSFORMATIONS", default_value = defaults::STRICT_TRANSFORMATIONS, global = true)]
     pub strict_transformations: String,
+
+    /// The page at /playground (`on`/`off`); unset: on, unless a signing key
+    /// is set (a page cannot sign without holding the key).
+    #[arg(long, env = "RESIZER_PLAYGROUND", global = true)]
+    pub playground: Option<String>,
 }
 
 /// Where `/metrics` is served.
@@ -429,6 +434,8 @@ pub struct Config {
     pub presets: Presets,
     /// Whether only `t_` tokens are accepted.
     pub strict_transformations: bool,
+    /// Whether `/playground` (and its samples) is served.
+    pub playground: bool,
 }
 
 /// Settings of the Cloudinary URL forms.
@@ -612,6 +619,11 @@ impl Settings {
                 format!("`{}` is not `on` or `off`", self.strict_transformations.trim()),
             )
         })?;
+        let playground = match self.playground.as_deref().map(str::trim) {
+            None | Some("") => signing_keys.is_empty(),
+            Some(text) => parse_bool(text)
+                .ok_or_else(|| invalid("playground", format!("`{text}` is not `on` or `off`")))?,
+        };
         Ok(Config {
             bind,
             max_src_bytes,
@@ -647,6 +659,7 @@ impl Settings {
             cloudinary,
             presets,
             strict_transformations,
+            playground,
         })
     }
 
@@ -914,6 +927,23 @@ mod tests {
         assert_eq!(config.s3.region, "us-east-1");
         assert_eq!(config.s3.endpoint, None);
         assert!(!config.s3.path_style);
+    }
+
+    #[test]
+    fn the_playground_is_on_unless_urls_are_signed() {
+        assert!(Config::defaults().playground);
+        let mut settings = Settings::defaults();
+        settings.signing_key = Some("0123456789abcdef0123".into());
+        assert!(!settings.validate().unwrap().playground);
+        settings.playground = Some("on".into());
+        assert!(settings.validate().unwrap().playground);
+        let mut settings = Settings::defaults();
+        settings.playground = Some("off".into());
+        assert!(!settings.validate().unwrap().playground);
+        settings.playground = Some("maybe".into());
+        let error = settings.validate().unwrap_err();
+        assert_eq!(error.setting, "playground");
+        assert!(error.to_string().contains("RESIZER_PLAYGROUND"), "{error}");
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn output_choice(format: FormatRequest, output: &str) -> Result<OutputChoice, Co
 /// `signing_key` accepts it) and the transformation (the same grammar and
 /// `limits`). An `s=` already in the query is replaced, not repeated.
 ///
-/// Two forms: `/{transformation}?url=<source>` signs the transformation and
+/// Two forms: `/{transformation}?url=<source>` (or `/info/...`, SPEC §11) signs the transformation and
 /// the source; a mount path, `/{transformation}/{name}/{key}` or
 /// `/{name}/{key}` (no `url` in the query), signs the path as written,
 /// after checking its shape, its transformation and its key.
@@ -209,7 +209,13 @@ pub fn sign(key: &[u8], path_and_query: &str, limits: &GrammarLimits) -> Result<
     let decoded = percent_encoding::percent_decode_str(transformation)
         .decode_utf8_lossy()
         .into_owned();
-    Plan::parse(&decoded, limits)?;
+    // `/info[/{transformation}]?url=` (SPEC §11) signs its whole path too.
+    let parsed = match decoded.strip_prefix("info") {
+        Some("") => "",
+        Some(rest) => rest.strip_prefix('/').unwrap_or(&decoded),
+        None => &decoded,
+    };
+    Plan::parse(parsed, limits)?;
     let signature = signing::sign(key, &decoded, &source);
     Ok(format!("/{transformation}?{kept}&s={signature}"))
 }

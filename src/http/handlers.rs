@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use super::cache_key::{ResultKey, source_key};
 use super::error::ApiError;
+use super::timing::{self, CacheState, SourceRead, StageTimes};
 use super::{AppState, CachedSource, headers};
 use crate::cache::{Outcome, Weighed};
 use crate::fetch::{Fetch, FetchError, SourceUrl};
@@ -34,11 +35,35 @@ pub struct Rendered {
     /// The `Content-Type`: the format's, or JSON for `fl_getinfo`.
     pub content_type: &'static str,
     pub etag: String,
+    /// What the run that made it spent, for `Server-Timing`.
+    pub times: StageTimes,
 }
 
 impl Weighed for Arc<Rendered> {
     fn weight(&self) -> usize {
         self.bytes.len() + self.etag.len()
+    }
+}
+
+/// What a request asks for about its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// The transformed image (or `fl_getinfo`'s JSON when the
+    /// transformation says so).
+    Image,
+    /// `/info/...`: the `fl_getinfo` JSON, whatever the transformation.
+    Info,
+}
+
+impl Answer {
+    /// The text signed for a `?url=` request: the path without its leading
+    /// `/` (`w_100`, `info/w_100`, `info`), decoded, as SPEC §2 signs it.
+    fn signed_path(self, transformation: &str) -> String {
+        match self {
+            Answer::Image => transformation.to_owned(),
+            Answer::Info if transformation.is_empty() => "info".to_owned(),
+            Answer::Info => format!("info/{transformation}"),
+        }
     }
 }
 
@@ -59,17 +84,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// `GET /`: the empty transformation when `url` is given, else a short
-/// landing text.
+/// `GET /`: the empty transformation when `url` is given, else the landing
+/// page (`playground::landing`: HTML linking to the playground for a
+/// browser, one line of usage for anything else).
 pub async fn root(state: State<AppState>, uri: Uri, headers: HeaderMap) -> Result<Response, ApiError> {
     if query::parse(uri.query())?.url.is_none() {
-        return Ok((
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "resizer: GET /{transformation}?url={image url}, e.g. /w_150,h_500?url=https://example.com/a.jpg\n",
-        )
-            .into_response());
+        return Ok(super::playground::landing(&state, &headers));
     }
-    transform_request(state, String::new(), uri, headers).await
+    transform_request(state, String::new(), uri, headers, Answer::Image).await
 }
 
 /// `GET /{transformation}?url=...`. A mount's name alone (`/photos`) is a
@@ -81,14 +103,15 @@ pub async fn transform(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(mount) = state.mounts.get(&transformation) {
-        return Ok(mount_response(&state, String::new(), Arc::clone(mount), "", &uri, &headers).await);
+        let mount = Arc::clone(mount);
+        return Ok(mount_response(&state, String::new(), mount, "", &uri, &headers, Answer::Image).await);
     }
-    transform_request(state, transformation, uri, headers).await
+    transform_request(state, transformation, uri, headers, Answer::Image).await
 }
 
 /// Refuses a request line longer than `max_url_length`, before anything in
 /// it is parsed.
-fn check_url_length(state: &AppState, uri: &Uri) -> Result<(), ApiError> {
+pub(super) fn check_url_length(state: &AppState, uri: &Uri) -> Result<(), ApiError> {
     let length = uri.path_and_query().map_or(0, |pq| pq.as_str().len());
     if length > state.config.max_url_length {
         return Err(ApiError::UrlTooLong {
@@ -99,11 +122,12 @@ fn check_url_length(state: &AppState, uri: &Uri) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn transform_request(
+pub(super) async fn transform_request(
     State(state): State<AppState>,
     transformation: String,
     uri: Uri,
     headers: HeaderMap,
+    answer: Answer,
 ) -> Result<Response, ApiError> {
     check_url_length(&state, &uri)?;
     let query = query::parse(uri.query())?;
@@ -119,10 +143,11 @@ async fn transform_request(
         return Err(ApiError::RemoteUrlsDisabled);
     }
     if let Some(verifier) = &state.verifier {
-        verifier.verify(&transformation, &url, query.signature.as_deref())?;
+        let signed = answer.signed_path(&transformation);
+        verifier.verify(&signed, &url, query.signature.as_deref())?;
     }
     let source = Source::Remote(SourceUrl::parse(&url, &state.guard)?);
-    serve_source(&state, chain, source, &headers, None).await
+    serve_source(&state, chain, source, &headers, None, answer).await
 }
 
 /// The transformation of a `?url=` or mount request: one component (a `/`
@@ -158,7 +183,7 @@ fn check_strict(state: &AppState, transformation: &str) -> Result<(), ApiError> 
 
 /// The mount, transformation and raw key a path names, when it names a
 /// mount: `/{name}/{key}` or `/{transformation}/{name}/{key}`.
-enum MountPath<'p> {
+pub(super) enum MountPath<'p> {
     /// A configured mount.
     Known {
         transformation: String,
@@ -174,7 +199,10 @@ enum MountPath<'p> {
 /// Reads a raw path (as sent, percent-encoded). A first segment that is a
 /// configured mount's name is a mount; otherwise it is a transformation and
 /// the second segment must name a mount.
-fn mount_path<'p>(state: &AppState, path: &'p str) -> MountPath<'p> {
+pub(super) fn mount_path<'p>(state: &AppState, path: &'p str) -> MountPath<'p> {
+    if let Some(samples) = super::playground::samples_path(state, path) {
+        return samples;
+    }
     if state.mounts.is_empty() {
         return MountPath::Other;
     }
@@ -266,7 +294,7 @@ async fn cloudinary_request(
                 url = format!("{url}?{query}");
             }
             let source = Source::Remote(SourceUrl::parse(&url, &state.guard)?);
-            serve_source(state, chain, source, headers, None).await
+            serve_source(state, chain, source, headers, None, Answer::Image).await
         }
         Delivery::Upload => {
             let name = settings
@@ -287,7 +315,8 @@ async fn cloudinary_request(
             )
             .await?;
             let format = extension.map(|(_, format)| format);
-            serve_source(state, chain, Source::Object { mount, key }, headers, format).await
+            let source = Source::Object { mount, key };
+            serve_source(state, chain, source, headers, format, Answer::Image).await
         }
     }
 }
@@ -390,7 +419,16 @@ pub async fn fallback(state: State<AppState>, method: Method, uri: Uri, headers:
             .insert(MountName(mount.name().to_owned()));
         return response;
     }
-    mount_response(&state, transformation, mount, raw_key, &uri, &headers).await
+    mount_response(
+        &state,
+        transformation,
+        mount,
+        raw_key,
+        &uri,
+        &headers,
+        Answer::Image,
+    )
+    .await
 }
 
 /// `405` for a path the fallback serves, with the `Allow` header the router
@@ -405,16 +443,17 @@ fn get_or_head_only(method: &Method) -> Response {
 
 /// [`mount_request`]'s answer, an error's included, marked with the
 /// mount's name for the request log.
-async fn mount_response(
+pub(super) async fn mount_response(
     state: &AppState,
     transformation: String,
     mount: Arc<Mount>,
     raw_key: &str,
     uri: &Uri,
     headers: &HeaderMap,
+    answer: Answer,
 ) -> Response {
     let name = MountName(mount.name().to_owned());
-    let mut response = mount_request(state, transformation, mount, raw_key, uri, headers)
+    let mut response = mount_request(state, transformation, mount, raw_key, uri, headers, answer)
         .await
         .unwrap_or_else(IntoResponse::into_response);
     response.extensions_mut().insert(name);
@@ -431,6 +470,7 @@ async fn mount_request(
     raw_key: &str,
     uri: &Uri,
     headers: &HeaderMap,
+    answer: Answer,
 ) -> Result<Response, ApiError> {
     check_url_length(state, uri)?;
     // Only `s` is read; other parameters (a cache buster `?v=2`) are ignored.
@@ -441,7 +481,7 @@ async fn mount_request(
         let signed = uri.path().strip_prefix('/').unwrap_or_default();
         verifier.verify_path(signed, query.signature.as_deref())?;
     }
-    serve_source(state, chain, Source::Object { mount, key }, headers, None).await
+    serve_source(state, chain, Source::Object { mount, key }, headers, None, answer).await
 }
 
 /// The image of `chain` applied to `source`, or `304`. `extension` is the
@@ -452,6 +492,7 @@ async fn serve_source(
     source: Source,
     headers: &HeaderMap,
     extension: Option<ImageFormat>,
+    answer: Answer,
 ) -> Result<Response, ApiError> {
     let format = match (chain.format(), extension) {
         (FormatRequest::Source, Some(format)) => FormatRequest::Fixed(format),
@@ -461,8 +502,12 @@ async fn serve_source(
     let chain = chain.resolve_hints(headers::client_hints(headers), &state.grammar);
     let name = source_name(&source);
     let choice = headers::format_choice(format, headers);
-    let rendered = render(state, chain.clone(), choice, source).await?;
+    let (rendered, cache) = render(state, chain.clone(), choice, source, answer).await?;
     let mut response = respond(state, &rendered, headers, format == FormatRequest::Auto);
+    response.headers_mut().insert(
+        HeaderName::from_static("server-timing"),
+        timing::server_timing(cache, &rendered.times),
+    );
     delivery_headers(&mut response, &chain, &hinted, &name, &rendered);
     Ok(response)
 }
@@ -500,7 +545,7 @@ fn delivery_headers(
     if let Some(name) = chain.attachment() {
         // `.jpg`, the extension Cloudinary and most tools write for JPEG.
         let extension = match rendered.format {
-            _ if chain.getinfo() => "json",
+            _ if rendered.content_type == INFO_TYPE => "json",
             ImageFormat::Jpeg => "jpg",
             other => other.name(),
         };
@@ -511,25 +556,32 @@ fn delivery_headers(
 }
 
 /// The cached result, or the result of an identical request in flight, or
-/// a new run of fetch and pipeline.
+/// a new run of fetch and pipeline, and which of the three it was.
 async fn render(
     state: &AppState,
     plan: Chain,
     choice: OutputChoice,
     source: Source,
-) -> Result<Arc<Rendered>, ApiError> {
+    answer: Answer,
+) -> Result<(Arc<Rendered>, CacheState), ApiError> {
     let key = ResultKey::new(&plan, choice, &source).into_string();
+    // `/info` answers JSON even for a transformation without `fl_getinfo`:
+    // a key of its own, never the image's.
+    let key = match answer {
+        Answer::Image => key,
+        Answer::Info => format!("info|{key}"),
+    };
     let task_state = state.clone();
     let (result, outcome) = state
         .results
         .get_or_run(key, &state.metrics, move || {
-            produce(task_state, plan, choice, source)
+            produce(task_state, plan, choice, source, answer)
         })
         .await;
     if outcome == Outcome::Joined {
         state.metrics.coalesced.inc();
     }
-    result.map_err(ApiError::Internal)?
+    Ok((result.map_err(ApiError::Internal)??, CacheState::from(outcome)))
 }
 
 /// Fetches the source and runs the pipeline on the CPU pool.
@@ -538,12 +590,13 @@ async fn produce(
     chain: Chain,
     choice: OutputChoice,
     source: Source,
+    answer: Answer,
 ) -> Result<Arc<Rendered>, ApiError> {
-    let bytes = download(&state, source).await?;
+    let (bytes, fetch) = download(&state, source).await?;
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
-    if chain.getinfo() {
-        return produce_info(&state, bytes, chain, choice, deadline).await;
+    if chain.getinfo() || answer == Answer::Info {
+        return produce_info(&state, bytes, fetch, chain, choice, deadline).await;
     }
     let (result, waited) = state
         .pool
@@ -552,15 +605,34 @@ async fn produce(
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);
     let (encoded, timings) = result?;
-    metrics.observe_stage("decode", timings.decode);
-    metrics.observe_stage("transform", timings.transform);
-    metrics.observe_stage("encode", timings.encode);
+    let times = observe_run(metrics, waited, fetch, timings);
     Ok(Arc::new(Rendered {
         etag: headers::etag(&encoded.bytes),
         bytes: Bytes::from(encoded.bytes),
         format: encoded.format,
         content_type: encoded.format.mime(),
+        times,
     }))
+}
+
+/// Records a run's stages in the histograms, and returns the same figures
+/// for its `Server-Timing`.
+fn observe_run(
+    metrics: &crate::metrics::Metrics,
+    waited: std::time::Duration,
+    fetch: SourceRead,
+    timings: pipeline::Timings,
+) -> StageTimes {
+    metrics.observe_stage("decode", timings.decode);
+    metrics.observe_stage("transform", timings.transform);
+    metrics.observe_stage("encode", timings.encode);
+    StageTimes {
+        queue: Some(waited),
+        fetch,
+        decode: Some(timings.decode),
+        transform: Some(timings.transform),
+        encode: Some(timings.encode),
+    }
 }
 
 /// `fl_getinfo`: the pipeline runs as for the image, and the answer is its
@@ -568,6 +640,7 @@ async fn produce(
 async fn produce_info(
     state: &AppState,
     bytes: Bytes,
+    fetch: SourceRead,
     chain: Chain,
     choice: OutputChoice,
     deadline: Instant,
@@ -586,23 +659,29 @@ async fn produce_info(
         })
         .await?;
     state.metrics.observe_stage("queue", waited);
-    let info = result?;
+    let (info, timings) = result?;
+    let times = observe_run(&state.metrics, waited, fetch, timings);
     let json = info.to_json();
     Ok(Arc::new(Rendered {
         etag: headers::etag(&json),
         bytes: Bytes::from(json),
         format: ImageFormat::from_name(info.output.format).unwrap_or(ImageFormat::Jpeg),
-        content_type: "application/json",
+        content_type: INFO_TYPE,
+        times,
     }))
 }
 
+/// The `Content-Type` of `fl_getinfo` and `/info`.
+const INFO_TYPE: &str = "application/json";
+
 /// The source bytes: from the source cache (revalidated with the storage
-/// when older than `cache_ttl`), from a download in flight, or downloaded now.
-async fn download(state: &AppState, source: Source) -> Result<Bytes, ApiError> {
+/// when older than `cache_ttl`), from a download in flight, or downloaded
+/// now; and how long the read took, for `Server-Timing`.
+async fn download(state: &AppState, source: Source) -> Result<(Bytes, SourceRead), ApiError> {
     let task_state = state.clone();
     let ttl = state.config.cache_ttl;
     let is_fresh = move |cached: &Arc<CachedSource>| cached.checked.elapsed() < ttl;
-    let (result, _outcome) = state
+    let (result, outcome) = state
         .sources
         .get_or_refresh(
             source_key(&source),
@@ -641,11 +720,17 @@ async fn download(state: &AppState, source: Source) -> Result<Bytes, ApiError> {
                 Ok(Arc::new(CachedSource {
                     fetched,
                     checked: Instant::now(),
+                    read_in: elapsed,
                 }))
             },
         )
         .await;
-    Ok(result.map_err(ApiError::Internal)??.fetched.bytes.clone())
+    let cached = result.map_err(ApiError::Internal)??;
+    let read = match outcome {
+        Outcome::Hit => SourceRead::Cached,
+        Outcome::Ran | Outcome::Joined => SourceRead::Read(cached.read_in),
+    };
+    Ok((cached.fetched.bytes.clone(), read))
 }
 
 /// The image response, or `304` when the client has it already.

@@ -9,7 +9,10 @@ mod cache_key;
 pub mod error;
 mod handlers;
 pub mod headers;
+mod info;
 mod log;
+mod playground;
+mod timing;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,6 +51,9 @@ pub const SOURCE_RETENTION: u32 = 8;
 pub struct CachedSource {
     pub fetched: crate::fetch::Fetched,
     pub checked: std::time::Instant,
+    /// How long the read (or revalidation) that stored it took: the
+    /// `fetch` of `Server-Timing` for the runs that waited for it.
+    pub read_in: Duration,
 }
 
 impl crate::cache::Weighed for Arc<CachedSource> {
@@ -83,6 +89,10 @@ pub struct Shared {
     /// costs the probing once. Bounded: a key is small, and a miss only
     /// costs the probing again.
     pub public_ids: moka::future::Cache<String, crate::source::ObjectKey>,
+    /// The playground's samples as a mount (`/playground/samples/...`),
+    /// while the playground is on; never among `mounts`, so it changes
+    /// nothing in how other paths are read.
+    pub samples: Option<Arc<crate::source::Mount>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -132,6 +142,9 @@ impl AppState {
                 .max_capacity(PUBLIC_IDS)
                 .time_to_live(config.cache_ttl)
                 .build(),
+            samples: config
+                .playground
+                .then(|| Arc::new(crate::source::Mount::samples())),
             config,
         };
         Ok(AppState(Arc::new(shared)))
@@ -150,7 +163,19 @@ pub fn app(state: AppState) -> Router {
         // Browsers ask for it on their own: a 404, not a transformation
         // named `favicon.ico` refused as a 400.
         .route("/favicon.ico", get(handlers::no_route))
-        .route("/{transformation}", get(handlers::transform));
+        .route("/{transformation}", get(handlers::transform))
+        .route("/info", get(info::info))
+        .route("/info/{*path}", get(info::info));
+    let router = if state.config.playground {
+        router
+            .route("/playground", get(playground::page))
+            .route("/playground/playground.css", get(playground::stylesheet))
+            .route("/playground/playground.js", get(playground::script))
+            .route("/playground/settings.json", get(playground::settings))
+    } else {
+        // Off: a plain 404, not a transformation named `playground`.
+        router.route("/playground", get(handlers::no_route))
+    };
     let router = if state.config.metrics == MetricsAddr::Main {
         router.route("/metrics", get(handlers::metrics))
     } else {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{OutputChoice, Pipeline, PipelineError, codec, probe};
+use super::{OutputChoice, Pipeline, PipelineError, Timings, codec, probe};
 use crate::options::Chain;
 
 /// The source side of `fl_getinfo`.
@@ -30,6 +30,9 @@ pub struct InputInfo {
     pub alpha: bool,
     /// An ICC profile is embedded.
     pub colour_profile: bool,
+    /// The embedded profile's own name (its `desc` tag: "Display P3",
+    /// "Adobe RGB (1998)"...), when it has a readable one.
+    pub colour_profile_name: Option<String>,
     /// The source's size in bytes.
     pub bytes: usize,
 }
@@ -66,19 +69,20 @@ impl Info {
     }
 }
 
-/// Probes the source and runs the pipeline on it, and describes both.
+/// Probes the source and runs the pipeline on it, and describes both; the
+/// run's timings are those of the image it described.
 pub fn describe(
     pipeline: &Pipeline,
     bytes: &[u8],
     chain: &Chain,
     output: OutputChoice,
     deadline: Option<Instant>,
-) -> Result<Info, PipelineError> {
+) -> Result<(Info, Timings), PipelineError> {
     let repaired = codec::jpeg::repair::repair(bytes);
     let source = probe::probe(repaired.as_deref().unwrap_or(bytes))?;
-    let (encoded, _) = pipeline.run_chain(bytes, chain, output, deadline)?;
+    let (encoded, timings) = pipeline.run_chain(bytes, chain, output, deadline)?;
     let written = probe::probe(&encoded.bytes)?;
-    Ok(Info {
+    let info = Info {
         input: InputInfo {
             format: source.format.name(),
             width: source.width,
@@ -87,6 +91,7 @@ pub fn describe(
             animated: source.animated,
             alpha: source.has_alpha,
             colour_profile: source.icc_profile.is_some(),
+            colour_profile_name: source.icc_profile.as_deref().and_then(profile_name),
             bytes: bytes.len(),
         },
         output: OutputInfo {
@@ -99,7 +104,54 @@ pub fn describe(
             colour_profile: false,
             bytes: encoded.bytes.len(),
         },
-    })
+    };
+    Ok((info, timings))
+}
+
+/// Longest profile name kept: names are short; a longer one is cut.
+const MAX_PROFILE_NAME: usize = 128;
+
+/// The description of an ICC profile: its `desc` tag, an ICC v2
+/// `textDescriptionType` (ASCII) or a v4 `multiLocalizedUnicodeType`
+/// (UTF-16BE, the first record). Every offset is checked against the
+/// profile's length; anything malformed is `None`.
+pub fn profile_name(profile: &[u8]) -> Option<String> {
+    let u32_at = |at: usize| -> Option<usize> {
+        let bytes = profile.get(at..at.checked_add(4)?)?;
+        Some(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
+    };
+    let tags = u32_at(128)?;
+    let (offset, size) = (0..tags.min(256)).find_map(|i| {
+        let entry = 132 + 12 * i;
+        (profile.get(entry..entry + 4)? == b"desc").then(|| Some((u32_at(entry + 4)?, u32_at(entry + 8)?)))?
+    })?;
+    let tag = profile.get(offset..offset.checked_add(size)?)?;
+    let text = match tag.get(0..4)? {
+        b"desc" => {
+            let count = u32_at(offset + 8)?;
+            let ascii = tag.get(12..12usize.checked_add(count)?)?;
+            String::from_utf8_lossy(ascii).into_owned()
+        }
+        b"mluc" => {
+            let length = u32_at(offset + 20)?;
+            let start = u32_at(offset + 24)?;
+            let utf16 = tag.get(start..start.checked_add(length)?)?;
+            let units: Vec<u16> = utf16
+                .chunks_exact(2)
+                .map(|pair| u16::from_be_bytes([pair[0], pair[1]]))
+                .collect();
+            String::from_utf16_lossy(&units)
+        }
+        _ => return None,
+    };
+    let name: String = text
+        .trim_end_matches('\0')
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_PROFILE_NAME)
+        .collect();
+    (!name.is_empty()).then_some(name)
 }
 
 #[cfg(test)]
@@ -120,7 +172,7 @@ mod tests {
             .bytes;
         let plan = crate::options::Plan::parse("w_20,f_jpg,fl_getinfo", &GrammarLimits::default()).unwrap();
         let plan = Chain::single(plan);
-        let info = describe(
+        let (info, _) = describe(
             &Pipeline::default(),
             &png,
             &plan,
@@ -139,8 +191,28 @@ mod tests {
             (20, 15, 1)
         );
         assert!(!info.output.alpha && info.output.bytes > 0);
+        assert_eq!(info.input.colour_profile_name, None);
         let json: serde_json::Value = serde_json::from_slice(&info.to_json()).unwrap();
         assert_eq!(json["input"]["width"], 40);
         assert_eq!(json["output"]["format"], "jpeg");
+    }
+
+    #[test]
+    fn profile_names_of_both_icc_versions() {
+        let v2 = include_bytes!("../../tests/fixtures/icc/compatibleWithAdobeRGB1998.icc");
+        assert_eq!(
+            profile_name(v2).as_deref(),
+            Some("Compatible with Adobe RGB (1998)")
+        );
+        let v4 = include_bytes!("../../tests/fixtures/icc/display-p3.icc");
+        assert_eq!(profile_name(v4).as_deref(), Some("Display P3"));
+        // Cut anywhere, never a panic.
+        for end in 0..v4.len() {
+            let _ = profile_name(&v4[..end]);
+        }
+        for end in 0..v2.len() {
+            let _ = profile_name(&v2[..end]);
+        }
+        assert_eq!(profile_name(b"not a profile"), None);
     }
 }

@@ -13,6 +13,7 @@
 //! The caches, coalescing and pipeline are the same for every source: the
 //! handlers see a [`Source`], its cache key and its kind, never the storage.
 
+pub mod embedded;
 mod file;
 mod http_mount;
 pub mod key;
@@ -59,6 +60,8 @@ pub enum SourceKind {
     File,
     /// An object of an S3 mount.
     S3,
+    /// A sample carried in the binary (the playground's).
+    Embedded,
 }
 
 impl SourceKind {
@@ -69,6 +72,7 @@ impl SourceKind {
             SourceKind::Http => "http",
             SourceKind::File => "file",
             SourceKind::S3 => "s3",
+            SourceKind::Embedded => "embedded",
         }
     }
 }
@@ -244,6 +248,7 @@ enum Storage {
     Http(http_mount::HttpMount),
     File(file::FileMount),
     S3(s3::S3Mount),
+    Embedded(embedded::EmbeddedMount),
 }
 
 /// A configured mount, ready to serve objects.
@@ -255,6 +260,15 @@ pub struct Mount {
 }
 
 impl Mount {
+    /// The playground's samples ([`embedded::SAMPLES`]) as a mount named
+    /// [`embedded::NAME`], outside the configured ones.
+    pub fn samples() -> Mount {
+        Mount {
+            name: embedded::NAME.to_owned(),
+            storage: Storage::Embedded(embedded::EmbeddedMount::new(embedded::SAMPLES)),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -264,6 +278,7 @@ impl Mount {
             Storage::Http(_) => SourceKind::Http,
             Storage::File(_) => SourceKind::File,
             Storage::S3(_) => SourceKind::S3,
+            Storage::Embedded(_) => SourceKind::Embedded,
         }
     }
 
@@ -284,6 +299,7 @@ impl Mount {
             Storage::Http(mount) => mount.fetch_if_changed(key, previous).await,
             Storage::File(mount) => mount.fetch_if_changed(key, previous).await,
             Storage::S3(mount) => mount.fetch_if_changed(key, previous).await,
+            Storage::Embedded(mount) => mount.fetch(key),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! local origin on 127.0.0.1, checked on real outputs.
 
 mod api;
+mod browser;
 mod cld_geom;
 mod cld_pixels;
 mod cli;
@@ -12,12 +13,15 @@ mod edges;
 mod errors;
 mod formats;
 mod hostile;
+mod info;
 mod inputs;
 mod mounts;
 mod origins;
 mod pipeline;
 mod pixels;
+mod playground;
 mod quality;
 mod s3;
 mod serving;
 mod support;
+mod timing;
