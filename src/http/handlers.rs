@@ -539,19 +539,24 @@ async fn produce(
     choice: OutputChoice,
     source: Source,
 ) -> Result<Arc<Rendered>, ApiError> {
+    let key = source_key(&source);
     let bytes = download(&state, source).await?;
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
     if chain.getinfo() {
         return produce_info(&state, bytes, chain, choice, deadline).await;
     }
+    let decodes = state.decodes.for_source(&key, bytes.clone());
     let (result, waited) = state
         .pool
-        .run(move || pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, Some(deadline)))
+        .run(move || {
+            pipeline::Pipeline::new(limits).run_chain_reusing(&bytes, &chain, choice, Some(deadline), decodes.as_ref())
+        })
         .await?;
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);
     let (encoded, timings) = result?;
+    metrics.observe_decode_reuse(timings.decode_reuse, || state.decodes.weighted_bytes());
     metrics.observe_stage("decode", timings.decode);
     metrics.observe_stage("transform", timings.transform);
     metrics.observe_stage("encode", timings.encode);

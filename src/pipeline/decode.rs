@@ -13,6 +13,7 @@
 //! frame is allocated.
 
 use super::codec;
+use super::decoded::DecodedAs;
 use super::probe::Probe;
 use super::{Image, Limits, PipelineError};
 use crate::format::SourceFormat;
@@ -49,6 +50,26 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         SourceFormat::Tiff => codec::tiff::decode(bytes, probe, request),
         SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
+}
+
+/// The size [`decode`] produces for `request`, for the formats whose
+/// decode is a function of the bytes and that size alone, so that the
+/// decode cache may hand one decode to every request of that size: JPEG
+/// (its DCT scale), PNG, BMP, TIFF, and still WebP (the size libwebp is
+/// asked for under `turbo`). `None`: not kept (animations, ICO's entry
+/// choice, GIF, formats added since).
+pub fn planned(probe: &Probe, request: &DecodeRequest) -> Option<DecodedAs> {
+    let (width, height) = match probe.format {
+        SourceFormat::Jpeg => codec::jpeg::decoded_size(probe, request),
+        SourceFormat::Webp if !probe.animated => codec::webp::decoded_size(probe, request),
+        SourceFormat::Png | SourceFormat::Bmp | SourceFormat::Tiff => (probe.width, probe.height),
+        _ => return None,
+    };
+    Some(DecodedAs {
+        width,
+        height,
+        every_frame: request.animate,
+    })
 }
 
 /// Decodes every frame of an animation (within the limits), handing each to
