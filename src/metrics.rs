@@ -180,7 +180,8 @@ impl Metrics {
             }
             Some(DecodeReuse::Miss) => {
                 self.cache_misses.get_or_create(&label).inc();
-                self.decode_cache_bytes.set(i64::try_from(held()).unwrap_or(i64::MAX));
+                self.decode_cache_bytes
+                    .set(i64::try_from(held()).unwrap_or(i64::MAX));
             }
             None => {}
         }

@@ -550,7 +550,13 @@ async fn produce(
     let (result, waited) = state
         .pool
         .run(move || {
-            pipeline::Pipeline::new(limits).run_chain_reusing(&bytes, &chain, choice, Some(deadline), decodes.as_ref())
+            pipeline::Pipeline::new(limits).run_chain_reusing(
+                &bytes,
+                &chain,
+                choice,
+                Some(deadline),
+                decodes.as_ref(),
+            )
         })
         .await?;
     let metrics = &state.metrics;

@@ -59,16 +59,24 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
 /// asked for under `turbo`). `None`: not kept (animations, ICO's entry
 /// choice, GIF, formats added since).
 pub fn planned(probe: &Probe, request: &DecodeRequest) -> Option<DecodedAs> {
-    let (width, height) = match probe.format {
-        SourceFormat::Jpeg => codec::jpeg::decoded_size(probe, request),
-        SourceFormat::Webp if !probe.animated => codec::webp::decoded_size(probe, request),
-        SourceFormat::Png | SourceFormat::Bmp | SourceFormat::Tiff => (probe.width, probe.height),
+    // Whether every frame was asked for changes how a WebP is read (frame
+    // by frame, or its first image); the other formats read one image.
+    let (width, height, every_frame) = match probe.format {
+        SourceFormat::Jpeg => {
+            let (width, height) = codec::jpeg::decoded_size(probe, request);
+            (width, height, false)
+        }
+        SourceFormat::Webp if !probe.animated => {
+            let (width, height) = codec::webp::decoded_size(probe, request);
+            (width, height, request.animate)
+        }
+        SourceFormat::Png | SourceFormat::Bmp | SourceFormat::Tiff => (probe.width, probe.height, false),
         _ => return None,
     };
     Some(DecodedAs {
         width,
         height,
-        every_frame: request.animate,
+        every_frame,
     })
 }
 

@@ -199,9 +199,14 @@ mod tests {
         handle.put(at(4, 3), image(4, 3, 7));
         let again = cache.for_source("a", bytes).unwrap();
         assert_eq!(again.get(at(4, 3)).unwrap().first().data()[0], 7);
-        assert!(again.get(at(8, 6)).is_none(), "another decoded size is another decode");
+        assert!(
+            again.get(at(8, 6)).is_none(),
+            "another decoded size is another decode"
+        );
         // Equal contents in another buffer are the same source.
-        let copy = cache.for_source("a", Bytes::from(b"source one".to_vec())).unwrap();
+        let copy = cache
+            .for_source("a", Bytes::from(b"source one".to_vec()))
+            .unwrap();
         assert!(copy.get(at(4, 3)).is_some());
     }
 
@@ -213,7 +218,10 @@ mod tests {
         let new = cache.for_source("a", Bytes::from_static(b"version 2")).unwrap();
         assert!(new.get(at(4, 3)).is_none());
         new.put(at(2, 2), image(2, 2, 2));
-        assert!(old.get(at(4, 3)).is_none(), "the new version replaced the old one's decodes");
+        assert!(
+            old.get(at(4, 3)).is_none(),
+            "the new version replaced the old one's decodes"
+        );
         assert!(new.get(at(2, 2)).is_some());
     }
 
@@ -232,7 +240,9 @@ mod tests {
         // 64 sources of 30 KB decodes in a 256 KB cache: never above the budget.
         let small = DecodeCache::new(256 * 1024);
         for k in 0..64 {
-            let handle = small.for_source(&format!("s{k}"), Bytes::from(vec![k as u8; 100])).unwrap();
+            let handle = small
+                .for_source(&format!("s{k}"), Bytes::from(vec![k as u8; 100]))
+                .unwrap();
             handle.put(at(100, 100), image(100, 100, k as u8));
             assert!(small.weighted_bytes() <= 256 * 1024);
         }

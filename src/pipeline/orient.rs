@@ -152,7 +152,9 @@ impl Turn {
         if self.0 == Transform::IDENTITY {
             return Ok(Cow::Borrowed(image));
         }
-        Ok(Cow::Owned(image.map_frames_ref(|frame| transform_frame(frame, self.0))?))
+        Ok(Cow::Owned(
+            image.map_frames_ref(|frame| transform_frame(frame, self.0))?,
+        ))
     }
 
     /// Turns every frame.

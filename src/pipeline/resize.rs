@@ -100,7 +100,11 @@ pub fn apply(image: Image, layout: &Layout, space: ResampleSpace) -> Result<Imag
 
 /// [`apply`] on an image that may stay shared (a decode the decode cache
 /// keeps): it is read, and copied only when the layout keeps it whole.
-pub fn apply_shared(image: Cow<'_, Image>, layout: &Layout, space: ResampleSpace) -> Result<Image, PipelineError> {
+pub fn apply_shared(
+    image: Cow<'_, Image>,
+    layout: &Layout,
+    space: ResampleSpace,
+) -> Result<Image, PipelineError> {
     Resampler::new(layout, space).run_cow(image)
 }
 

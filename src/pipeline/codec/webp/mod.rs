@@ -93,7 +93,12 @@ fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
 /// same for every request), else the whole image.
 pub fn decoded_size(probe: &Probe, request: &DecodeRequest) -> (u32, u32) {
     #[cfg(feature = "turbo")]
-    return libwebp::scaled_size(probe.width, probe.height, request.min_scale, request.shrink_margin);
+    return libwebp::scaled_size(
+        probe.width,
+        probe.height,
+        request.min_scale,
+        request.shrink_margin,
+    );
     #[cfg(not(feature = "turbo"))]
     {
         let _ = request;
