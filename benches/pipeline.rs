@@ -6,13 +6,15 @@
 //! (linear light vs gamma space), and each encoder on a 300x225 thumbnail.
 //!
 //! Run with `cargo bench --bench pipeline` (`-- job` for the whole jobs only,
-//! `-- decode` for the decoders).
+//! `-- decoders` for the decoders, `-- decode_cache` for a rendition decoded
+//! vs taken from the decode cache).
 
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use resizer::format::ImageFormat;
-use resizer::options::{GrammarLimits, Gravity, Plan, Quality};
+use resizer::options::{Chain, GrammarLimits, Gravity, Plan, Quality};
+use resizer::pipeline::decoded::DecodeCache;
 use resizer::pipeline::geometry::{Anchor, Dim, Layout, Region};
 use resizer::pipeline::resize::{ResampleSpace, apply};
 use resizer::pipeline::{Channels, Image, Limits, OutputChoice, Pipeline, decode, encode, probe};
@@ -47,6 +49,35 @@ fn job(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+}
+
+/// One rendition of the 12 MP photo (`w_640,f_webp`, as a responsive page
+/// asks for) decoded afresh, and taken from the decode cache: what a hot
+/// source saves per request.
+fn decode_cache(c: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/images/photo_12mp.jpg");
+    let Ok(bytes) = std::fs::read(path) else {
+        println!("decode_cache: skipped, {path} is missing (run `python bench/make_images.py`)");
+        return;
+    };
+    let chain =
+        Chain::single(Plan::parse("w_640,f_webp", &GrammarLimits::default()).expect("the plan parses"));
+    let pipeline = Pipeline::new(Limits::default());
+    let cache = DecodeCache::new(256 << 20);
+    let handle = cache
+        .for_source("photo", bytes::Bytes::from(bytes.clone()))
+        .expect("the cache is on");
+    let run = |decodes| {
+        pipeline
+            .run_chain_reusing(black_box(&bytes), &chain, OutputChoice::Source, None, decodes)
+            .expect("the job runs")
+    };
+    run(Some(&handle));
+    let mut group = c.benchmark_group("decode_cache");
+    group.sample_size(20);
+    group.bench_function("w_640_webp_decoded", |b| b.iter(|| run(None)));
+    group.bench_function("w_640_webp_reused", |b| b.iter(|| run(Some(&handle))));
     group.finish();
 }
 
@@ -183,5 +214,5 @@ fn encoders(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, job, decoders, resize, encoders);
+criterion_group!(benches, job, decode_cache, decoders, resize, encoders);
 criterion_main!(benches);

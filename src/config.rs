@@ -65,6 +65,7 @@ pub mod defaults {
     pub const CACHE_BYTES: &str = "256MB";
     pub const CACHE_TTL: &str = "1d";
     pub const SOURCE_CACHE_BYTES: &str = "64MB";
+    pub const DECODE_CACHE_BYTES: &str = "64MB";
     pub const METRICS: &str = "on";
     pub const LOG_FORMAT: &str = "text";
     /// Below the 30 s that Kubernetes and Docker wait before SIGKILL.
@@ -292,6 +293,16 @@ pub struct Settings {
     )]
     pub source_cache_bytes: String,
 
+    /// Decoded sources kept in memory, so other sizes, crops and formats of a
+    /// hot source skip the decode (0 = off).
+    #[arg(
+        long,
+        env = "RESIZER_DECODE_CACHE_BYTES",
+        default_value = defaults::DECODE_CACHE_BYTES,
+        global = true
+    )]
+    pub decode_cache_bytes: String,
+
     /// Serve /metrics on the main address (`on`), on another address
     /// (e.g. `127.0.0.1:9090`), or not at all (`off`).
     #[arg(long, env = "RESIZER_METRICS", default_value = defaults::METRICS, global = true)]
@@ -419,6 +430,8 @@ pub struct Config {
     pub cache_bytes: u64,
     pub cache_ttl: Duration,
     pub source_cache_bytes: u64,
+    /// Decoded sources kept for other renditions (`pipeline::decoded`); 0 = off.
+    pub decode_cache_bytes: u64,
     pub metrics: MetricsAddr,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
@@ -552,6 +565,8 @@ impl Settings {
         let cache_ttl = positive_duration("cache-ttl", &self.cache_ttl)?;
         let source_cache_bytes =
             parse_bytes(&self.source_cache_bytes).map_err(|r| invalid("source-cache-bytes", r))?;
+        let decode_cache_bytes =
+            parse_bytes(&self.decode_cache_bytes).map_err(|r| invalid("decode-cache-bytes", r))?;
         let metrics = match parse_bool(&self.metrics) {
             Some(true) => MetricsAddr::Main,
             Some(false) => MetricsAddr::Off,
@@ -646,6 +661,7 @@ impl Settings {
             cache_bytes,
             cache_ttl,
             source_cache_bytes,
+            decode_cache_bytes,
             metrics,
             log_format,
             shutdown_timeout,
@@ -719,6 +735,7 @@ impl Settings {
             cache_bytes: "0".into(),
             cache_ttl: "1s".into(),
             source_cache_bytes: "0".into(),
+            decode_cache_bytes: "0".into(),
             max_url_length: usize::MAX,
             shutdown_timeout: "0s".into(),
             // Commands read files and URLs, not mounts: a mount folder

@@ -8,6 +8,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::pipeline::decoded::DecodeReuse;
+
 /// Label: the HTTP status of a response.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StatusLabel {
@@ -59,6 +61,8 @@ pub struct Metrics {
     pub fetch_duration: Family<SourceLabel, Histogram, fn() -> Histogram>,
     pub response_bytes: Counter,
     pub revalidations: Family<RevalidationLabel, Counter>,
+    /// Bytes the decode cache holds (sources and decodes), as last seen.
+    pub decode_cache_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -134,7 +138,14 @@ impl Metrics {
             "Stale cached sources checked with their storage: unchanged (kept, not downloaded) or changed",
             revalidations.clone(),
         );
+        let decode_cache_bytes = Gauge::default();
+        registry.register(
+            "decode_cache_bytes",
+            "Bytes held by the decode cache (decoded sources and the bytes they came from)",
+            decode_cache_bytes.clone(),
+        );
         Metrics {
+            decode_cache_bytes,
             registry,
             requests,
             request_duration,
@@ -156,6 +167,24 @@ impl Metrics {
         self.stage_duration
             .get_or_create(&StageLabel { stage })
             .observe(duration.as_secs_f64());
+    }
+
+    /// Records whether the decode cache served a run (`cache_hits` /
+    /// `cache_misses` with `cache="decode"`); `held` is what the cache
+    /// weighs after a miss stored a decode, read only then.
+    pub fn observe_decode_reuse(&self, reuse: Option<DecodeReuse>, held: impl FnOnce() -> u64) {
+        let label = CacheLabel { cache: "decode" };
+        match reuse {
+            Some(DecodeReuse::Hit) => {
+                self.cache_hits.get_or_create(&label).inc();
+            }
+            Some(DecodeReuse::Miss) => {
+                self.cache_misses.get_or_create(&label).inc();
+                self.decode_cache_bytes
+                    .set(i64::try_from(held()).unwrap_or(i64::MAX));
+            }
+            None => {}
+        }
     }
 
     /// Records a source read whole: its kind, bytes and duration.

@@ -592,19 +592,30 @@ async fn produce(
     source: Source,
     answer: Answer,
 ) -> Result<Arc<Rendered>, ApiError> {
+    let key = source_key(&source);
     let (bytes, fetch) = download(&state, source).await?;
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
     if chain.getinfo() || answer == Answer::Info {
         return produce_info(&state, bytes, fetch, chain, choice, deadline).await;
     }
+    let decodes = state.decodes.for_source(&key, bytes.clone());
     let (result, waited) = state
         .pool
-        .run(move || pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, Some(deadline)))
+        .run(move || {
+            pipeline::Pipeline::new(limits).run_chain_reusing(
+                &bytes,
+                &chain,
+                choice,
+                Some(deadline),
+                decodes.as_ref(),
+            )
+        })
         .await?;
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);
     let (encoded, timings) = result?;
+    metrics.observe_decode_reuse(timings.decode_reuse, || state.decodes.weighted_bytes());
     let times = observe_run(metrics, waited, fetch, timings);
     Ok(Arc::new(Rendered {
         etag: headers::etag(&encoded.bytes),

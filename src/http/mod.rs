@@ -31,6 +31,7 @@ use crate::fetch::{FetchError, Fetcher, Guard};
 use crate::metrics::Metrics;
 use crate::options::GrammarLimits;
 use crate::pipeline;
+use crate::pipeline::decoded::DecodeCache;
 use crate::signing::Verifier;
 use crate::source::{MountError, Mounts};
 use crate::work::WorkPool;
@@ -83,6 +84,8 @@ pub struct Shared {
     /// than `cache_ttl` is revalidated with its storage before use, and
     /// kept (for that) up to [`SOURCE_RETENTION`] TTLs after it was stored.
     pub sources: Tier<Arc<CachedSource>, FetchError>,
+    /// Decoded sources, so other renditions of a hot source skip the decode.
+    pub decodes: DecodeCache,
     pub metrics: Metrics,
     /// Cloudinary public IDs -> the key found for them in the upload mount
     /// (`{mount}/{id}`), so that an ID written without its stored extension
@@ -137,6 +140,7 @@ impl AppState {
                 config.source_cache_bytes,
                 config.cache_ttl.saturating_mul(SOURCE_RETENTION),
             ),
+            decodes: DecodeCache::new(config.decode_cache_bytes),
             metrics: Metrics::new(),
             public_ids: moka::future::Cache::builder()
                 .max_capacity(PUBLIC_IDS)

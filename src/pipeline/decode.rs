@@ -13,6 +13,7 @@
 //! frame is allocated.
 
 use super::codec;
+use super::decoded::DecodedAs;
 use super::probe::Probe;
 use super::{Image, Limits, PipelineError};
 use crate::format::SourceFormat;
@@ -49,6 +50,34 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         SourceFormat::Tiff => codec::tiff::decode(bytes, probe, request),
         SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
     }
+}
+
+/// The size [`decode`] produces for `request`, for the formats whose
+/// decode is a function of the bytes and that size alone, so that the
+/// decode cache may hand one decode to every request of that size: JPEG
+/// (its DCT scale), PNG, BMP, TIFF, and still WebP (the size libwebp is
+/// asked for under `turbo`). `None`: not kept (animations, ICO's entry
+/// choice, GIF, formats added since).
+pub fn planned(probe: &Probe, request: &DecodeRequest) -> Option<DecodedAs> {
+    // Whether every frame was asked for changes how a WebP is read (frame
+    // by frame, or its first image); the other formats read one image.
+    let (width, height, every_frame) = match probe.format {
+        SourceFormat::Jpeg => {
+            let (width, height) = codec::jpeg::decoded_size(probe, request);
+            (width, height, false)
+        }
+        SourceFormat::Webp if !probe.animated => {
+            let (width, height) = codec::webp::decoded_size(probe, request);
+            (width, height, request.animate)
+        }
+        SourceFormat::Png | SourceFormat::Bmp | SourceFormat::Tiff => (probe.width, probe.height, false),
+        _ => return None,
+    };
+    Some(DecodedAs {
+        width,
+        height,
+        every_frame,
+    })
 }
 
 /// Decodes every frame of an animation (within the limits), handing each to

@@ -256,6 +256,16 @@ impl Image {
         Ok(Image::new(frames, loops)?)
     }
 
+    /// [`Image::map_frames`] on an image that stays as it is: `stage`
+    /// reads each frame and makes the new one.
+    pub fn map_frames_ref<E: From<LayoutError>>(
+        &self,
+        stage: impl FnMut(&Frame) -> Result<Frame, E>,
+    ) -> Result<Image, E> {
+        let frames = self.frames.iter().map(stage).collect::<Result<Vec<_>, E>>()?;
+        Ok(Image::new(frames, self.loops)?)
+    }
+
     pub fn width(&self) -> u32 {
         self.frames[0].width
     }

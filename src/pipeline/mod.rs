@@ -12,6 +12,7 @@ pub mod codec;
 pub mod colour;
 pub mod deadline;
 pub mod decode;
+pub mod decoded;
 pub mod effects;
 pub mod encode;
 pub mod finish;
@@ -29,6 +30,7 @@ mod srgb;
 mod test_support;
 pub mod trim;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::format::{ImageFormat, SourceFormat};
@@ -119,6 +121,9 @@ pub struct Timings {
     pub decode: Duration,
     pub transform: Duration,
     pub encode: Duration,
+    /// Whether the decode cache served the decode (`None`: it was not
+    /// consulted: no cache given, or a source it does not keep).
+    pub decode_reuse: Option<decoded::DecodeReuse>,
 }
 
 /// Why an image could not be processed.
@@ -225,13 +230,28 @@ impl Pipeline {
         output: OutputChoice,
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
+        self.run_chain_reusing(bytes, chain, output, deadline, None)
+    }
+
+    /// [`Pipeline::run_chain`] with the decode cache's view of this source
+    /// (`decodes`, from [`decoded::DecodeCache::for_source`] with the same
+    /// bytes): a decode at the size this request needs is taken from it,
+    /// or made and offered to it. The output is the same either way.
+    pub fn run_chain_reusing(
+        &self,
+        bytes: &[u8],
+        chain: &Chain,
+        output: OutputChoice,
+        deadline: Option<Instant>,
+        decodes: Option<&decoded::SourceDecodes>,
+    ) -> Result<(Encoded, Timings), PipelineError> {
         let _deadline = deadline::enter(deadline);
         let mut timings = Timings::default();
         let (first, later) = chain
             .steps()
             .split_first()
             .ok_or_else(|| PipelineError::Unprocessable("the transformation has no steps".to_owned()))?;
-        let (mut image, format) = self.first_step(bytes, first, output, &mut timings)?;
+        let (mut image, format) = self.first_step(bytes, first, output, decodes, &mut timings)?;
         for plan in later {
             let started = Instant::now();
             image = self.later_step(image, plan, format)?;
@@ -251,6 +271,7 @@ impl Pipeline {
         bytes: &[u8],
         plan: &Plan,
         choice: OutputChoice,
+        decodes: Option<&decoded::SourceDecodes>,
         timings: &mut Timings,
     ) -> Result<(Image, ImageFormat), PipelineError> {
         let limits = &self.limits;
@@ -287,6 +308,37 @@ impl Pipeline {
                 self.stream_animation(bytes, &probe, plan, &layout, &limits, &check_deadline)?;
             timings.decode = decode_time;
             timings.transform = transform_time;
+            image
+        } else if let Some((decodes, size)) = decodes.zip(decode::planned(
+            &probe,
+            &self.decode_request(layout.decode_hint(), animate),
+        )) {
+            // The decode cache: the source decoded at the size this request
+            // needs (in sRGB, not yet turned), shared with other renditions.
+            let (shared, reuse) = match decodes.get(size) {
+                Some(shared) => (shared, decoded::DecodeReuse::Hit),
+                None => {
+                    let request = self.decode_request(layout.decode_hint(), animate);
+                    let image = decode::decode(bytes, &probe, &request)?;
+                    check_deadline()?;
+                    let shared = Arc::new(colour::to_srgb(image, probe.icc_profile.as_deref()));
+                    decodes.put(size, Arc::clone(&shared));
+                    (shared, decoded::DecodeReuse::Miss)
+                }
+            };
+            timings.decode = started.elapsed();
+            timings.decode_reuse = Some(reuse);
+            check_deadline()?;
+            if probe.format.output().is_none() {
+                format = resolve_format(choice, probe.format, shared.channels() == Channels::Rgba, false);
+            }
+
+            let started = Instant::now();
+            let turned = turn.apply_shared(&shared)?;
+            let image = resize::apply_shared(turned, &layout, self.tuning.resample_space)?;
+            check_deadline()?;
+            let image = effects::apply(image, plan)?;
+            timings.transform = started.elapsed();
             image
         } else {
             let request = self.decode_request(layout.decode_hint(), animate);
@@ -893,5 +945,68 @@ mod tests {
             resolve_format(none, ImageFormat::Png, false, false),
             ImageFormat::Jpeg
         );
+    }
+
+    /// Runs `text` on `bytes` through the decode cache `handle`.
+    fn reusing(
+        bytes: &[u8],
+        text: &str,
+        handle: &decoded::SourceDecodes,
+    ) -> (Vec<u8>, Option<decoded::DecodeReuse>) {
+        let (encoded, timings) = Pipeline::default()
+            .run_chain_reusing(bytes, &chain(text), OutputChoice::Source, None, Some(handle))
+            .unwrap();
+        (encoded.bytes, timings.decode_reuse)
+    }
+
+    #[test]
+    fn the_decode_cache_changes_no_output_byte() {
+        use decoded::DecodeReuse::{Hit, Miss};
+        let photo = include_bytes!("../../tests/fixtures/photo-coffee.jpg").to_vec();
+        let turned = include_bytes!("../../tests/fixtures/exif-orientation-6.jpg").to_vec();
+        let p3 = include_bytes!("../../tests/fixtures/display-p3.jpg").to_vec();
+        let cache = decoded::DecodeCache::new(64 << 20);
+        for (name, bytes) in [
+            ("photo", photo),
+            ("turned", turned),
+            ("p3", p3),
+            ("png", halves_png()),
+        ] {
+            let handle = cache.for_source(name, bytes::Bytes::from(bytes.clone())).unwrap();
+            for text in [
+                "w_100",
+                "w_120,h_80,c_fill,g_auto",
+                "w_30,h_30,c_pad,b_red,f_png",
+                "c_crop,w_16,h_12,g_north_east",
+                "a_90,w_40",
+                "e_grayscale,w_64,f_webp",
+                "w_1.0",
+            ] {
+                let (fresh, _) = run_chain(&bytes, text, Limits::default()).unwrap();
+                let (first, _) = reusing(&bytes, text, &handle);
+                let (second, reuse) = reusing(&bytes, text, &handle);
+                assert_eq!(first, fresh.bytes, "{name} {text}: through the cache (miss)");
+                assert_eq!(second, fresh.bytes, "{name} {text}: through the cache (hit)");
+                assert_eq!(reuse, Some(Hit), "{name} {text}");
+            }
+        }
+
+        // Two sizes that decode at the same JPEG scale share one decode; a
+        // size that needs more resolution decodes again.
+        let photo = include_bytes!("../../tests/fixtures/photo-coffee.jpg");
+        let handle = decoded::DecodeCache::new(64 << 20)
+            .for_source("photo", bytes::Bytes::from_static(photo))
+            .unwrap();
+        // (The 600x400 photo at 1/4 scale with either build's margin.)
+        assert_eq!(reusing(photo, "w_60", &handle).1, Some(Miss));
+        assert_eq!(reusing(photo, "w_60,f_webp", &handle).1, Some(Hit));
+        assert_eq!(reusing(photo, "w_36,h_36,c_fill", &handle).1, Some(Hit));
+        assert_eq!(reusing(photo, "w_1.0", &handle).1, Some(Miss));
+        // An animation is not kept.
+        let gif = disposal_gif();
+        let handle = decoded::DecodeCache::new(64 << 20)
+            .for_source("gif", bytes::Bytes::from(gif.clone()))
+            .unwrap();
+        assert_eq!(reusing(&gif, "w_4", &handle).1, None);
     }
 }

@@ -10,6 +10,8 @@
 //! disagree on landscape against portrait) compose into one [`Turn`] per plan. Any
 //! other angle (`a_45`) turns the sized image, in `rotate`.
 
+use std::borrow::Cow;
+
 use super::geometry::Dim;
 use super::{Frame, Image, LayoutError};
 use crate::options::{AutoRotate, Plan, Rotation, Size};
@@ -142,6 +144,17 @@ impl Turn {
     pub fn size(self, width: u32, height: u32) -> Dim {
         let (width, height) = self.0.output_size(width, height);
         Dim { width, height }
+    }
+
+    /// Turns every frame of an image that stays shared (a decode the
+    /// decode cache keeps): borrowed as it is when there is nothing to turn.
+    pub fn apply_shared(self, image: &Image) -> Result<Cow<'_, Image>, LayoutError> {
+        if self.0 == Transform::IDENTITY {
+            return Ok(Cow::Borrowed(image));
+        }
+        Ok(Cow::Owned(
+            image.map_frames_ref(|frame| transform_frame(frame, self.0))?,
+        ))
     }
 
     /// Turns every frame.

@@ -11,6 +11,7 @@
 //! a time, each resampled across before the next, so that a large source is
 //! never held twice.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use fast_image_resize::images::{CroppedImage, CroppedImageMut, Image as FirImage, ImageRef};
@@ -97,6 +98,16 @@ pub fn apply(image: Image, layout: &Layout, space: ResampleSpace) -> Result<Imag
     Resampler::new(layout, space).run(image)
 }
 
+/// [`apply`] on an image that may stay shared (a decode the decode cache
+/// keeps): it is read, and copied only when the layout keeps it whole.
+pub fn apply_shared(
+    image: Cow<'_, Image>,
+    layout: &Layout,
+    space: ResampleSpace,
+) -> Result<Image, PipelineError> {
+    Resampler::new(layout, space).run_cow(image)
+}
+
 /// The crop and resample of one layout, applied to one image or to the
 /// frames of an animation one at a time as they are decoded. The window is
 /// fixed on the first image it is given (a `g_auto` anchor is found on that
@@ -130,6 +141,11 @@ impl Resampler {
     /// Crops and resamples every frame of `image`. Every image given to one
     /// resampler must have the size of the first.
     pub fn run(&mut self, image: Image) -> Result<Image, PipelineError> {
+        self.run_cow(Cow::Owned(image))
+    }
+
+    /// [`Resampler::run`] on an owned or a borrowed image.
+    fn run_cow(&mut self, image: Cow<'_, Image>) -> Result<Image, PipelineError> {
         let layout = self.layout;
         let (iw, ih) = (image.width(), image.height());
         if layout.source.width == 0 || layout.source.height == 0 {
@@ -155,19 +171,19 @@ impl Resampler {
             && window.width == f64::from(iw)
             && window.height == f64::from(ih);
         if whole && tw == iw && th == ih {
-            return Ok(image);
+            return Ok(image.into_owned());
         }
         if (window.width - f64::from(tw)).abs() < SAME_SIZE_EPSILON
             && (window.height - f64::from(th)).abs() < SAME_SIZE_EPSILON
         {
-            return Ok(copy_window(image, &window, tw, th)?);
+            return Ok(copy_window(&image, &window, tw, th)?);
         }
         // One fast_image_resize call cannot be interrupted: it is not started
         // when it cannot end by the deadline (strips are checked between).
         let area = |w: f64, h: f64| (w.max(1.0) * h.max(1.0)) as u64;
         let pixels = area(window.width, window.height).max(area(f64::from(tw), f64::from(th)))
             * image.frames().len() as u64;
-        deadline::timed(Stage::Resample, pixels, || self.resample(image, &window, tw, th))
+        deadline::timed(Stage::Resample, pixels, || self.resample(&image, &window, tw, th))
     }
 }
 
@@ -233,7 +249,7 @@ fn auto_anchor(image: &Image, width: f64, height: f64) -> (f64, f64) {
 }
 
 /// `c_crop`: the window is copied pixel for pixel, no resampling.
-fn copy_window(image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, LayoutError> {
+fn copy_window(image: &Image, window: &Window, tw: u32, th: u32) -> Result<Image, LayoutError> {
     let (iw, ih) = (image.width() as usize, image.height() as usize);
     let tw_us = tw as usize;
     let th_us = th as usize;
@@ -246,12 +262,12 @@ fn copy_window(image: Image, window: &Window, tw: u32, th: u32) -> Result<Image,
 
 /// Every frame cut to the `width x height` box at (`left`, `top`), which
 /// lies inside the image: rows copied as they are (`c_crop`, `e_trim`).
-pub(crate) fn cut(image: Image, left: u32, top: u32, width: u32, height: u32) -> Result<Image, LayoutError> {
+pub(crate) fn cut(image: &Image, left: u32, top: u32, width: u32, height: u32) -> Result<Image, LayoutError> {
     let ch = image.channels().count();
     let stride = image.width() as usize * ch;
     let (left, top) = (left as usize * ch, top as usize);
     let row_bytes = width as usize * ch;
-    image.map_frames(|frame| {
+    image.map_frames_ref(|frame| {
         let mut data = Vec::with_capacity(row_bytes * height as usize);
         for row in frame.data().chunks_exact(stride).skip(top).take(height as usize) {
             data.extend_from_slice(&row[left..left + row_bytes]);
@@ -276,15 +292,15 @@ fn resize_error(e: impl std::fmt::Display) -> PipelineError {
 impl Resampler {
     /// Resamples the window of every frame to `tw x th`, in the
     /// resampler's space.
-    fn resample(&mut self, image: Image, window: &Window, tw: u32, th: u32) -> Result<Image, PipelineError> {
+    fn resample(&mut self, image: &Image, window: &Window, tw: u32, th: u32) -> Result<Image, PipelineError> {
         let alpha = image.channels() == Channels::Rgba;
         // `mul_div_alpha` premultiplies before and divides after convolution.
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FILTER))
             .use_alpha(alpha);
         let frames = match self.space {
-            ResampleSpace::Gamma => self.resample_gamma(&image, window, (tw, th), options)?,
-            space => self.resample_linear(&image, window, (tw, th), options, space)?,
+            ResampleSpace::Gamma => self.resample_gamma(image, window, (tw, th), options)?,
+            space => self.resample_linear(image, window, (tw, th), options, space)?,
         };
         Ok(Image::new(frames, image.loops())?)
     }

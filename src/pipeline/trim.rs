@@ -86,7 +86,7 @@ pub fn apply(image: Image, trim: Trim) -> Result<Image, PipelineError> {
     if (b.width, b.height) == (image.width(), image.height()) {
         return Ok(image);
     }
-    Ok(super::resize::cut(image, b.left, b.top, b.width, b.height)?)
+    Ok(super::resize::cut(&image, b.left, b.top, b.width, b.height)?)
 }
 
 #[cfg(test)]

@@ -198,3 +198,95 @@ async fn shutdown_finishes_requests_in_flight() {
     // New connections are refused after shutdown.
     assert!(server.client.get(server.url("/health")).send().await.is_err());
 }
+
+/// Bytes of every answer to `paths` on `server`, in order.
+async fn answers(server: &Server, paths: &[String]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for path in paths {
+        let response = server.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        out.push(response.bytes().await.unwrap().to_vec());
+    }
+    out
+}
+
+#[tokio::test]
+async fn renditions_of_a_hot_source_share_one_decode_and_the_same_bytes() {
+    let origin = Origin::start().await;
+    let photo = std::fs::read("tests/fixtures/photo-coffee.jpg").unwrap();
+    origin.add("photo.jpg", "image/jpeg", photo);
+    let src = origin.url("/img/photo.jpg");
+    // Sizes, crops and formats of the 600x400 photo that all decode it at
+    // 1/4 scale (150x100) with either build's shrink-on-load margin (1.5:
+    // scales above 1/12; 2.5: scales up to 1/10).
+    let paths: Vec<String> = [
+        "w_60",
+        "w_36,h_36,c_fill,g_auto",
+        "w_60,f_webp",
+        "w_55,e_grayscale",
+        "w_57,h_200,c_pad,b_blue",
+    ]
+    .iter()
+    .map(|t| format!("/{t}?url={src}"))
+    .collect();
+
+    let cached = Server::start(config()).await;
+    let mut off = config();
+    off.decode_cache_bytes = 0;
+    let uncached = Server::start(off).await;
+    let with_cache = answers(&cached, &paths).await;
+    let without = answers(&uncached, &paths).await;
+    assert!(with_cache == without, "the decode cache changed an output");
+
+    let metrics = cached.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("resizer_cache_misses_total{cache=\"decode\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("resizer_cache_hits_total{cache=\"decode\"} 4"),
+        "{metrics}"
+    );
+    let held = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("resizer_decode_cache_bytes "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap();
+    assert!(held > 0, "{metrics}");
+    let off_metrics = uncached.get("/metrics").await.text().await.unwrap();
+    assert!(!off_metrics.contains("cache=\"decode\""), "{off_metrics}");
+}
+
+#[tokio::test]
+async fn a_changed_source_is_decoded_again_never_served_from_the_old_decode() {
+    let mut config = config();
+    config.cache_ttl = Duration::from_millis(300);
+    let server = Server::start(config).await;
+    let origin = Origin::start().await;
+    let solid = |rgb: [u8; 3]| encode_jpeg(64, 48, &rgb.repeat(64 * 48));
+    origin.add("photo.jpg", "image/jpeg", solid([250, 10, 10]));
+    let src = origin.url("/img/photo.jpg");
+
+    let red = server
+        .get(&format!("/w_32?url={src}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    decode(&red).assert_colour(16, 12, [250, 10, 10], 12);
+    origin.add("photo.jpg", "image/jpeg", solid([10, 10, 250]));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Another size (no result cache entry), same decoded size as before.
+    let blue = server
+        .get(&format!("/w_30?url={src}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    decode(&blue).assert_colour(15, 11, [10, 10, 250], 12);
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("resizer_cache_misses_total{cache=\"decode\"} 2"),
+        "{metrics}"
+    );
+}

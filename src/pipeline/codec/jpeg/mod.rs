@@ -129,6 +129,21 @@ pub fn shrink_denominator_with(width: u32, height: u32, min_scale: f64, margin: 
         .unwrap_or(1)
 }
 
+/// The size [`decode`] produces for `request`: the DCT scale's (every
+/// backend decodes at the same scale).
+pub fn decoded_size(probe: &Probe, request: &DecodeRequest) -> (u32, u32) {
+    let denominator = shrink_denominator_with(
+        probe.width,
+        probe.height,
+        request.min_scale,
+        request.shrink_margin,
+    );
+    (
+        probe.width.div_ceil(denominator),
+        probe.height.div_ceil(denominator),
+    )
+}
+
 /// Decodes a probed JPEG at the smallest DCT scale `request` allows, into
 /// 8-bit RGB.
 pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {

@@ -81,7 +81,7 @@ pub fn decode_still(bytes: &[u8], min_scale: f64, margin: f64) -> Result<Option<
 
 /// The aspect-correct size with `margin` times the pixels `min_scale` of
 /// `width x height` needs, never larger than the source.
-fn scaled_size(width: u32, height: u32, min_scale: f64, margin: f64) -> (u32, u32) {
+pub(super) fn scaled_size(width: u32, height: u32, min_scale: f64, margin: f64) -> (u32, u32) {
     let factor = min_scale * margin;
     if !(factor.is_finite() && factor > 0.0 && factor < 1.0) {
         return (width, height);

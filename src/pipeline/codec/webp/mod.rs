@@ -88,6 +88,24 @@ fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
     probe.ok_or_else(truncated)
 }
 
+/// The size [`decode`] gives a still WebP for `request`: the size libwebp
+/// is asked for under `turbo` (a file it hands back is decoded whole, the
+/// same for every request), else the whole image.
+pub fn decoded_size(probe: &Probe, request: &DecodeRequest) -> (u32, u32) {
+    #[cfg(feature = "turbo")]
+    return libwebp::scaled_size(
+        probe.width,
+        probe.height,
+        request.min_scale,
+        request.shrink_margin,
+    );
+    #[cfg(not(feature = "turbo"))]
+    {
+        let _ = request;
+        (probe.width, probe.height)
+    }
+}
+
 /// Decodes the still image (or the first frame), or with `request.animate`
 /// every frame within the limits, composited.
 pub fn decode(bytes: &[u8], _probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
