@@ -20,6 +20,7 @@ use crate::fetch::{Fetch, FetchError, SourceUrl};
 use crate::format::ImageFormat;
 use crate::metrics::RevalidationLabel;
 use crate::options::cloudinary::{self, Delivery};
+use crate::options::layer::LayerSource;
 use crate::options::query;
 use crate::options::{Chain, FormatRequest, OptionsError, Plan, first_unnamed_token, is_component};
 use crate::pipeline::{self, OutputChoice};
@@ -461,10 +462,46 @@ async fn serve_source(
     let chain = chain.resolve_hints(headers::client_hints(headers), &state.grammar);
     let name = source_name(&source);
     let choice = headers::format_choice(format, headers);
-    let rendered = render(state, chain.clone(), choice, source).await?;
+    let layers = layer_sources(state, &chain).await?;
+    let rendered = render(state, chain.clone(), choice, source, layers).await?;
     let mut response = respond(state, &rendered, headers, format == FormatRequest::Auto);
     delivery_headers(&mut response, &chain, &hinted, &name, &rendered);
     Ok(response)
+}
+
+/// The sources of the chain's layers (`l_`), in order: a public ID of the
+/// upload mount (found as an `upload` URL's is, `404` naming it), or a
+/// remote URL under the `?url=` rules (`remote_urls`, the guard).
+async fn layer_sources(state: &AppState, chain: &Chain) -> Result<Vec<Source>, ApiError> {
+    let mut sources = Vec::new();
+    for layer in chain.layers() {
+        let source = match layer.source() {
+            LayerSource::Fetch(url) => {
+                if !state.config.remote_urls {
+                    return Err(ApiError::RemoteUrlsDisabled);
+                }
+                Source::Remote(SourceUrl::parse(url, &state.guard)?)
+            }
+            LayerSource::Upload(id) => {
+                let name = state
+                    .config
+                    .cloudinary
+                    .upload_mount
+                    .as_deref()
+                    .ok_or(ApiError::UploadMountNotSet)?;
+                let mount = state
+                    .mounts
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))?;
+                let without_extension = id.rsplit_once('.').map(|(base, _)| base);
+                let key = find_public_id(state, &mount, id, without_extension).await?;
+                Source::Object { mount, key }
+            }
+        };
+        sources.push(source);
+    }
+    Ok(sources)
 }
 
 /// The download name `fl_attachment` falls back to: the source's.
@@ -517,13 +554,14 @@ async fn render(
     plan: Chain,
     choice: OutputChoice,
     source: Source,
+    layers: Vec<Source>,
 ) -> Result<Arc<Rendered>, ApiError> {
-    let key = ResultKey::new(&plan, choice, &source).into_string();
+    let key = ResultKey::layered(&plan, choice, &layers, &source).into_string();
     let task_state = state.clone();
     let (result, outcome) = state
         .results
         .get_or_run(key, &state.metrics, move || {
-            produce(task_state, plan, choice, source)
+            produce(task_state, plan, choice, source, layers)
         })
         .await;
     if outcome == Outcome::Joined {
@@ -538,8 +576,17 @@ async fn produce(
     chain: Chain,
     choice: OutputChoice,
     source: Source,
+    layers: Vec<Source>,
 ) -> Result<Arc<Rendered>, ApiError> {
     let bytes = download(&state, source).await?;
+    let mut layer_bytes = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let name = layer.cache_key();
+        match download(&state, layer).await {
+            Err(ApiError::Fetch(FetchError::NotFound(_))) => return Err(ApiError::LayerNotFound(name)),
+            other => layer_bytes.push(other?),
+        }
+    }
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
     if chain.getinfo() {
@@ -547,7 +594,10 @@ async fn produce(
     }
     let (result, waited) = state
         .pool
-        .run(move || pipeline::Pipeline::new(limits).run_chain(&bytes, &chain, choice, Some(deadline)))
+        .run(move || {
+            let layers: Vec<&[u8]> = layer_bytes.iter().map(|b| b.as_ref()).collect();
+            pipeline::Pipeline::new(limits).run_layered(&bytes, &chain, &layers, choice, Some(deadline))
+        })
         .await?;
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);

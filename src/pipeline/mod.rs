@@ -19,6 +19,7 @@ pub mod geometry;
 pub mod image;
 pub mod info;
 pub mod orient;
+pub mod overlay;
 pub mod probe;
 pub mod resize;
 pub mod rotate;
@@ -225,6 +226,21 @@ impl Pipeline {
         output: OutputChoice,
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
+        self.run_layered(bytes, chain, &[], output, deadline)
+    }
+
+    /// [`Pipeline::run_chain`] with the sources of the chain's layers
+    /// (`l_`), in the order of [`Chain::layers`]: each layer is made from
+    /// its bytes and drawn on the result of the step it follows
+    /// ([`overlay`]).
+    pub fn run_layered(
+        &self,
+        bytes: &[u8],
+        chain: &Chain,
+        layers: &[&[u8]],
+        output: OutputChoice,
+        deadline: Option<Instant>,
+    ) -> Result<(Encoded, Timings), PipelineError> {
         let _deadline = deadline::enter(deadline);
         let mut timings = Timings::default();
         let (first, later) = chain
@@ -232,10 +248,18 @@ impl Pipeline {
             .split_first()
             .ok_or_else(|| PipelineError::Unprocessable("the transformation has no steps".to_owned()))?;
         let (mut image, format) = self.first_step(bytes, first, output, &mut timings)?;
-        for plan in later {
-            let started = Instant::now();
-            image = self.later_step(image, plan, format)?;
-            timings.transform += started.elapsed();
+        for (index, plan) in std::iter::once(None).chain(later.iter().map(Some)).enumerate() {
+            if let Some(plan) = plan {
+                let started = Instant::now();
+                image = self.later_step(image, plan, format)?;
+                timings.transform += started.elapsed();
+            }
+            for (position, layer) in chain.layers_after(index) {
+                let source = layers.get(position).ok_or_else(|| {
+                    PipelineError::Unprocessable("the image of a layer (l_) was not given".to_owned())
+                })?;
+                image = self.draw_layer(image, layer, source, &mut timings)?;
+            }
         }
 
         let started = Instant::now();
@@ -270,11 +294,14 @@ impl Pipeline {
         // checked before any pixel is decoded.
         let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, plan);
         let oriented = turn.size(probe.width, probe.height);
+        // `e_trim` charges its trimmed size in place of this one.
+        let spent_before = deadline::spent();
         let mut layout = self.checked_layout(oriented, plan, format)?;
         let output = layout.output();
         let animate = format.supports_animation();
         let image = if let Some(trim) = plan.trim() {
-            let (image, trimmed, alpha) = self.decode_trimmed(bytes, &probe, &turn, plan, trim, format)?;
+            let (image, trimmed, alpha) =
+                self.decode_trimmed(bytes, &probe, &turn, plan, trim, format, spent_before)?;
             if probe.format.output().is_none() {
                 format = resolve_format(choice, probe.format, alpha, false);
             }
@@ -389,6 +416,7 @@ impl Pipeline {
         plan: &Plan,
         trim: crate::options::Trim,
         format: ImageFormat,
+        spent_before: Option<u64>,
     ) -> Result<(Image, geometry::Layout, bool), PipelineError> {
         let request = self.decode_request(1.0, false);
         let image = decode::decode(bytes, probe, &request)?;
@@ -402,6 +430,7 @@ impl Pipeline {
             width: image.width(),
             height: image.height(),
         };
+        deadline::restore_spent(spent_before);
         let layout = self.checked_layout(trimmed, plan, format)?;
         let image = resize::apply(image, &layout, self.tuning.resample_space)?;
         deadline::check()?;
@@ -752,6 +781,25 @@ mod tests {
         // Relative sizes are of the current image, not of the source.
         let (encoded, _) = run_chain(&bytes, "w_20/w_0.5", Limits::default()).unwrap();
         assert_eq!((encoded.width, encoded.height), (10, 5));
+    }
+
+    #[test]
+    fn the_steps_of_a_chain_share_one_work_budget() {
+        // One 3000x3000 AVIF step is about half the budget: alone it fits,
+        // two of them do not (each used to be checked on its own).
+        let step = plan("w_3000,h_3000");
+        assert_eq!(deadline::check_budget(&step, ImageFormat::Avif, (3000, 3000), 1), Ok(()));
+        let avif = OutputChoice::Fixed(ImageFormat::Avif);
+        let pipeline = Pipeline::default();
+        let err = pipeline
+            .run_chain(&halves_png(), &chain("w_3000,h_3000/w_2999,h_3000"), avif, None)
+            .unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::Unprocessable(m) if m.contains("earlier steps")),
+            "{err:?}"
+        );
+        // The charge ends with the job: the next one starts from nothing.
+        assert_eq!(deadline::spent(), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod api;
 mod cld_geom;
+mod cld_layers;
 mod cld_pixels;
 mod cli;
 mod cloudinary;
