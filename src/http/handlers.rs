@@ -323,7 +323,7 @@ async fn find_public_id(
             continue;
         }
         tried.push(candidate.clone());
-        let key = ObjectKey::parse(&encode_key(&candidate))?;
+        let key = ObjectKey::from_decoded(&candidate)?;
         let source = Source::Object {
             mount: Arc::clone(mount),
             key: key.clone(),
@@ -343,22 +343,6 @@ async fn find_public_id(
         tried,
     })
 }
-
-/// A decoded key written back as a raw path for [`ObjectKey::parse`],
-/// which decodes each segment once.
-fn encode_key(key: &str) -> String {
-    key.split('/')
-        .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// What a key segment escapes: everything but unreserved characters.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The name of the mount a request was served from, for the request log.
 #[derive(Debug, Clone)]

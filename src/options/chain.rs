@@ -543,7 +543,9 @@ mod tests {
     fn layers_take_their_components_up_to_fl_layer_apply() {
         use super::layer::{LayerOffset, LayerSource};
         use crate::options::Gravity;
-        let chain = chain_of("w_100/l_brand:logo,w_40,e_negate/a_90/fl_layer_apply,g_south_east,x_-5,y_0.1,o_50/w_50");
+        let chain = chain_of(
+            "w_100/l_brand:logo,w_40,e_negate/a_90/fl_layer_apply,g_south_east,x_-5,y_0.1,o_50/w_50",
+        );
         // The base steps only: the layer's components are its own.
         assert_eq!(chain.steps().len(), 2);
         let layers: Vec<_> = chain.layers_after(0).collect();
@@ -551,24 +553,45 @@ mod tests {
         let layer = layers[0].1;
         assert_eq!(layer.source(), &LayerSource::Upload("brand/logo".to_owned()));
         let steps = layer.steps_on(100, 50);
-        assert_eq!(steps.iter().map(Plan::cache_key).collect::<Vec<_>>(), ["w_40,e_negate", "a_90"]);
+        assert_eq!(
+            steps.iter().map(Plan::cache_key).collect::<Vec<_>>(),
+            ["w_40,e_negate", "a_90"]
+        );
         let p = layer.placement();
-        assert_eq!((p.gravity, p.x, p.y, p.opacity), (Gravity::SouthEast, LayerOffset::Pixels(-5), LayerOffset::Relative(0.1), 50));
+        assert_eq!(
+            (p.gravity, p.x, p.y, p.opacity),
+            (
+                Gravity::SouthEast,
+                LayerOffset::Pixels(-5),
+                LayerOffset::Relative(0.1),
+                50
+            )
+        );
         assert_eq!(chain.layers_after(1).count(), 0);
         // The key is canonical and parses to the same chain.
         let key = chain.cache_key();
-        assert_eq!(key, "w_100/l_brand:logo,w_40,e_negate/a_90/fl_layer_apply,g_south_east,x_-5,y_0.1,o_50/w_50");
+        assert_eq!(
+            key,
+            "w_100/l_brand:logo,w_40,e_negate/a_90/fl_layer_apply,g_south_east,x_-5,y_0.1,o_50/w_50"
+        );
         assert_eq!(chain_of(&key), chain);
     }
 
     #[test]
     fn the_one_component_form_places_with_its_own_gravity_and_offsets() {
         let chain = chain_of("x_10,l_logo,g_north_west,w_20,o_30");
-        assert_eq!(chain.steps().len(), 1, "the empty first step the layer is drawn on");
+        assert_eq!(
+            chain.steps().len(),
+            1,
+            "the empty first step the layer is drawn on"
+        );
         let layer = chain.layers().next().unwrap();
         assert_eq!(layer.steps_on(1, 1)[0].cache_key(), "w_20,o_30");
         assert_eq!(layer.placement().gravity, crate::options::Gravity::NorthWest);
-        assert_eq!(chain.cache_key(), "/l_logo,w_20,o_30/fl_layer_apply,g_north_west,x_10");
+        assert_eq!(
+            chain.cache_key(),
+            "/l_logo,w_20,o_30/fl_layer_apply,g_north_west,x_10"
+        );
         // Token order and base64 padding do not change the key.
         let padded = chain_of("l_fetch:aHR0cDovL2EudGVzdC9sLnBuZw==/fl_layer_apply");
         let bare = chain_of("l_fetch:aHR0cDovL2EudGVzdC9sLnBuZw/fl_layer_apply");
@@ -586,7 +609,10 @@ mod tests {
         assert_eq!(steps[0].cache_key(), "w_150,h_50");
         // Without the flag the fraction stays the layer's own.
         let own = chain_of("l_logo,w_0.5/fl_layer_apply");
-        assert_eq!(own.layers().next().unwrap().steps_on(300, 200)[0].cache_key(), "w_0.5");
+        assert_eq!(
+            own.layers().next().unwrap().steps_on(300, 200)[0].cache_key(),
+            "w_0.5"
+        );
     }
 
     #[test]

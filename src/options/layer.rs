@@ -136,7 +136,11 @@ impl Layer {
     /// The layer with `dpr_auto` / `w_auto` resolved in its steps.
     pub(super) fn resolve_hints(&self, hints: super::ClientHints, limits: &GrammarLimits) -> Layer {
         Layer {
-            steps: self.steps.iter().map(|p| p.resolve_hints(hints, limits)).collect(),
+            steps: self
+                .steps
+                .iter()
+                .map(|p| p.resolve_hints(hints, limits))
+                .collect(),
             ..self.clone()
         }
     }
@@ -229,7 +233,11 @@ pub(super) fn split(component: &str) -> Result<Parts, OptionsError> {
                 }
                 parts.source = Some(parse_source(token)?);
             }
-            "fl" if !token.value.split('.').any(|f| f == APPLY_FLAG || f == RELATIVE_FLAG) => {
+            "fl" if !token
+                .value
+                .split('.')
+                .any(|f| f == APPLY_FLAG || f == RELATIVE_FLAG) =>
+            {
                 parts.rest.push(token.raw.to_owned());
             }
             "fl" => {

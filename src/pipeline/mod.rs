@@ -788,7 +788,10 @@ mod tests {
         // One 3000x3000 AVIF step is about half the budget: alone it fits,
         // two of them do not (each used to be checked on its own).
         let step = plan("w_3000,h_3000");
-        assert_eq!(deadline::check_budget(&step, ImageFormat::Avif, (3000, 3000), 1), Ok(()));
+        assert_eq!(
+            deadline::check_budget(&step, ImageFormat::Avif, (3000, 3000), 1),
+            Ok(())
+        );
         let avif = OutputChoice::Fixed(ImageFormat::Avif);
         let pipeline = Pipeline::default();
         let err = pipeline

@@ -31,7 +31,8 @@ impl Pipeline {
         // PNG: keeps alpha (the layer's own `o_`, `r_`, transparent areas)
         // and is never animated, so an animated layer gives its first frame.
         let mut own = Timings::default();
-        let (mut image, _) = self.first_step(bytes, first, OutputChoice::Fixed(ImageFormat::Png), &mut own)?;
+        let (mut image, _) =
+            self.first_step(bytes, first, OutputChoice::Fixed(ImageFormat::Png), &mut own)?;
         for plan in later {
             image = self.later_step(image, plan, ImageFormat::Png)?;
         }
@@ -44,7 +45,11 @@ impl Pipeline {
 /// The top-left corner of a `width x height` layer on a `base_w x base_h`
 /// base: against the gravity's edge, moved by the offsets away from it
 /// (for the centre, right and down).
-pub fn position(placement: &Placement, (base_w, base_h): (u32, u32), (width, height): (u32, u32)) -> (i64, i64) {
+pub fn position(
+    placement: &Placement,
+    (base_w, base_h): (u32, u32),
+    (width, height): (u32, u32),
+) -> (i64, i64) {
     let dx = placement.x.pixels(base_w);
     let dy = placement.y.pixels(base_h);
     let free_x = i64::from(base_w) - i64::from(width);
@@ -101,7 +106,7 @@ pub fn composite(base: Image, layer: &Image, placement: Placement) -> Result<Ima
                 let lx = (x - x0) as usize;
                 let bx = x as usize;
                 let l = &layer_data[ly * layer_stride + lx * lc..][..lc];
-                let a = if lc == 4 { u32::from(l[3]) } else { 255 } * opacity / 100;
+                let a = (if lc == 4 { u32::from(l[3]) } else { 255 } * opacity + 50) / 100;
                 if a == 0 {
                     continue;
                 }
@@ -166,7 +171,11 @@ mod tests {
             (Gravity::SouthEast, 10, 10, (70, 60)),
         ];
         for (gravity, x, y, expected) in cases {
-            assert_eq!(position(&placed(gravity, x, y), base, layer), expected, "{gravity:?} {x} {y}");
+            assert_eq!(
+                position(&placed(gravity, x, y), base, layer),
+                expected,
+                "{gravity:?} {x} {y}"
+            );
         }
         let relative = Placement {
             x: LayerOffset::Relative(0.1),

@@ -82,10 +82,14 @@ async fn sdk_generated_overlays_are_placed_as_cloudinary_documents() {
         for file in ["red.png", "green.png"] {
             let written = fetch_layer(&format!("{prefix}{file}"));
             if transformation.contains(&written) {
-                transformation = transformation.replace(&written, &fetch_layer(&origin.url(&format!("/img/{file}"))));
+                transformation =
+                    transformation.replace(&written, &fetch_layer(&origin.url(&format!("/img/{file}"))));
             }
         }
-        assert!(!transformation.contains("l_fetch:aHR0cDovL29yaWdpbi50ZXN0"), "{name}: placeholder left");
+        assert!(
+            !transformation.contains("l_fetch:aHR0cDovL29yaWdpbi50ZXN0"),
+            "{name}: placeholder left"
+        );
         let size: [u32; 2] = serde_json::from_value(row["size"].clone()).unwrap();
         let points: Vec<(u32, u32, [u8; 3])> = serde_json::from_value(row["points"].clone()).unwrap();
         // `?url=` takes one component: the one-component rows go both ways.
@@ -96,13 +100,21 @@ async fn sdk_generated_overlays_are_placed_as_cloudinary_documents() {
         for path in &paths {
             {
                 let response = server.get(path).await;
-                assert_eq!(response.status(), 200, "{name}: {path}: {}", response.text().await.unwrap());
+                assert_eq!(
+                    response.status(),
+                    200,
+                    "{name}: {path}: {}",
+                    response.text().await.unwrap()
+                );
                 let image = decode(&response.bytes().await.unwrap());
                 assert_eq!([image.width, image.height], size, "{name}: {path}");
                 for (x, y, rgb) in &points {
                     let p = image.pixel(*x, *y);
                     let close = (0..3).all(|i| p[i].abs_diff(rgb[i]) <= 3);
-                    assert!(close, "{name}: {path}: pixel ({x},{y}) is {p:?}, expected {rgb:?}");
+                    assert!(
+                        close,
+                        "{name}: {path}: pixel ({x},{y}) is {p:?}, expected {rgb:?}"
+                    );
                 }
             }
         }
@@ -118,7 +130,9 @@ async fn layer_refusals_name_the_layer_and_follow_the_url_rules() {
 
     // A missing public ID: 404 naming it and the keys tried.
     let message = assert_error(
-        server.get(&format!("/image/fetch/l_wm:nope/fl_layer_apply/{base}")).await,
+        server
+            .get(&format!("/image/fetch/l_wm:nope/fl_layer_apply/{base}"))
+            .await,
         404,
         "source_not_found",
     )
@@ -127,7 +141,9 @@ async fn layer_refusals_name_the_layer_and_follow_the_url_rules() {
     // A missing fetch layer: 404 naming its URL.
     let missing = origin.url("/img/missing.png");
     let message = assert_error(
-        server.get(&format!("/image/fetch/{}/{base}", fetch_layer(&missing))).await,
+        server
+            .get(&format!("/image/fetch/{}/{base}", fetch_layer(&missing)))
+            .await,
         404,
         "layer_not_found",
     )
@@ -142,7 +158,10 @@ async fn layer_refusals_name_the_layer_and_follow_the_url_rules() {
         ("l_wm:red/fl_layer_apply,w_10", "invalid_token"),
         ("l_wm:red,g_auto", "invalid_token"),
         ("l_wm:red,x_abc", "invalid_token"),
-        ("l_a/fl_layer_apply/l_b/fl_layer_apply/l_c/fl_layer_apply/l_d/fl_layer_apply/l_e/fl_layer_apply/l_f/fl_layer_apply", "invalid_token"),
+        (
+            "l_a/fl_layer_apply/l_b/fl_layer_apply/l_c/fl_layer_apply/l_d/fl_layer_apply/l_e/fl_layer_apply/l_f/fl_layer_apply",
+            "invalid_token",
+        ),
     ] {
         let response = server.get(&format!("/image/fetch/{path}/{base}")).await;
         let message = assert_error(response, 400, code).await;
@@ -152,9 +171,17 @@ async fn layer_refusals_name_the_layer_and_follow_the_url_rules() {
     let mut small = layer_config(&layers);
     small.max_src_pixels = 30_000;
     let limited = Server::start(small).await;
-    assert_eq!(limited.get(&format!("/image/fetch/l_wm:red/fl_layer_apply/{base}")).await.status(), 200);
+    assert_eq!(
+        limited
+            .get(&format!("/image/fetch/l_wm:red/fl_layer_apply/{base}"))
+            .await
+            .status(),
+        200
+    );
     assert_error(
-        limited.get(&format!("/image/fetch/l_big/fl_layer_apply/{base}")).await,
+        limited
+            .get(&format!("/image/fetch/l_big/fl_layer_apply/{base}"))
+            .await,
         422,
         "source_too_many_pixels",
     )
@@ -168,17 +195,23 @@ async fn layer_refusals_name_the_layer_and_follow_the_url_rules() {
     std::fs::write(layers.0.join("base.png"), solid(200, 100, [0, 0, 255])).unwrap();
     let guarded = Server::start_exact(guarded).await;
     let layer = fetch_layer(&origin.url("/img/red.png"));
-    let response = guarded.get(&format!("/image/upload/{layer}/fl_layer_apply/base.png")).await;
+    let response = guarded
+        .get(&format!("/image/upload/{layer}/fl_layer_apply/base.png"))
+        .await;
     assert_eq!(response.status(), 403, "{}", response.text().await.unwrap());
     assert_eq!(
-        guarded.get("/image/upload/l_wm:red/fl_layer_apply/base.png").await.status(),
+        guarded
+            .get("/image/upload/l_wm:red/fl_layer_apply/base.png")
+            .await
+            .status(),
         200
     );
     let mut off = layer_config(&layers);
     off.remote_urls = false;
     let off = Server::start(off).await;
     assert_error(
-        off.get(&format!("/image/upload/{layer}/fl_layer_apply/base.png")).await,
+        off.get(&format!("/image/upload/{layer}/fl_layer_apply/base.png"))
+            .await,
         403,
         "remote_urls_disabled",
     )
@@ -194,7 +227,10 @@ async fn a_changed_layer_changes_the_output_and_its_etag() {
     config.cache_ttl = Duration::from_secs(1);
     let server = Server::start(config).await;
     let base = origin.url("/img/base.png");
-    let path = format!("/image/fetch/{}/fl_layer_apply/{base}", fetch_layer(&origin.url("/img/red.png")));
+    let path = format!(
+        "/image/fetch/{}/fl_layer_apply/{base}",
+        fetch_layer(&origin.url("/img/red.png"))
+    );
     let first = server.get(&path).await;
     let etag = first.headers()["etag"].clone();
     decode(&first.bytes().await.unwrap()).assert_colour(100, 50, [255, 0, 0], 2);
