@@ -297,11 +297,14 @@ impl Pipeline {
         // `e_trim` charges its trimmed size in place of this one.
         let spent_before = deadline::spent();
         let mut layout = self.checked_layout(oriented, plan, format)?;
+        if plan.trim().is_some() {
+            // Checked on the whole size, charged on the trimmed one.
+            deadline::restore_spent(spent_before);
+        }
         let output = layout.output();
         let animate = format.supports_animation();
         let image = if let Some(trim) = plan.trim() {
-            let (image, trimmed, alpha) =
-                self.decode_trimmed(bytes, &probe, &turn, plan, trim, format, spent_before)?;
+            let (image, trimmed, alpha) = self.decode_trimmed(bytes, &probe, &turn, plan, trim, format)?;
             if probe.format.output().is_none() {
                 format = resolve_format(choice, probe.format, alpha, false);
             }
@@ -416,7 +419,6 @@ impl Pipeline {
         plan: &Plan,
         trim: crate::options::Trim,
         format: ImageFormat,
-        spent_before: Option<u64>,
     ) -> Result<(Image, geometry::Layout, bool), PipelineError> {
         let request = self.decode_request(1.0, false);
         let image = decode::decode(bytes, probe, &request)?;
@@ -430,7 +432,6 @@ impl Pipeline {
             width: image.width(),
             height: image.height(),
         };
-        deadline::restore_spent(spent_before);
         let layout = self.checked_layout(trimmed, plan, format)?;
         let image = resize::apply(image, &layout, self.tuning.resample_space)?;
         deadline::check()?;
