@@ -70,7 +70,14 @@ fn decode_cache(c: &mut Criterion) {
         .expect("the cache is on");
     let run = |decodes| {
         pipeline
-            .run_chain_reusing(black_box(&bytes), &chain, OutputChoice::Source, None, decodes)
+            .run_layered(
+                black_box(&bytes),
+                &chain,
+                &[],
+                OutputChoice::Source,
+                None,
+                decodes,
+            )
             .expect("the job runs")
     };
     run(Some(&handle));

@@ -30,6 +30,28 @@ impl ResultKey {
         ))
     }
 
+    /// The key of a result drawn with layers: each layer's source key,
+    /// length-prefixed (a URL may hold any character), between the output
+    /// choice and the source. Without layers, [`ResultKey::new`].
+    pub fn layered(chain: &Chain, choice: OutputChoice, layers: &[Source], source: &Source) -> ResultKey {
+        if layers.is_empty() {
+            return ResultKey::new(chain, choice, source);
+        }
+        let layers: String = layers
+            .iter()
+            .map(|layer| {
+                let key = layer.cache_key();
+                format!("layer:{}:{key}|", key.len())
+            })
+            .collect();
+        ResultKey(format!(
+            "{}|{}|{layers}{}",
+            chain.cache_key(),
+            output_key(choice),
+            source.cache_key()
+        ))
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }

@@ -77,6 +77,9 @@ pub enum ApiError {
         mount: String,
         tried: Vec<String>,
     },
+    /// The image of a layer (`l_fetch:`) was not found at its origin.
+    #[error("the image of layer `{0}` was not found (its origin answered 404 or 410)")]
+    LayerNotFound(String),
     /// `strict_transformations` is on and a token is not `t_`.
     #[error("`{0}`: this server runs named transformations only (t_{{name}})")]
     NamedTransformationRequired(String),
@@ -184,6 +187,7 @@ impl ApiError {
             ApiError::UnknownCloud(_) => (S::NOT_FOUND, "unknown_cloud"),
             ApiError::UploadMountNotSet => (S::NOT_FOUND, "upload_mount_not_set"),
             ApiError::PublicIdNotFound { .. } => (S::NOT_FOUND, "source_not_found"),
+            ApiError::LayerNotFound(_) => (S::NOT_FOUND, "layer_not_found"),
             ApiError::NamedTransformationRequired(_) => (S::FORBIDDEN, "named_transformation_required"),
         }
     }

@@ -21,6 +21,7 @@ use crate::fetch::{Fetch, FetchError, SourceUrl};
 use crate::format::ImageFormat;
 use crate::metrics::RevalidationLabel;
 use crate::options::cloudinary::{self, Delivery};
+use crate::options::layer::LayerSource;
 use crate::options::query;
 use crate::options::{Chain, FormatRequest, OptionsError, Plan, first_unnamed_token, is_component};
 use crate::pipeline::{self, OutputChoice};
@@ -351,7 +352,7 @@ async fn find_public_id(
             continue;
         }
         tried.push(candidate.clone());
-        let key = ObjectKey::parse(&encode_key(&candidate))?;
+        let key = ObjectKey::from_decoded(&candidate)?;
         let source = Source::Object {
             mount: Arc::clone(mount),
             key: key.clone(),
@@ -371,22 +372,6 @@ async fn find_public_id(
         tried,
     })
 }
-
-/// A decoded key written back as a raw path for [`ObjectKey::parse`],
-/// which decodes each segment once.
-fn encode_key(key: &str) -> String {
-    key.split('/')
-        .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// What a key segment escapes: everything but unreserved characters.
-const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The name of the mount a request was served from, for the request log.
 #[derive(Debug, Clone)]
@@ -502,7 +487,8 @@ async fn serve_source(
     let chain = chain.resolve_hints(headers::client_hints(headers), &state.grammar);
     let name = source_name(&source);
     let choice = headers::format_choice(format, headers);
-    let (rendered, cache) = render(state, chain.clone(), choice, source, answer).await?;
+    let layers = layer_sources(state, &chain).await?;
+    let (rendered, cache) = render(state, chain.clone(), choice, source, layers, answer).await?;
     let mut response = respond(state, &rendered, headers, format == FormatRequest::Auto);
     response.headers_mut().insert(
         HeaderName::from_static("server-timing"),
@@ -510,6 +496,41 @@ async fn serve_source(
     );
     delivery_headers(&mut response, &chain, &hinted, &name, &rendered);
     Ok(response)
+}
+
+/// The sources of the chain's layers (`l_`), in order: a public ID of the
+/// upload mount (found as an `upload` URL's is, `404` naming it), or a
+/// remote URL under the `?url=` rules (`remote_urls`, the guard).
+async fn layer_sources(state: &AppState, chain: &Chain) -> Result<Vec<Source>, ApiError> {
+    let mut sources = Vec::new();
+    for layer in chain.layers() {
+        let source = match layer.source() {
+            LayerSource::Fetch(url) => {
+                if !state.config.remote_urls {
+                    return Err(ApiError::RemoteUrlsDisabled);
+                }
+                Source::Remote(SourceUrl::parse(url, &state.guard)?)
+            }
+            LayerSource::Upload(id) => {
+                let name = state
+                    .config
+                    .cloudinary
+                    .upload_mount
+                    .as_deref()
+                    .ok_or(ApiError::UploadMountNotSet)?;
+                let mount = state
+                    .mounts
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))?;
+                let without_extension = id.rsplit_once('.').map(|(base, _)| base);
+                let key = find_public_id(state, &mount, id, without_extension).await?;
+                Source::Object { mount, key }
+            }
+        };
+        sources.push(source);
+    }
+    Ok(sources)
 }
 
 /// The download name `fl_attachment` falls back to: the source's.
@@ -562,9 +583,10 @@ async fn render(
     plan: Chain,
     choice: OutputChoice,
     source: Source,
+    layers: Vec<Source>,
     answer: Answer,
 ) -> Result<(Arc<Rendered>, CacheState), ApiError> {
-    let key = ResultKey::new(&plan, choice, &source).into_string();
+    let key = ResultKey::layered(&plan, choice, &layers, &source).into_string();
     // `/info` answers JSON even for a transformation without `fl_getinfo`:
     // a key of its own, never the image's.
     let key = match answer {
@@ -575,7 +597,7 @@ async fn render(
     let (result, outcome) = state
         .results
         .get_or_run(key, &state.metrics, move || {
-            produce(task_state, plan, choice, source, answer)
+            produce(task_state, plan, choice, source, layers, answer)
         })
         .await;
     if outcome == Outcome::Joined {
@@ -590,10 +612,19 @@ async fn produce(
     chain: Chain,
     choice: OutputChoice,
     source: Source,
+    layers: Vec<Source>,
     answer: Answer,
 ) -> Result<Arc<Rendered>, ApiError> {
     let key = source_key(&source);
     let (bytes, fetch) = download(&state, source).await?;
+    let mut layer_bytes = Vec::with_capacity(layers.len());
+    for layer in layers {
+        let name = layer.cache_key();
+        match download(&state, layer).await {
+            Err(ApiError::Fetch(FetchError::NotFound(_))) => return Err(ApiError::LayerNotFound(name)),
+            other => layer_bytes.push(other?.0),
+        }
+    }
     let limits = state.limits;
     let deadline = Instant::now() + state.config.processing_timeout;
     if chain.getinfo() || answer == Answer::Info {
@@ -603,9 +634,11 @@ async fn produce(
     let (result, waited) = state
         .pool
         .run(move || {
-            pipeline::Pipeline::new(limits).run_chain_reusing(
+            let layers: Vec<&[u8]> = layer_bytes.iter().map(|b| b.as_ref()).collect();
+            pipeline::Pipeline::new(limits).run_layered(
                 &bytes,
                 &chain,
+                &layers,
                 choice,
                 Some(deadline),
                 decodes.as_ref(),

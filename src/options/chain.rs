@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 
+use super::layer::{self, LAYER_KEY, Layer, MAX_LAYERS};
 use super::{FormatRequest, GrammarLimits, OptionsError, Plan, Quality, Token, tokenize};
 
 /// The key of a named transformation token (`t_thumb`).
@@ -28,6 +29,10 @@ const PRESET_KEY: &str = "t";
 pub struct Chain {
     /// Never empty: the empty transformation is one step, the empty plan.
     steps: Vec<Plan>,
+    /// Overlays, in the order they are drawn, each with the index of the
+    /// step whose result it is drawn on (a layer before any step is drawn
+    /// on the source: an empty first step is added for it).
+    layers: Vec<(usize, Layer)>,
 }
 
 /// The operator's named transformations, read once at start.
@@ -41,7 +46,10 @@ pub struct Presets {
 impl Chain {
     /// A one-step chain.
     pub fn single(plan: Plan) -> Chain {
-        Chain { steps: vec![plan] }
+        Chain {
+            steps: vec![plan],
+            layers: Vec::new(),
+        }
     }
 
     /// Parses a transformation of `/`-separated components, expanding
@@ -73,11 +81,80 @@ impl Chain {
                 max: limits.max_tokens,
             });
         }
-        let steps = components
+        let mut parts = components
             .iter()
-            .map(|component| Plan::parse(component, limits))
+            .map(|component| layer::split(component))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Chain { steps })
+        let mut steps: Vec<Plan> = Vec::new();
+        let mut layers: Vec<(usize, Layer)> = Vec::new();
+        let mut index = 0;
+        while index < components.len() {
+            let Some(source) = parts[index].source.take() else {
+                if parts[index].apply {
+                    return Err(OptionsError::InvalidValue {
+                        token: components[index].clone(),
+                        reason: "fl_layer_apply places a layer opened by l_ in an earlier component"
+                            .to_owned(),
+                    });
+                }
+                steps.push(Plan::parse(&components[index], limits)?);
+                index += 1;
+                continue;
+            };
+            if layers.len() == MAX_LAYERS {
+                return Err(OptionsError::InvalidValue {
+                    token: components[index].clone(),
+                    reason: format!("at most {MAX_LAYERS} layers (l_) in one transformation"),
+                });
+            }
+            // The component with fl_layer_apply closes the layer, unless
+            // another l_ comes first (then this is the one-component form).
+            let close = (!parts[index].apply)
+                .then(|| {
+                    parts[index + 1..]
+                        .iter()
+                        .position(|p| p.apply || p.source.is_some())
+                        .map(|offset| index + 1 + offset)
+                        .filter(|&end| parts[end].apply)
+                })
+                .flatten();
+            let opening = std::mem::replace(&mut parts[index], layer::Parts::empty());
+            let layer = match close {
+                Some(end) => {
+                    let apply = std::mem::replace(&mut parts[end], layer::Parts::empty());
+                    let built = layer::build(source, opening, &parts[index + 1..end], Some(apply), limits)?;
+                    index = end + 1;
+                    built
+                }
+                None => {
+                    index += 1;
+                    layer::build(source, opening, &[], None, limits)?
+                }
+            };
+            if steps.is_empty() {
+                steps.push(Plan::default());
+            }
+            layers.push((steps.len() - 1, layer));
+        }
+        if steps.is_empty() {
+            steps.push(Plan::default());
+        }
+        Ok(Chain { steps, layers })
+    }
+
+    /// The overlays in the order they are drawn.
+    pub fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.layers.iter().map(|(_, layer)| layer)
+    }
+
+    /// The overlays drawn on the result of step `step`, each with its
+    /// position in [`Chain::layers`].
+    pub fn layers_after(&self, step: usize) -> impl Iterator<Item = (usize, &Layer)> {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter(move |(_, (at, _))| *at == step)
+            .map(|(index, (_, layer))| (index, layer))
     }
 
     /// The steps, in the order they run; never empty.
@@ -132,17 +209,24 @@ impl Chain {
                 .iter()
                 .map(|plan| plan.resolve_hints(hints, limits))
                 .collect(),
+            layers: self
+                .layers
+                .iter()
+                .map(|(at, layer)| (*at, layer.resolve_hints(hints, limits)))
+                .collect(),
         }
     }
 
-    /// The canonical form: the steps' keys joined by `/`. A one-step chain
-    /// has its plan's key, unchanged.
+    /// The canonical form: the steps' keys joined by `/`, each followed by
+    /// the keys of the layers drawn on its result. A one-step chain has its
+    /// plan's key, unchanged.
     pub fn cache_key(&self) -> String {
-        self.steps
-            .iter()
-            .map(Plan::cache_key)
-            .collect::<Vec<_>>()
-            .join("/")
+        let mut components = Vec::new();
+        for (index, step) in self.steps.iter().enumerate() {
+            components.push(step.cache_key());
+            components.extend(self.layers_after(index).map(|(_, layer)| layer.cache_key()));
+        }
+        components.join("/")
     }
 }
 
@@ -201,6 +285,7 @@ pub fn is_component(segment: &str, limits: &GrammarLimits) -> bool {
     !tokens.is_empty()
         && tokens.iter().all(|token| {
             token.key == PRESET_KEY
+                || token.key == LAYER_KEY
                 || !matches!(
                     Plan::from_tokens(std::slice::from_ref::<Token<'_>>(token), limits),
                     Err(OptionsError::UnknownToken { .. })
@@ -448,5 +533,107 @@ mod tests {
         ] {
             assert!(!is_component(segment, &limits()), "{segment}");
         }
+    }
+
+    fn chain_of(text: &str) -> Chain {
+        Chain::parse(text, &limits(), &presets()).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn layers_take_their_components_up_to_fl_layer_apply() {
+        use super::layer::{LayerOffset, LayerSource};
+        use crate::options::Gravity;
+        let chain = chain_of(
+            "w_100/l_brand:logo,w_40,e_negate/a_90/fl_layer_apply,g_south_east,x_-5,y_0.1,o_50/w_50",
+        );
+        // The base steps only: the layer's components are its own.
+        assert_eq!(chain.steps().len(), 2);
+        let layers: Vec<_> = chain.layers_after(0).collect();
+        assert_eq!(layers.len(), 1);
+        let layer = layers[0].1;
+        assert_eq!(layer.source(), &LayerSource::Upload("brand/logo".to_owned()));
+        let steps = layer.steps_on(100, 50);
+        assert_eq!(
+            steps.iter().map(Plan::cache_key).collect::<Vec<_>>(),
+            ["w_40,e_negate", "a_90"]
+        );
+        let p = layer.placement();
+        assert_eq!(
+            (p.gravity, p.x, p.y, p.opacity),
+            (
+                Gravity::SouthEast,
+                LayerOffset::Pixels(-5),
+                LayerOffset::Relative(0.1),
+                50
+            )
+        );
+        assert_eq!(chain.layers_after(1).count(), 0);
+        // The key is canonical and parses to the same chain.
+        let key = chain.cache_key();
+        assert_eq!(
+            key,
+            "w_100/l_brand:logo,w_40,e_negate/a_90/fl_layer_apply,g_south_east,x_-5,y_0.1,o_50/w_50"
+        );
+        assert_eq!(chain_of(&key), chain);
+    }
+
+    #[test]
+    fn the_one_component_form_places_with_its_own_gravity_and_offsets() {
+        let chain = chain_of("x_10,l_logo,g_north_west,w_20,o_30");
+        assert_eq!(
+            chain.steps().len(),
+            1,
+            "the empty first step the layer is drawn on"
+        );
+        let layer = chain.layers().next().unwrap();
+        assert_eq!(layer.steps_on(1, 1)[0].cache_key(), "w_20,o_30");
+        assert_eq!(layer.placement().gravity, crate::options::Gravity::NorthWest);
+        assert_eq!(
+            chain.cache_key(),
+            "/l_logo,w_20,o_30/fl_layer_apply,g_north_west,x_10"
+        );
+        // Token order and base64 padding do not change the key.
+        let padded = chain_of("l_fetch:aHR0cDovL2EudGVzdC9sLnBuZw==/fl_layer_apply");
+        let bare = chain_of("l_fetch:aHR0cDovL2EudGVzdC9sLnBuZw/fl_layer_apply");
+        assert_eq!(padded.cache_key(), bare.cache_key());
+        assert_eq!(
+            padded.layers().next().unwrap().source(),
+            &super::layer::LayerSource::Fetch("http://a.test/l.png".to_owned())
+        );
+    }
+
+    #[test]
+    fn fl_relative_sizes_the_layer_against_the_base() {
+        let chain = chain_of("l_logo,w_0.5,h_0.25,fl_relative/fl_layer_apply");
+        let steps = chain.layers().next().unwrap().steps_on(300, 200);
+        assert_eq!(steps[0].cache_key(), "w_150,h_50");
+        // Without the flag the fraction stays the layer's own.
+        let own = chain_of("l_logo,w_0.5/fl_layer_apply");
+        assert_eq!(
+            own.layers().next().unwrap().steps_on(300, 200)[0].cache_key(),
+            "w_0.5"
+        );
+    }
+
+    #[test]
+    fn layer_refusals_name_the_token() {
+        for text in [
+            "fl_layer_apply",
+            "l_a/l_b/fl_layer_apply/fl_layer_apply",
+            "l_a/fl_layer_apply,w_10",
+            "l_a/fl_layer_apply,fl_no_overflow",
+            "l_text:Arial_20:hi",
+            "l_fetch:!!",
+            "l_a::b",
+            "l_a,g_auto",
+            "l_a,x_1.5.5",
+            "l_a,x_9999999",
+            "l_a,l_b",
+            "l_a/fl_layer_apply/l_a/fl_layer_apply/l_a/fl_layer_apply/l_a/fl_layer_apply/l_a/fl_layer_apply/l_a/fl_layer_apply",
+        ] {
+            assert!(Chain::parse(text, &limits(), &presets()).is_err(), "{text}");
+        }
+        assert!(is_component("l_brand:logo,w_10", &limits()));
+        assert!(is_component("fl_layer_apply,g_east", &limits()));
     }
 }

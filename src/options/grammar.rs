@@ -574,7 +574,7 @@ fn parse_digits(text: &str) -> Option<u64> {
 
 /// A plain decimal `digits[.digits]` (either side of the point may be
 /// empty, not both) as a float; `None` for exponents, signs, `inf`, `nan`.
-fn parse_decimal(text: &str) -> Option<f64> {
+pub(super) fn parse_decimal(text: &str) -> Option<f64> {
     let (int, frac) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if int.len() + frac.len() == 0 || !digits(int) || !digits(frac) {
@@ -930,6 +930,11 @@ fn lookup<T: Copy>(token: &Token<'_>, table: &[(&str, T)], key: &str) -> Result<
         })
 }
 
+/// The name `g_` writes for `gravity`.
+pub(super) fn gravity_name(gravity: Gravity) -> &'static str {
+    name_of(GRAVITIES, &gravity)
+}
+
 fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
     table
         .iter()
@@ -941,7 +946,7 @@ fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str
 /// shortest form that reads back as the same value (`0.5`, `1.0`, never
 /// `1e-7`), so that a relative size never reads like a pixel size and the
 /// canonical form parses again.
-fn decimal(value: f64) -> String {
+pub(super) fn decimal(value: f64) -> String {
     let text = value.to_string();
     if text.contains('.') {
         text

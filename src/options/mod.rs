@@ -10,6 +10,7 @@
 mod chain;
 pub mod cloudinary;
 mod grammar;
+pub mod layer;
 pub mod query;
 
 pub use chain::{Chain, Presets, first_unnamed_token, is_component};

@@ -38,17 +38,24 @@ use crate::options::Plan;
 thread_local! {
     /// The deadline of the job running on this thread, if any.
     static CURRENT: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The work already charged to the job running on this thread
+    /// ([`check_budget`]), so that the steps of a chain and its layers
+    /// share one [`WORK_BUDGET`] instead of each having its own; `None`
+    /// outside a job (each check then stands alone).
+    static SPENT: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 /// Restores the previous deadline of the thread when dropped.
 #[must_use = "the deadline holds only while the scope lives"]
 pub struct Scope {
     previous: Option<Instant>,
+    spent: Option<u64>,
 }
 
 impl Drop for Scope {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
+        SPENT.with(|c| c.set(self.spent));
     }
 }
 
@@ -57,6 +64,7 @@ impl Drop for Scope {
 pub fn enter(deadline: Option<Instant>) -> Scope {
     Scope {
         previous: CURRENT.with(|c| c.replace(deadline)),
+        spent: SPENT.with(|c| c.replace(Some(0))),
     }
 }
 
@@ -223,6 +231,19 @@ pub fn work(plan: &Plan, format: ImageFormat, output_pixels: u64, frames: u64) -
         .saturating_mul(frames.max(1))
 }
 
+/// The work charged so far to the job on this thread (`None` outside a
+/// job), to be given back to [`restore_spent`] when a step's charge is
+/// replaced by a better estimate (`e_trim`: the trimmed size after the
+/// whole one).
+pub fn spent() -> Option<u64> {
+    SPENT.with(Cell::get)
+}
+
+/// Sets the work charged so far back to what [`spent`] returned.
+pub fn restore_spent(spent: Option<u64>) {
+    SPENT.with(|c| c.set(spent));
+}
+
 /// Refuses (422) a request whose [`work`] is over [`WORK_BUDGET`], before
 /// any pixel is decoded, with a sentence saying what to ask for instead.
 pub fn check_budget(
@@ -232,10 +253,20 @@ pub fn check_budget(
     frames: u64,
 ) -> Result<(), PipelineError> {
     let pixels = u64::from(output.0) * u64::from(output.1);
-    let work = work(plan, format, pixels, frames);
+    let own = work(plan, format, pixels, frames);
+    let spent = SPENT.with(Cell::get);
+    let work = own.saturating_add(spent.unwrap_or(0));
     if work <= WORK_BUDGET {
+        if spent.is_some() {
+            SPENT.with(|c| c.set(Some(work)));
+        }
         return Ok(());
     }
+    let earlier = if spent.is_some_and(|s| s > 0) {
+        " (with the earlier steps and layers of this transformation)"
+    } else {
+        ""
+    };
     let per_frame = work / frames.max(1);
     let fitting_pixels = pixels.saturating_mul(WORK_BUDGET) / per_frame.max(1) / frames.max(1);
     let frames_text = if frames > 1 {
@@ -244,8 +275,8 @@ pub fn check_budget(
         String::new()
     };
     Err(PipelineError::Unprocessable(format!(
-        "the request is too much work: a {}x{} {format}{frames_text} with these effects costs {:.1}x the \
-         per-request budget; ask for at most about {:.1} megapixels in {format} with them",
+        "the request is too much work: a {}x{} {format}{frames_text} with these effects{earlier} costs \
+         {:.1}x the per-request budget; ask for at most about {:.1} megapixels in {format} with them",
         output.0,
         output.1,
         work as f64 / WORK_BUDGET as f64,

@@ -20,6 +20,7 @@ pub mod geometry;
 pub mod image;
 pub mod info;
 pub mod orient;
+pub mod overlay;
 pub mod probe;
 pub mod resize;
 pub mod rotate;
@@ -230,17 +231,21 @@ impl Pipeline {
         output: OutputChoice,
         deadline: Option<Instant>,
     ) -> Result<(Encoded, Timings), PipelineError> {
-        self.run_chain_reusing(bytes, chain, output, deadline, None)
+        self.run_layered(bytes, chain, &[], output, deadline, None)
     }
 
-    /// [`Pipeline::run_chain`] with the decode cache's view of this source
+    /// [`Pipeline::run_chain`] with the sources of the chain's layers
+    /// (`l_`), in the order of [`Chain::layers`]: each layer is made from
+    /// its bytes and drawn on the result of the step it follows
+    /// ([`overlay`]); and with the decode cache's view of this source
     /// (`decodes`, from [`decoded::DecodeCache::for_source`] with the same
     /// bytes): a decode at the size this request needs is taken from it,
     /// or made and offered to it. The output is the same either way.
-    pub fn run_chain_reusing(
+    pub fn run_layered(
         &self,
         bytes: &[u8],
         chain: &Chain,
+        layers: &[&[u8]],
         output: OutputChoice,
         deadline: Option<Instant>,
         decodes: Option<&decoded::SourceDecodes>,
@@ -252,10 +257,18 @@ impl Pipeline {
             .split_first()
             .ok_or_else(|| PipelineError::Unprocessable("the transformation has no steps".to_owned()))?;
         let (mut image, format) = self.first_step(bytes, first, output, decodes, &mut timings)?;
-        for plan in later {
-            let started = Instant::now();
-            image = self.later_step(image, plan, format)?;
-            timings.transform += started.elapsed();
+        for (index, plan) in std::iter::once(None).chain(later.iter().map(Some)).enumerate() {
+            if let Some(plan) = plan {
+                let started = Instant::now();
+                image = self.later_step(image, plan, format)?;
+                timings.transform += started.elapsed();
+            }
+            for (position, layer) in chain.layers_after(index) {
+                let source = layers.get(position).ok_or_else(|| {
+                    PipelineError::Unprocessable("the image of a layer (l_) was not given".to_owned())
+                })?;
+                image = self.draw_layer(image, layer, source, &mut timings)?;
+            }
         }
 
         let started = Instant::now();
@@ -291,7 +304,13 @@ impl Pipeline {
         // checked before any pixel is decoded.
         let turn = orient::Turn::for_plan(probe.width, probe.height, probe.orientation, plan);
         let oriented = turn.size(probe.width, probe.height);
+        // `e_trim` charges its trimmed size in place of this one.
+        let spent_before = deadline::spent();
         let mut layout = self.checked_layout(oriented, plan, format)?;
+        if plan.trim().is_some() {
+            // Checked on the whole size, charged on the trimmed one.
+            deadline::restore_spent(spent_before);
+        }
         let output = layout.output();
         let animate = format.supports_animation();
         let image = if let Some(trim) = plan.trim() {
@@ -807,6 +826,28 @@ mod tests {
     }
 
     #[test]
+    fn the_steps_of_a_chain_share_one_work_budget() {
+        // One 3000x3000 AVIF step is about half the budget: alone it fits,
+        // two of them do not (each used to be checked on its own).
+        let step = plan("w_3000,h_3000");
+        assert_eq!(
+            deadline::check_budget(&step, ImageFormat::Avif, (3000, 3000), 1),
+            Ok(())
+        );
+        let avif = OutputChoice::Fixed(ImageFormat::Avif);
+        let pipeline = Pipeline::default();
+        let err = pipeline
+            .run_chain(&halves_png(), &chain("w_3000,h_3000/w_2999,h_3000"), avif, None)
+            .unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::Unprocessable(m) if m.contains("earlier steps")),
+            "{err:?}"
+        );
+        // The charge ends with the job: the next one starts from nothing.
+        assert_eq!(deadline::spent(), None);
+    }
+
+    #[test]
     fn every_intermediate_size_is_held_to_max_dimension() {
         let bytes = halves_png();
         let limits = Limits {
@@ -954,7 +995,7 @@ mod tests {
         handle: &decoded::SourceDecodes,
     ) -> (Vec<u8>, Option<decoded::DecodeReuse>) {
         let (encoded, timings) = Pipeline::default()
-            .run_chain_reusing(bytes, &chain(text), OutputChoice::Source, None, Some(handle))
+            .run_layered(bytes, &chain(text), &[], OutputChoice::Source, None, Some(handle))
             .unwrap();
         (encoded.bytes, timings.decode_reuse)
     }

@@ -42,6 +42,28 @@ impl ObjectKey {
             let bytes: Vec<u8> = percent_decode_str(raw_segment).collect();
             let segment = String::from_utf8(bytes)
                 .map_err(|_| KeyError(format!("segment `{raw_segment}` is not UTF-8 once decoded")))?;
+            if segment.contains('/') {
+                return Err(KeyError(format!("segment `{raw_segment}` holds an encoded `/`")));
+            }
+            segments.push(segment);
+        }
+        ObjectKey::from_segments(segments)
+    }
+
+    /// Checks a key that is already decoded (a Cloudinary public ID, read
+    /// from its URL once): its `/`-separated segments, as they are, with
+    /// the checks of [`ObjectKey::parse`] and no second decoding (a `%` is
+    /// a `%`).
+    pub fn from_decoded(key: &str) -> Result<ObjectKey, KeyError> {
+        if key.is_empty() {
+            return Err(KeyError("the key is empty".into()));
+        }
+        ObjectKey::from_segments(key.split('/').map(str::to_owned).collect())
+    }
+
+    /// The checks every key passes, on its decoded segments.
+    fn from_segments(segments: Vec<String>) -> Result<ObjectKey, KeyError> {
+        for segment in &segments {
             match segment.as_str() {
                 "" => {
                     return Err(KeyError(
@@ -55,16 +77,12 @@ impl ObjectKey {
                 }
                 _ => {}
             }
-            if segment.contains('/') {
-                return Err(KeyError(format!("segment `{raw_segment}` holds an encoded `/`")));
-            }
             if segment.contains('\\') {
                 return Err(KeyError("the key contains a backslash".into()));
             }
             if segment.chars().any(char::is_control) {
                 return Err(KeyError("the key contains a NUL or control character".into()));
             }
-            segments.push(segment);
         }
         let joined = segments.join("/");
         if joined.len() > MAX_KEY_BYTES {
@@ -96,6 +114,22 @@ impl std::fmt::Display for ObjectKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decoded_keys_are_checked_and_never_decoded_again() {
+        assert_eq!(
+            ObjectKey::from_decoded("shop/100%.png").unwrap().as_str(),
+            "shop/100%.png"
+        );
+        assert_eq!(
+            ObjectKey::from_decoded("a%2e%2e/b").unwrap().as_str(),
+            "a%2e%2e/b"
+        );
+        for bad in ["", "a//b", "../a", "a/./b", "a\\b", "a\u{0}b", "a/"] {
+            assert!(ObjectKey::from_decoded(bad).is_err(), "{bad:?}");
+        }
+        assert!(ObjectKey::from_decoded(&"a".repeat(MAX_KEY_BYTES + 1)).is_err());
+    }
 
     #[test]
     fn ordinary_keys_are_decoded_once() {

@@ -4,6 +4,7 @@
 mod api;
 mod browser;
 mod cld_geom;
+mod cld_layers;
 mod cld_pixels;
 mod cli;
 mod cloudinary;
