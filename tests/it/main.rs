@@ -11,6 +11,7 @@ mod deadline;
 mod edges;
 mod errors;
 mod formats;
+mod heif;
 mod hostile;
 mod inputs;
 mod mounts;

@@ -39,6 +39,7 @@ const BRANDS: [&[u8; 4]; 8] = [
 
 /// Why a HEIC/HEIF or AVIF source is refused by a build without the
 /// feature (`415`).
+#[cfg_attr(feature = "heif", allow(dead_code))]
 pub(crate) const NEEDS_FEATURE: &str = "HEIC/HEIF and AVIF sources are decoded by libheif, which this \
      build of resizer does not include: build it with the `heif` feature (cargo build --features heif; \
      the Docker image has it)";
