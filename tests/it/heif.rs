@@ -14,8 +14,6 @@ const ALPHA_AVIF: &[u8] = include_bytes!("../fixtures/heif/alpha.avif");
 const P3_AVIF: &[u8] = include_bytes!("../fixtures/heif/p3.avif");
 const IROT_HEIC: &[u8] = include_bytes!("../fixtures/heif/irot.heic");
 
-const WHITE: [u8; 3] = [255, 255, 255];
-
 async fn setup() -> (Server, Origin) {
     let origin = Origin::start().await;
     for (name, bytes) in [
@@ -65,6 +63,8 @@ async fn without_the_feature_both_formats_are_415_naming_it() {
 #[cfg(feature = "heif")]
 mod decoding {
     use super::*;
+
+    const WHITE: [u8; 3] = [255, 255, 255];
 
     async fn get(server: &Server, origin: &Origin, transformation: &str, name: &str) -> reqwest::Response {
         server
