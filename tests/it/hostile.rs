@@ -634,9 +634,18 @@ async fn heif_and_avif_bombs_lies_and_truncations_are_422() {
     let origin = Origin::start().await;
     let at = |bytes: &[u8], kind: &[u8; 4]| bytes.windows(4).position(|w| w == kind).unwrap();
     // 100000 x 100000 in `ispe`: refused from the header.
+    // Every `ispe` of the file, so that the primary image and any item
+    // derived from it agree.
     let mut bomb = heic.clone();
-    let ispe = at(&bomb, b"ispe") + 8;
-    bomb[ispe..ispe + 8].copy_from_slice(&[100_000u32.to_be_bytes(), 100_000u32.to_be_bytes()].concat());
+    let spots: Vec<usize> = bomb
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"ispe")
+        .map(|(i, _)| i + 8)
+        .collect();
+    for ispe in spots {
+        bomb[ispe..ispe + 8].copy_from_slice(&[100_000u32.to_be_bytes(), 100_000u32.to_be_bytes()].concat());
+    }
     origin.add("bomb.heic", "image/heic", bomb);
     // A `meta` box claiming 2 GB.
     let mut lie = avif.clone();
