@@ -7,7 +7,7 @@
 #
 # Stage 1 compiles the dependencies first, from Cargo.toml and Cargo.lock only, so that
 # editing the sources reuses that layer and rebuilds just the crate itself. Stage 2 holds the
-# binary, CA certificates and nothing else.
+# binary, CA certificates and libheif (HEIC, AVIF) and nothing else.
 
 # Edition 2024 needs Rust 1.85 or newer; the project is developed on 1.95.
 ARG RUST_VERSION=1.95
@@ -19,10 +19,12 @@ WORKDIR /src
 
 # The image is built with the `turbo` feature: libjpeg-turbo, compiled from the sources vendored
 # in the turbojpeg-sys crate, needs cmake and nasm here; it is linked statically, so the runtime
-# stage needs nothing more.
+# stage needs nothing more. And with the `heif` feature (HEIC and AVIF sources): libheif is
+# linked dynamically from Debian's libheif-dev, found through pkg-config; the runtime stage
+# installs libheif1.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends cmake nasm \
+    && apt-get install -y --no-install-recommends cmake nasm pkg-config libheif-dev \
     && rm -rf /var/lib/apt/lists/*
 
 # --- dependency layer -------------------------------------------------------------------------
@@ -48,7 +50,7 @@ RUN set -eu; \
     | while IFS= read -r target; do \
         mkdir -p "$(dirname "$target")"; echo 'fn main() {}' > "$target"; \
     done; \
-    cargo build --release --locked --features turbo; \
+    cargo build --release --locked --features turbo,heif; \
     rm -rf src benches tests examples
 
 # --- the crate itself -------------------------------------------------------------------------
@@ -56,17 +58,18 @@ COPY . .
 # The real sources may be older than the stand-ins' build: make sure Cargo rebuilds them.
 RUN set -eu; \
     touch src/main.rs src/lib.rs; \
-    cargo build --release --locked --features turbo --bin resizer; \
+    cargo build --release --locked --features turbo,heif --bin resizer; \
     install -D -m 0755 target/release/resizer /out/resizer
 
 # --- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
 
-# CA certificates for HTTPS origins; nothing else is installed. Not pinned on purpose: the
-# package must follow Debian's security updates whenever the image is rebuilt.
+# CA certificates for HTTPS origins, and libheif1 (with libde265, dav1d and aom: HEIC and
+# AVIF sources); nothing else is installed. Not pinned on purpose: the packages must follow
+# Debian's security updates whenever the image is rebuilt.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libheif1 \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid so Kubernetes' runAsUser and file permissions agree with the image.

@@ -83,6 +83,8 @@ pub enum SourceFormat {
     Bmp,
     Ico,
     Tiff,
+    /// HEIC and other HEIF images (AVIF is [`SourceFormat::Avif`]).
+    Heif,
 }
 
 impl SourceFormat {
@@ -97,6 +99,7 @@ impl SourceFormat {
             SourceFormat::Bmp => "bmp",
             SourceFormat::Ico => "ico",
             SourceFormat::Tiff => "tiff",
+            SourceFormat::Heif => "heif",
         }
     }
 
@@ -110,6 +113,7 @@ impl SourceFormat {
             SourceFormat::Webp => Some(ImageFormat::Webp),
             SourceFormat::Avif => Some(ImageFormat::Avif),
             SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Tiff => None,
+            SourceFormat::Heif => None,
         }
     }
 }
@@ -172,7 +176,12 @@ mod tests {
             assert_eq!(source.output(), Some(format));
             assert_eq!(source.name(), format.name());
         }
-        for source in [SourceFormat::Bmp, SourceFormat::Ico, SourceFormat::Tiff] {
+        for source in [
+            SourceFormat::Bmp,
+            SourceFormat::Ico,
+            SourceFormat::Tiff,
+            SourceFormat::Heif,
+        ] {
             assert_eq!(source.output(), None);
             assert_eq!(ImageFormat::from_name(source.name()), None);
         }

@@ -48,7 +48,8 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         SourceFormat::Bmp => codec::bmp::decode(bytes, probe, request),
         SourceFormat::Ico => codec::ico::decode(bytes, probe, request),
         SourceFormat::Tiff => codec::tiff::decode(bytes, probe, request),
-        SourceFormat::Avif => Err(PipelineError::UnsupportedFormat),
+        SourceFormat::Avif => codec::avif::decode(bytes, probe, request),
+        SourceFormat::Heif => codec::heif::decode(bytes, probe, request),
     }
 }
 

@@ -131,7 +131,9 @@ pub struct Timings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
     /// The bytes are not a format resizer decodes.
-    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO, TIFF)")]
+    #[error(
+        "the source is not an image in a supported format (JPEG, PNG, GIF, WebP, AVIF, HEIC, BMP, ICO, TIFF)"
+    )]
     UnsupportedFormat,
     /// A format recognised from its bytes that resizer does not decode yet:
     /// the sentence says which and what is planned.

@@ -235,18 +235,13 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn unknown_and_avif_are_unsupported() {
-        // AVIF and HEIC are recognised and refused with a sentence of their own.
+    fn unknown_is_unsupported_and_bare_heif_brands_are_corrupt() {
+        // AVIF and HEIC are recognised by their brands; a file with no image
+        // description after `ftyp` is a damaged one of them.
         let avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf";
-        assert_eq!(
-            probe(avif),
-            Err(PipelineError::NotYetSupported(codec::avif::NOT_YET))
-        );
+        assert!(matches!(probe(avif), Err(PipelineError::Corrupt(_))));
         let heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic";
-        assert_eq!(
-            probe(heic),
-            Err(PipelineError::NotYetSupported(codec::heif::NOT_YET))
-        );
+        assert!(matches!(probe(heic), Err(PipelineError::Corrupt(_))));
         // An MP4 video is an ISO-BMFF file too, but not an image.
         let mp4 = b"\0\0\0\x18ftypisom\0\0\0\0isomavc1";
         assert_eq!(probe(mp4), Err(PipelineError::UnsupportedFormat));

@@ -13,6 +13,7 @@ mod deadline;
 mod edges;
 mod errors;
 mod formats;
+mod heif;
 mod hostile;
 mod info;
 mod inputs;

@@ -1,22 +1,34 @@
-//! AVIF: the encoder (`ravif`, pure Rust) and the signature. AVIF sources
-//! are not decoded yet: the probe recognises them by their `ftyp` brands and
-//! refuses them with a sentence saying so, rather than as unknown bytes.
+//! AVIF: the header probe, the decoder's choice and the encoder (`ravif`,
+//! pure Rust).
+//!
+//! The probe recognises an AVIF by its `ftyp` brands and reads its header
+//! with the ISO-BMFF reader (`bmff.rs`) in every build: size, bit depth,
+//! alpha, orientation, colour. Decoding is libheif's (with its dav1d or aom
+//! AV1 plugin) behind the optional `heif` feature, shared with HEIC
+//! (`heif.rs`); without it an AVIF source is a `415` naming the feature.
+//! A pure-Rust AV1 decoder (`rav1d`) was measured as the alternative
+//! (README, "Input formats"): it exposes only dav1d's C API (every call
+//! `unsafe`), and without its assembly it is the slow path of a decoder
+//! whose speed comes from assembly.
 
 use super::encode_error;
-use crate::format::ImageFormat;
-use crate::pipeline::{Channels, Frame, PipelineError, Probe};
+use crate::format::{ImageFormat, SourceFormat};
+use crate::pipeline::decode::DecodeRequest;
+use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe};
 
 /// Brands of an AVIF still image (`avif`) and image sequence (`avis`).
 const BRANDS: [&[u8; 4]; 2] = [b"avif", b"avis"];
 
-/// Why an AVIF source is refused (`415`).
-pub(crate) const NOT_YET: &str =
-    "AVIF sources are not supported yet: resizer writes AVIF but does not decode it (planned)";
-
-/// Recognises an AVIF by its `ftyp` brands; `None` when `bytes` are not one.
-/// Always an error until AVIF decoding is added.
+/// Recognises an AVIF by its `ftyp` brands and reads its header; `None`
+/// when `bytes` are not one.
 pub fn probe(bytes: &[u8]) -> Option<Result<Probe, PipelineError>> {
-    super::refuse_brands(bytes, &BRANDS, NOT_YET)
+    super::heif::probe_brands(bytes, &BRANDS, SourceFormat::Avif)
+}
+
+/// Decodes the primary image (or the first picture of a sequence) to 8-bit
+/// RGB or RGBA: libheif under the `heif` feature, else a `415`.
+pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineError> {
+    super::heif::decode(bytes, probe, request)
 }
 
 /// rav1e speed 1 (slow) ..= 10 (fast). The fastest preset: without its

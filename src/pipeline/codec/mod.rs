@@ -11,6 +11,7 @@
 //! add a format") lists the steps for a new one.
 
 pub mod avif;
+pub mod bmff;
 pub mod bmp;
 pub mod gif;
 pub mod heif;
@@ -109,20 +110,6 @@ const MAX_FTYP_BRANDS: usize = 64;
 
 /// The major and compatible brands of an ISO-BMFF file (AVIF, HEIF) when
 /// `bytes` start with an `ftyp` box, else `None`.
-/// A probe for an ISO-BMFF format resizer recognises but does not decode:
-/// `None` unless the `ftyp` box lists one of `brands`, else the `415`
-/// sentence `why`.
-pub(crate) fn refuse_brands(
-    bytes: &[u8],
-    brands: &[&[u8; 4]],
-    why: &'static str,
-) -> Option<Result<super::Probe, PipelineError>> {
-    ftyp_brands(bytes)?
-        .iter()
-        .any(|b| brands.contains(b))
-        .then_some(Err(PipelineError::NotYetSupported(why)))
-}
-
 pub(crate) fn ftyp_brands(bytes: &[u8]) -> Option<Vec<&[u8; 4]>> {
     if bytes.get(4..8)? != b"ftyp" {
         return None;
