@@ -83,6 +83,8 @@ pub enum SourceFormat {
     Bmp,
     Ico,
     Tiff,
+    Svg,
+    Jxl,
 }
 
 impl SourceFormat {
@@ -97,6 +99,8 @@ impl SourceFormat {
             SourceFormat::Bmp => "bmp",
             SourceFormat::Ico => "ico",
             SourceFormat::Tiff => "tiff",
+            SourceFormat::Svg => "svg",
+            SourceFormat::Jxl => "jxl",
         }
     }
 
@@ -110,6 +114,8 @@ impl SourceFormat {
             SourceFormat::Webp => Some(ImageFormat::Webp),
             SourceFormat::Avif => Some(ImageFormat::Avif),
             SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Tiff => None,
+            SourceFormat::Svg => None,
+            SourceFormat::Jxl => None,
         }
     }
 }
@@ -131,6 +137,15 @@ impl From<ImageFormat> for SourceFormat {
 impl PartialEq<ImageFormat> for SourceFormat {
     fn eq(&self, other: &ImageFormat) -> bool {
         self.output() == Some(*other)
+    }
+}
+
+impl SourceFormat {
+    /// Whether the source is drawn rather than stored as pixels: it has no
+    /// pixel count of its own, and is rendered at the size the output needs
+    /// (its rendered size is held to the limits instead of its header's).
+    pub fn is_vector(self) -> bool {
+        matches!(self, SourceFormat::Svg)
     }
 }
 
@@ -172,7 +187,13 @@ mod tests {
             assert_eq!(source.output(), Some(format));
             assert_eq!(source.name(), format.name());
         }
-        for source in [SourceFormat::Bmp, SourceFormat::Ico, SourceFormat::Tiff] {
+        for source in [
+            SourceFormat::Bmp,
+            SourceFormat::Ico,
+            SourceFormat::Tiff,
+            SourceFormat::Svg,
+            SourceFormat::Jxl,
+        ] {
             assert_eq!(source.output(), None);
             assert_eq!(ImageFormat::from_name(source.name()), None);
         }

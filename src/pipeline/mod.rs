@@ -191,9 +191,28 @@ impl Pipeline {
     pub fn decode_request(&self, min_scale: f64, animate: bool) -> decode::DecodeRequest {
         decode::DecodeRequest {
             min_scale,
+            scale: (min_scale, min_scale),
             shrink_margin: self.tuning.shrink_margin,
             animate,
             limits: self.limits,
+        }
+    }
+
+    /// What to ask a decoder for to make `layout` of an image that `turn`
+    /// turns: [`Layout::decode_hint`](geometry::Layout::decode_hint) for a
+    /// raster source's shrink-on-load, and the layout's exact scale, back in
+    /// stored axes, for a vector source rendered at the output size.
+    pub fn decode_request_for(
+        &self,
+        layout: &geometry::Layout,
+        turn: &orient::Turn,
+        animate: bool,
+    ) -> decode::DecodeRequest {
+        let (sx, sy) = layout.scale();
+        let swapped = turn.size(1, 2).width == 2;
+        decode::DecodeRequest {
+            scale: if swapped { (sy, sx) } else { (sx, sy) },
+            ..self.decode_request(layout.decode_hint(), animate)
         }
     }
 
@@ -289,7 +308,7 @@ impl Pipeline {
             timings.transform = transform_time;
             image
         } else {
-            let request = self.decode_request(layout.decode_hint(), animate);
+            let request = self.decode_request_for(&layout, &turn, animate);
             let image = decode::decode(bytes, &probe, &request)?;
             timings.decode = started.elapsed();
             check_deadline()?;

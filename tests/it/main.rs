@@ -21,3 +21,4 @@ mod quality;
 mod s3;
 mod serving;
 mod support;
+mod vector_jxl;
