@@ -125,7 +125,9 @@ pub struct Timings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
     /// The bytes are not a format resizer decodes.
-    #[error("the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO, TIFF)")]
+    #[error(
+        "the source is not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, ICO, TIFF, JPEG XL, SVG)"
+    )]
     UnsupportedFormat,
     /// A format recognised from its bytes that resizer does not decode yet:
     /// the sentence says which and what is planned.
@@ -508,7 +510,7 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 /// Chooses the output format (README, "Transformations", `f_`).
 ///
 /// Without `f_` (`OutputChoice::Source`) the source's format is kept when
-/// resizer writes it; a format it only reads (BMP, ICO, TIFF) becomes PNG when
+/// resizer writes it; a format it only reads (BMP, ICO, TIFF, JPEG XL, SVG) becomes PNG when
 /// the image has transparency, else JPEG, the choice `f_auto` makes for a
 /// client that accepts neither WebP nor AVIF.
 ///
@@ -862,7 +864,13 @@ mod tests {
             resolve_format(source, ImageFormat::Gif, false, true),
             ImageFormat::Gif
         );
-        for read_only in [SourceFormat::Bmp, SourceFormat::Ico, SourceFormat::Tiff] {
+        for read_only in [
+            SourceFormat::Bmp,
+            SourceFormat::Ico,
+            SourceFormat::Tiff,
+            SourceFormat::Jxl,
+            SourceFormat::Svg,
+        ] {
             assert_eq!(resolve_format(source, read_only, true, false), ImageFormat::Png);
             assert_eq!(resolve_format(source, read_only, false, false), ImageFormat::Jpeg);
             // `f_` still decides when given.

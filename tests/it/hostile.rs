@@ -586,9 +586,14 @@ async fn tiff_bombs_loops_and_damage_are_bounded() {
 fn billion_laughs_svg() -> Vec<u8> {
     let mut svg = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE svg [\n<!ENTITY lol0 \"lol\">\n");
     for i in 1..10 {
-        svg.push_str(&format!("<!ENTITY lol{i} \"{}\">\n", format!("&lol{};", i - 1).repeat(10)));
+        svg.push_str(&format!(
+            "<!ENTITY lol{i} \"{}\">\n",
+            format!("&lol{};", i - 1).repeat(10)
+        ));
     }
-    svg.push_str("]>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><text>&lol9;</text></svg>");
+    svg.push_str(
+        "]>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><text>&lol9;</text></svg>",
+    );
     svg.into_bytes()
 }
 
@@ -629,7 +634,11 @@ fn jxl_header_bomb() -> Vec<u8> {
     put(1, 1);
     put(1, 1);
     let mut out = vec![0xFF, 0x0A];
-    out.extend(bits.chunks(8).map(|b| b.iter().enumerate().fold(0u8, |acc, (i, &v)| acc | (u8::from(v) << i))));
+    out.extend(bits.chunks(8).map(|b| {
+        b.iter()
+            .enumerate()
+            .fold(0u8, |acc, (i, &v)| acc | (u8::from(v) << i))
+    }));
     out.extend_from_slice(&[0; 8]);
     out
 }
@@ -652,12 +661,27 @@ async fn svg_and_jxl_bombs_and_damage_are_422() {
         ("blur-bomb.svg", blur_bomb_svg(), "w_4000", "unprocessable"),
         // No size asked: drawn at 8192x8192, over max_src_pixels.
         ("huge.svg", huge_svg.clone(), "f_png", "source_too_many_pixels"),
-        ("cut.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\"><rect".to_vec(), "w_10", "corrupt_image"),
-        ("latin1.svg", b"<svg xmlns=\"http://www.w3.org/2000/svg\"><desc>\xe9</desc></svg>".to_vec(), "w_10", "corrupt_image"),
+        (
+            "cut.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\"><rect".to_vec(),
+            "w_10",
+            "corrupt_image",
+        ),
+        (
+            "latin1.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><desc>\xe9</desc></svg>".to_vec(),
+            "w_10",
+            "corrupt_image",
+        ),
         ("bomb.jxl", jxl_header_bomb(), "w_10", "source_too_many_pixels"),
         ("half.jxl", jxl[..jxl.len() / 2].to_vec(), "w_10", "corrupt_image"),
         ("header.jxl", jxl[..12].to_vec(), "w_10", "corrupt_image"),
-        ("garbled.jxl", garble(jxl.clone(), 20, 200), "w_10", "corrupt_image"),
+        (
+            "garbled.jxl",
+            garble(jxl.clone(), 20, 200),
+            "w_10",
+            "corrupt_image",
+        ),
     ];
     for (name, bytes, _, _) in &cases {
         origin.add(name, "application/octet-stream", bytes.clone());
@@ -666,14 +690,22 @@ async fn svg_and_jxl_bombs_and_damage_are_422() {
     let server = Server::start(config()).await;
     for (name, _, transformation, code) in &cases {
         let started = Instant::now();
-        let response = server.get(&request(transformation, &origin.url(&format!("/img/{name}")))).await;
+        let response = server
+            .get(&request(transformation, &origin.url(&format!("/img/{name}"))))
+            .await;
         let status = response.status().as_u16();
         assert_eq!(status, 422, "{name} answered {status}");
         assert_error(response, 422, code).await;
-        assert!(started.elapsed() < Duration::from_secs(2), "{name} took {:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{name} took {:?}",
+            started.elapsed()
+        );
     }
     // The drawing claiming 100000x100000 is fine when drawn small.
-    let response = server.get(&request("w_300", &origin.url("/img/huge-small.svg"))).await;
+    let response = server
+        .get(&request("w_300", &origin.url("/img/huge-small.svg")))
+        .await;
     assert_eq!(response.status(), 200);
     let image = decode(&response.bytes().await.unwrap());
     assert_eq!((image.width, image.height), (300, 300));

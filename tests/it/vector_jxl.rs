@@ -19,7 +19,11 @@ const DISC: &str = r##"<svg xmlns="http://www.w3.org/2000/svg">
 </svg>"##;
 
 fn jxl(name: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/tests/fixtures/jxl/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/tests/fixtures/jxl/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 async fn setup() -> (Server, Origin) {

@@ -67,7 +67,17 @@ fn keeps_icc(image: &JxlImage) -> bool {
 }
 
 fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
-    let image = open(bytes, PROBE_BYTES)?;
+    let image = match open(bytes, PROBE_BYTES) {
+        Ok(image) => image,
+        // jxl-oxide reads the first frame's header too, and refuses one that
+        // is damaged or cut; the size header alone still holds the claim
+        // the pixel limit is checked against (a bomb is then refused by its
+        // size; a file within the limit fails again in the decoder).
+        Err(e) => {
+            let (width, height) = size_header(bytes).ok_or(e)?;
+            return Probe::new(SourceFormat::Jxl, width, height);
+        }
+    };
     let metadata = &image.image_header().metadata;
     let mut probe = Probe::new(SourceFormat::Jxl, image.width(), image.height())?;
     probe.has_alpha = metadata.ec_info.iter().any(|ec| ec.is_alpha());
@@ -78,6 +88,74 @@ fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
         .filter(|icc| icc.len() <= MAX_ICC_BYTES)
         .map(<[u8]>::to_vec);
     Ok(probe)
+}
+
+/// The stored size from the codestream's SizeHeader (ISO/IEC 18181-1,
+/// A.3), found in a bare codestream or the container's first `jxlc` or
+/// `jxlp` box.
+fn size_header(bytes: &[u8]) -> Option<(u32, u32)> {
+    let codestream = if bytes.starts_with(CODESTREAM) {
+        bytes
+    } else {
+        let mut at = 0usize;
+        loop {
+            let size = usize::try_from(super::be32(bytes, at)?).ok()?;
+            let kind = bytes.get(at + 4..at + 8)?;
+            let (header, size) = match size {
+                1 => (
+                    16,
+                    usize::try_from(u64::from_be_bytes(bytes.get(at + 8..at + 16)?.try_into().ok()?)).ok()?,
+                ),
+                0 => (8, bytes.len() - at),
+                n => (8, n),
+            };
+            match kind {
+                b"jxlc" => break bytes.get(at + header..)?,
+                b"jxlp" => break bytes.get(at + header + 4..)?,
+                _ => at = at.checked_add(size.max(header))?,
+            }
+        }
+    };
+    let mut bits = Bits {
+        bytes: codestream.get(2..)?,
+        at: 0,
+    };
+    let small = bits.read(1)? == 1;
+    let side = |bits: &mut Bits| -> Option<u32> {
+        if small {
+            return Some((bits.read(5)? + 1) * 8);
+        }
+        let width = [9, 13, 18, 30][bits.read(2)? as usize];
+        Some(bits.read(width)? + 1)
+    };
+    let height = side(&mut bits)?;
+    let ratio = bits.read(3)?;
+    let width = match ratio {
+        0 => side(&mut bits)?,
+        r => {
+            let (num, den) = [(1, 1), (12, 10), (4, 3), (3, 2), (16, 9), (5, 4), (2, 1)][r as usize - 1];
+            u32::try_from(u64::from(height) * num / den).ok()?
+        }
+    };
+    Some((width, height))
+}
+
+/// A little-endian bit reader, as JPEG XL headers are written.
+struct Bits<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Bits<'_> {
+    fn read(&mut self, n: u32) -> Option<u32> {
+        let mut value = 0u32;
+        for i in 0..n {
+            let byte = self.bytes.get(self.at / 8)?;
+            value |= u32::from(byte >> (self.at % 8) & 1) << i;
+            self.at += 1;
+        }
+        Some(value)
+    }
 }
 
 /// Decodes the first frame, oriented, to 8-bit RGB or RGBA.
@@ -134,7 +212,12 @@ mod tests {
     fn decoded(name: &str) -> (Probe, Image) {
         let bytes = fixture(name);
         let p = sniff(&bytes).unwrap();
-        let image = decode(&bytes, &p, &Pipeline::new(Limits::default()).decode_request(1.0, false)).unwrap();
+        let image = decode(
+            &bytes,
+            &p,
+            &Pipeline::new(Limits::default()).decode_request(1.0, false),
+        )
+        .unwrap();
         let image = colour::to_srgb(image, p.icc_profile.as_deref());
         (p, image)
     }
@@ -146,12 +229,21 @@ mod tests {
     }
 
     fn near(actual: &[u8], expected: &[u8], tolerance: u8) -> bool {
-        actual.len() == expected.len() && actual.iter().zip(expected).all(|(a, e)| a.abs_diff(*e) <= tolerance)
+        actual.len() == expected.len()
+            && actual
+                .iter()
+                .zip(expected)
+                .all(|(a, e)| a.abs_diff(*e) <= tolerance)
     }
 
     fn assert_quadrants(image: &Image, tolerance: u8, what: &str) {
         assert_eq!((image.width(), image.height()), (64, 48), "{what}");
-        for (x, y, colour) in [(5, 5, [255, 0, 0]), (58, 5, [0, 255, 0]), (5, 42, [0, 0, 255]), (58, 42, [255; 3])] {
+        for (x, y, colour) in [
+            (5, 5, [255, 0, 0]),
+            (58, 5, [0, 255, 0]),
+            (5, 42, [0, 0, 255]),
+            (58, 42, [255; 3]),
+        ] {
             let got = pixel(image, x, y);
             assert!(near(&got, &colour, tolerance), "{what} at {x},{y}: {got:?}");
         }
@@ -160,7 +252,10 @@ mod tests {
     #[test]
     fn lossless_and_lossy_quadrants() {
         let (p, image) = decoded("quadrants-lossless.jxl");
-        assert_eq!((p.format, p.width, p.height, p.has_alpha, p.animated), (SourceFormat::Jxl, 64, 48, false, false));
+        assert_eq!(
+            (p.format, p.width, p.height, p.has_alpha, p.animated),
+            (SourceFormat::Jxl, 64, 48, false, false)
+        );
         assert_eq!(image.channels(), Channels::Rgb);
         assert_quadrants(&image, 0, "lossless");
         let (_, image) = decoded("quadrants-lossy.jxl");
@@ -189,17 +284,29 @@ mod tests {
         // (200,100,50) in Display P3 is (215,92,31) in sRGB.
         let (p, image) = decoded("display-p3-lossless.jxl");
         assert!(p.icc_profile.is_some(), "stored in the ICC profile's space");
-        assert!(near(&pixel(&image, 16, 16), &[215, 92, 31], 4), "{:?}", pixel(&image, 16, 16));
+        assert!(
+            near(&pixel(&image, 16, 16), &[215, 92, 31], 4),
+            "{:?}",
+            pixel(&image, 16, 16)
+        );
         let (p, image) = decoded("display-p3-lossy.jxl");
         assert!(p.icc_profile.is_none(), "rendered to sRGB by jxl-oxide");
-        assert!(near(&pixel(&image, 16, 16), &[215, 92, 31], 6), "{:?}", pixel(&image, 16, 16));
+        assert!(
+            near(&pixel(&image, 16, 16), &[215, 92, 31], 6),
+            "{:?}",
+            pixel(&image, 16, 16)
+        );
     }
 
     #[test]
     fn sixteen_bit_grey_becomes_8_bit_rgb() {
         let (_, image) = decoded("grey16.jxl");
         assert_eq!(image.channels(), Channels::Rgb);
-        assert!(near(&pixel(&image, 3, 3), &[128, 128, 128], 1), "{:?}", pixel(&image, 3, 3));
+        assert!(
+            near(&pixel(&image, 3, 3), &[128, 128, 128], 1),
+            "{:?}",
+            pixel(&image, 3, 3)
+        );
     }
 
     #[test]
@@ -229,10 +336,23 @@ mod tests {
         put(1, 1, &mut bits); // transform data all_default
         let mut out = CODESTREAM.to_vec();
         for byte in bits.chunks(8) {
-            out.push(byte.iter().enumerate().fold(0, |b, (i, &bit)| b | (u8::from(bit) << i)));
+            out.push(
+                byte.iter()
+                    .enumerate()
+                    .fold(0, |b, (i, &bit)| b | (u8::from(bit) << i)),
+            );
         }
         out.extend_from_slice(&[0; 8]);
         out
+    }
+
+    #[test]
+    fn size_header_reads_bare_and_contained_codestreams() {
+        assert_eq!(size_header(&header_only(100_000, 7)), Some((100_000, 7)));
+        // Both made by cjxl inside the container: stored 64x48 and 48x64.
+        assert_eq!(size_header(&fixture("quadrants-lossless.jxl")), Some((64, 48)));
+        assert_eq!(size_header(&fixture("orientation-6.jxl")), Some((48, 64)));
+        assert_eq!(size_header(&CODESTREAM[..]), None);
     }
 
     #[test]
@@ -241,7 +361,10 @@ mod tests {
         let started = Instant::now();
         let p = sniff(&bomb).unwrap();
         assert_eq!((p.width, p.height), (100_000, 100_000));
-        assert!(matches!(p.check_limits(&Limits::default()), Err(PipelineError::TooManyPixels { .. })));
+        assert!(matches!(
+            p.check_limits(&Limits::default()),
+            Err(PipelineError::TooManyPixels { .. })
+        ));
         assert!(started.elapsed() < Duration::from_millis(100));
     }
 
@@ -264,7 +387,10 @@ mod tests {
             }
             let cut = &bytes[..bytes.len() / 2];
             let result = sniff(cut).and_then(|p| decode(cut, &p, &request));
-            assert!(matches!(result, Err(PipelineError::Corrupt(_))), "{name}: {result:?}");
+            assert!(
+                matches!(result, Err(PipelineError::Corrupt(_))),
+                "{name}: {result:?}"
+            );
         }
     }
 }

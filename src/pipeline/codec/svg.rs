@@ -25,6 +25,7 @@
 //! script runs (SVG renderers have none), and text is not drawn (no font is
 //! loaded: README, "Input formats").
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use resvg::tiny_skia;
@@ -55,6 +56,13 @@ const MAX_XML_NODES: u32 = 400_000;
 /// them, so the expansion is estimated on the XML first.
 const MAX_EXPANDED_NODES: u64 = 200_000;
 
+/// Deepest nesting of elements, `<use>` references and markers followed
+/// together. usvg converts and resvg draws a document recursively, on the
+/// thread's stack (2 MiB on a worker thread): an SVG nested a hundred
+/// thousand deep would overflow it and abort the process, so it is refused
+/// first. Drawings made by editors nest a few tens deep.
+const MAX_DEPTH: u32 = 128;
+
 /// Most rendering work of one SVG, in pixel operations: each node drawn
 /// costs about its share of the canvas, each layer (group opacity, mask,
 /// clip path, filter) a canvas-sized composite, each filter primitive up to
@@ -71,6 +79,9 @@ const NODE_WORK: u64 = 2_000;
 #[derive(Clone)]
 pub struct Document {
     tree: Arc<usvg::Tree>,
+    /// The intrinsic size in pixels (width, height), which the tree's user
+    /// space spans.
+    size: (f32, f32),
     /// What rendering costs besides the canvas: nodes, layers, filter
     /// primitives (see [`Document::work`]).
     nodes: u64,
@@ -81,7 +92,7 @@ pub struct Document {
 impl std::fmt::Debug for Document {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Document")
-            .field("size", &self.tree.size())
+            .field("size", &self.size)
             .field("nodes", &self.nodes)
             .field("layers", &self.layers)
             .field("filter_primitives", &self.filter_primitives)
@@ -226,7 +237,8 @@ fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
     let expanded = expanded_nodes(&xml);
     if expanded > MAX_EXPANDED_NODES {
         return Err(too_complex(format!(
-            "its <use> references and markers stand for over {MAX_EXPANDED_NODES} nodes"
+            "it nests over {MAX_DEPTH} levels deep, or its <use> references and markers stand \
+             for over {MAX_EXPANDED_NODES} nodes"
         )));
     }
     deadline::check()?;
@@ -235,8 +247,8 @@ fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
         e => corrupt(format!("SVG: {e}")),
     })?;
     deadline::check()?;
-    let document = measure(tree);
-    let size = document.tree.size();
+    let document = measure(tree, intrinsic_size(&xml));
+    let size = document.size;
     let side = |v: f32| -> Result<u32, PipelineError> {
         let v = v.round();
         if v.is_finite() && v >= 1.0 && v <= u32::MAX as f32 {
@@ -245,10 +257,24 @@ fn read_probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
             Err(corrupt(format!("the SVG's size of {v} pixels is not usable")))
         }
     };
-    let mut probe = Probe::new(SourceFormat::Svg, side(size.width())?, side(size.height())?)?;
+    let mut probe = Probe::new(SourceFormat::Svg, side(size.0)?, side(size.1)?)?;
     probe.has_alpha = true;
     probe.header = Header::Svg(document);
     Ok(probe)
+}
+
+/// The size a browser gives the document, where it differs from usvg's:
+/// without a `viewBox`, a missing `width` is 300 and a missing `height` 150
+/// (the CSS default object size; usvg would measure the drawing instead),
+/// user units staying pixels. `None` when usvg's own size stands.
+fn intrinsic_size(xml: &roxmltree::Document) -> Option<(Option<f32>, Option<f32>)> {
+    let root = xml.root_element();
+    if root.has_attribute("viewBox") {
+        return None;
+    }
+    let width = (!root.has_attribute("width")).then_some(DEFAULT_SIZE.0);
+    let height = (!root.has_attribute("height")).then_some(DEFAULT_SIZE.1);
+    (width.is_some() || height.is_some()).then_some((width, height))
 }
 
 /// usvg's options with every external resource refused and the default size
@@ -271,27 +297,40 @@ fn options_nothing_external() -> usvg::Options<'static> {
 /// `<use>` and marker is instantiated: each element counts 1 plus its
 /// children, a `<use>` the element it names, a marker reference the
 /// marker's content once per vertex the path may have (at most one per two
-/// bytes of its data). Cycles count as one node (usvg skips them).
+/// bytes of its data). Cycles count as one node (usvg skips them). Nesting
+/// past [`MAX_DEPTH`], counting references followed, counts as too many:
+/// the recursion here is bounded by it, and so is usvg's afterwards.
 fn expanded_nodes(xml: &roxmltree::Document) -> u64 {
-    use std::collections::HashMap;
     let ids: HashMap<&str, roxmltree::Node> = xml
         .descendants()
         .filter_map(|n| n.attribute("id").map(|id| (id, n)))
         .collect();
-    // Per element (by its index in the document): its expanded count, or
-    // `None` while it is being counted (a cycle).
-    let mut memo: HashMap<roxmltree::NodeId, Option<u64>> = HashMap::new();
-    count(xml.root_element(), &ids, &mut memo)
+    let mut memo = HashMap::new();
+    let (total, height) = count(xml.root_element(), &ids, &mut memo, 0);
+    if height > MAX_DEPTH { TOO_MANY } else { total }
 }
 
+/// The count that stands for "too many" and for "too deep" alike.
+const TOO_MANY: u64 = MAX_EXPANDED_NODES + 1;
+
+/// Per element: its expanded count and height (the deepest nesting below
+/// it, references followed), or `None` while it is being counted (a cycle).
+type Memo = HashMap<roxmltree::NodeId, Option<(u64, u32)>>;
+
+/// The expanded count and height of `node`, met `depth` levels down.
 fn count<'a, 'i>(
     node: roxmltree::Node<'a, 'i>,
-    ids: &std::collections::HashMap<&'a str, roxmltree::Node<'a, 'i>>,
-    memo: &mut std::collections::HashMap<roxmltree::NodeId, Option<u64>>,
-) -> u64 {
+    ids: &HashMap<&'a str, roxmltree::Node<'a, 'i>>,
+    memo: &mut Memo,
+    depth: u32,
+) -> (u64, u32) {
+    // Bounds this recursion itself; the heights bound usvg's.
+    if depth > MAX_DEPTH {
+        return (TOO_MANY, MAX_DEPTH + 1);
+    }
     match memo.get(&node.id()) {
-        Some(Some(n)) => return *n,
-        Some(None) => return 1,
+        Some(Some(known)) => return *known,
+        Some(None) => return (1, 1),
         None => {}
     }
     memo.insert(node.id(), None);
@@ -307,13 +346,15 @@ fn count<'a, 'i>(
         ids.get(id).copied()
     };
     let mut total: u64 = 1;
+    let mut height: u32 = 0;
+    let add = |total: &mut u64, height: &mut u32, (n, h): (u64, u32), times: u64| {
+        *total = total.saturating_add(n.saturating_mul(times));
+        *height = (*height).max(h);
+    };
     if node.tag_name().name() == "use" {
-        let href = node
-            .attributes()
-            .find(|a| a.name() == "href")
-            .map(|a| a.value());
+        let href = node.attributes().find(|a| a.name() == "href").map(|a| a.value());
         if let Some(target) = href.and_then(reference) {
-            total = total.saturating_add(count(target, ids, memo));
+            add(&mut total, &mut height, count(target, ids, memo, depth + 1), 1);
         }
     }
     for marker in ["marker-start", "marker-mid", "marker-end", "marker"] {
@@ -322,23 +363,35 @@ fn count<'a, 'i>(
                 .attribute("d")
                 .or_else(|| node.attribute("points"))
                 .map_or(2, |d| d.len() as u64 / 2 + 2);
-            total = total.saturating_add(count(target, ids, memo).saturating_mul(vertices));
+            add(
+                &mut total,
+                &mut height,
+                count(target, ids, memo, depth + 1),
+                vertices,
+            );
         }
     }
     for child in node.children().filter(roxmltree::Node::is_element) {
-        total = total.saturating_add(count(child, ids, memo));
-        if total > MAX_EXPANDED_NODES {
+        add(&mut total, &mut height, count(child, ids, memo, depth + 1), 1);
+        if total > MAX_EXPANDED_NODES || height > MAX_DEPTH {
             break;
         }
     }
-    memo.insert(node.id(), Some(total));
-    total
+    let result = (total, height.saturating_add(1));
+    memo.insert(node.id(), Some(result));
+    result
 }
 
 /// Counts what rendering the converted tree costs besides its canvas.
-fn measure(tree: usvg::Tree) -> Document {
+fn measure(tree: usvg::Tree, defaults: Option<(Option<f32>, Option<f32>)>) -> Document {
+    let (width, height) = defaults.unwrap_or((None, None));
+    let size = (
+        width.unwrap_or(tree.size().width()),
+        height.unwrap_or(tree.size().height()),
+    );
     let mut document = Document {
         tree: Arc::new(tree),
+        size,
         nodes: 0,
         layers: 0,
         filter_primitives: 0,
@@ -409,11 +462,8 @@ pub fn decode(probe: &Probe, request: &DecodeRequest) -> Result<Image, PipelineE
     deadline::check()?;
     let mut pixmap = tiny_skia::Pixmap::new(width, height)
         .ok_or_else(|| corrupt(format!("no canvas of {width}x{height} pixels")))?;
-    let size = document.tree.size();
-    let transform = tiny_skia::Transform::from_scale(
-        width as f32 / size.width(),
-        height as f32 / size.height(),
-    );
+    let (intrinsic_w, intrinsic_h) = document.size;
+    let transform = tiny_skia::Transform::from_scale(width as f32 / intrinsic_w, height as f32 / intrinsic_h);
     // One library call that cannot be interrupted, bounded by the work
     // budget above; the deadline is checked around it.
     resvg::render(&document.tree, transform, &mut pixmap.as_mut());
@@ -465,7 +515,10 @@ mod tests {
         );
         assert_eq!(size(&format!("<svg {ns}/>")), (SourceFormat::Svg, 300, 150, true));
         // Units: 1in = 96 px.
-        assert_eq!(size(&format!(r##"<svg {ns} width="1in" height="0.5in"/>"##)).1, 96);
+        assert_eq!(
+            size(&format!(r##"<svg {ns} width="1in" height="0.5in"/>"##)).1,
+            96
+        );
         // A prolog, a BOM and a prefixed root are still an SVG.
         let prolog = format!(
             "\u{FEFF}<?xml version=\"1.0\"?>\n<!-- drawn by hand -->\n<!DOCTYPE svg PUBLIC \
@@ -477,8 +530,17 @@ mod tests {
 
     #[test]
     fn other_xml_and_text_are_not_svg() {
-        for text in ["<html><svg/></html>", "<?xml version=\"1.0\"?><svgx/>", "svg", "<!-- <svg> -->"] {
-            assert_eq!(sniff(text.as_bytes()), Err(PipelineError::UnsupportedFormat), "{text}");
+        for text in [
+            "<html><svg/></html>",
+            "<?xml version=\"1.0\"?><svgx/>",
+            "svg",
+            "<!-- <svg> -->",
+        ] {
+            assert_eq!(
+                sniff(text.as_bytes()),
+                Err(PipelineError::UnsupportedFormat),
+                "{text}"
+            );
         }
     }
 
@@ -516,13 +578,23 @@ mod tests {
     fn entities_are_refused_before_parsing() {
         let mut laughs = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE svg [\n<!ENTITY lol \"lol\">\n");
         for i in 1..10 {
-            let prev = if i == 1 { "lol".to_owned() } else { format!("lol{}", i - 1) };
-            laughs.push_str(&format!("<!ENTITY lol{i} \"{}\">\n", format!("&{prev};").repeat(10)));
+            let prev = if i == 1 {
+                "lol".to_owned()
+            } else {
+                format!("lol{}", i - 1)
+            };
+            laughs.push_str(&format!(
+                "<!ENTITY lol{i} \"{}\">\n",
+                format!("&{prev};").repeat(10)
+            ));
         }
         laughs.push_str("]>\n<svg xmlns=\"http://www.w3.org/2000/svg\"><text>&lol9;</text></svg>");
         let started = Instant::now();
         let err = sniff(laughs.as_bytes()).unwrap_err();
-        assert!(matches!(&err, PipelineError::Unprocessable(m) if m.contains("entities")), "{err}");
+        assert!(
+            matches!(&err, PipelineError::Unprocessable(m) if m.contains("entities")),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_millis(100));
     }
 
@@ -553,8 +625,42 @@ mod tests {
         svg.push_str("</defs><use xlink:href=\"#a9\"/></svg>");
         let started = Instant::now();
         let err = sniff(svg.as_bytes()).unwrap_err();
-        assert!(matches!(&err, PipelineError::Unprocessable(m) if m.contains("too complex")), "{err}");
+        assert!(
+            matches!(&err, PipelineError::Unprocessable(m) if m.contains("too complex")),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_millis(500));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_usvg_recurses() {
+        let nested = |depth: usize| {
+            format!(
+                r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">{}<rect width="10" height="10" fill="#f00"/>{}</svg>"##,
+                "<g>".repeat(depth),
+                "</g>".repeat(depth)
+            )
+        };
+        // As deep as allowed draws, on a test thread's 2 MiB stack.
+        let image = render(&nested(MAX_DEPTH as usize - 2), (1.0, 1.0)).unwrap();
+        assert_eq!(pixel(&image, 5, 5), [255, 0, 0]);
+        let err = sniff(nested(100_000).as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, PipelineError::Unprocessable(m) if m.contains("levels deep")),
+            "{err}"
+        );
+        // A chain of references as long is refused the same way.
+        let mut chain = String::from(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect id="r0" width="1" height="1"/>"##,
+        );
+        for i in 1..5000 {
+            chain.push_str(&format!(r##"<use id="r{i}" href="#r{}"/>"##, i - 1));
+        }
+        chain.push_str("</svg>");
+        assert!(matches!(
+            sniff(chain.as_bytes()),
+            Err(PipelineError::Unprocessable(_))
+        ));
     }
 
     #[test]
@@ -564,8 +670,14 @@ mod tests {
         assert_eq!((p.width, p.height), (100_000, 100_000));
         // No pixel limit on the intrinsic size: only the render counts.
         assert!(p.check_limits(&Limits::default()).is_ok());
-        assert!(matches!(render(huge, (1.0, 1.0)), Err(PipelineError::OutputTooLarge { .. })));
-        assert!(matches!(render(huge, (0.08, 0.08)), Err(PipelineError::TooManyPixels { .. })));
+        assert!(matches!(
+            render(huge, (1.0, 1.0)),
+            Err(PipelineError::OutputTooLarge { .. })
+        ));
+        assert!(matches!(
+            render(huge, (0.08, 0.08)),
+            Err(PipelineError::TooManyPixels { .. })
+        ));
         let image = render(huge, (0.003, 0.003)).unwrap();
         assert_eq!((image.width(), image.height()), (300, 300));
     }
@@ -581,7 +693,10 @@ mod tests {
         svg.push_str("</svg>");
         let started = Instant::now();
         let err = render(&svg, (4.0, 4.0)).unwrap_err();
-        assert!(matches!(&err, PipelineError::Unprocessable(m) if m.contains("too complex")), "{err}");
+        assert!(
+            matches!(&err, PipelineError::Unprocessable(m) if m.contains("too complex")),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(1));
         // The same at a thumbnail's size is cheap enough to draw.
         assert!(render(&svg, (0.05, 0.05)).is_ok());
@@ -605,6 +720,9 @@ mod tests {
                 let _ = decode(&p, &request);
             }
         }
-        assert!(matches!(sniff(&HALVES.as_bytes()[..60]), Err(PipelineError::Corrupt(_))));
+        assert!(matches!(
+            sniff(&HALVES.as_bytes()[..60]),
+            Err(PipelineError::Corrupt(_))
+        ));
     }
 }
