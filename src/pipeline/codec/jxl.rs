@@ -352,7 +352,7 @@ mod tests {
         // Both made by cjxl inside the container: stored 64x48 and 48x64.
         assert_eq!(size_header(&fixture("quadrants-lossless.jxl")), Some((64, 48)));
         assert_eq!(size_header(&fixture("orientation-6.jxl")), Some((48, 64)));
-        assert_eq!(size_header(&CODESTREAM[..]), None);
+        assert_eq!(size_header(CODESTREAM), None);
     }
 
     #[test]
