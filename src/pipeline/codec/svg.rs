@@ -520,12 +520,10 @@ mod tests {
             96
         );
         // A prolog, a BOM and a prefixed root are still an SVG.
-        let prolog = concat!(
-            "\u{FEFF}<?xml version=\"1.0\"?>\n<!-- drawn by hand -->\n<!DOCTYPE svg PUBLIC \
+        let prolog = ("\u{FEFF}<?xml version=\"1.0\"?>\n<!-- drawn by hand -->\n<!DOCTYPE svg PUBLIC \
              \"-//W3C//DTD SVG 1.1//EN\" \"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n\
-             <s:svg xmlns:s=\"http://www.w3.org/2000/svg\" width=\"7\" height=\"5\"/>"
-        )
-        .to_owned();
+             <s:svg xmlns:s=\"http://www.w3.org/2000/svg\" width=\"7\" height=\"5\"/>")
+            .to_owned();
         assert_eq!(size(&prolog), (SourceFormat::Svg, 7, 5, true));
     }
 
