@@ -85,6 +85,8 @@ pub enum SourceFormat {
     Tiff,
     /// HEIC and other HEIF images (AVIF is [`SourceFormat::Avif`]).
     Heif,
+    Svg,
+    Jxl,
 }
 
 impl SourceFormat {
@@ -100,6 +102,8 @@ impl SourceFormat {
             SourceFormat::Ico => "ico",
             SourceFormat::Tiff => "tiff",
             SourceFormat::Heif => "heif",
+            SourceFormat::Svg => "svg",
+            SourceFormat::Jxl => "jxl",
         }
     }
 
@@ -114,6 +118,8 @@ impl SourceFormat {
             SourceFormat::Avif => Some(ImageFormat::Avif),
             SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Tiff => None,
             SourceFormat::Heif => None,
+            SourceFormat::Svg => None,
+            SourceFormat::Jxl => None,
         }
     }
 }
@@ -135,6 +141,15 @@ impl From<ImageFormat> for SourceFormat {
 impl PartialEq<ImageFormat> for SourceFormat {
     fn eq(&self, other: &ImageFormat) -> bool {
         self.output() == Some(*other)
+    }
+}
+
+impl SourceFormat {
+    /// Whether the source is drawn rather than stored as pixels: it has no
+    /// pixel count of its own, and is rendered at the size the output needs
+    /// (its rendered size is held to the limits instead of its header's).
+    pub fn is_vector(self) -> bool {
+        matches!(self, SourceFormat::Svg)
     }
 }
 
@@ -181,6 +196,8 @@ mod tests {
             SourceFormat::Ico,
             SourceFormat::Tiff,
             SourceFormat::Heif,
+            SourceFormat::Svg,
+            SourceFormat::Jxl,
         ] {
             assert_eq!(source.output(), None);
             assert_eq!(ImageFormat::from_name(source.name()), None);

@@ -29,6 +29,12 @@ pub struct DecodeRequest {
     /// may be decoded at 1/2, 1/4 or 1/8 scale when that still leaves the
     /// resampler a margin.
     pub min_scale: f64,
+    /// The scale (x, y) at which the layout's region becomes the output,
+    /// in stored (not oriented) axes and not clamped to 1: a vector source
+    /// is rendered at it, so that its pixels are drawn at the output size
+    /// instead of resampled from a render at its intrinsic size. Raster
+    /// decoders read `min_scale`.
+    pub scale: (f64, f64),
     /// How much resolution above `min_scale` a shrunk decode keeps, per
     /// axis ([`SHRINK_MARGIN`] in the service).
     pub shrink_margin: f64,
@@ -50,6 +56,8 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         SourceFormat::Tiff => codec::tiff::decode(bytes, probe, request),
         SourceFormat::Avif => codec::avif::decode(bytes, probe, request),
         SourceFormat::Heif => codec::heif::decode(bytes, probe, request),
+        SourceFormat::Svg => codec::svg::decode(probe, request),
+        SourceFormat::Jxl => codec::jxl::decode(bytes, probe, request),
     }
 }
 
@@ -103,6 +111,7 @@ pub fn decode_animation(
         _ => {
             let request = DecodeRequest {
                 min_scale: 1.0,
+                scale: (1.0, 1.0),
                 shrink_margin: SHRINK_MARGIN,
                 animate: true,
                 limits: *limits,
@@ -135,6 +144,7 @@ mod tests {
     fn request(min_scale: f64, margin: f64, animate: bool, limits: &Limits) -> DecodeRequest {
         DecodeRequest {
             min_scale,
+            scale: (min_scale, min_scale),
             shrink_margin: margin,
             animate,
             limits: *limits,

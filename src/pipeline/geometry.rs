@@ -85,6 +85,16 @@ impl Layout {
         sx.max(sy).min(1.0)
     }
 
+    /// The scale per axis (x, y) at which the region becomes the resized
+    /// image, not clamped: above 1 when enlarging. A vector source is
+    /// rendered at it (see [`Layout::decode_hint`] for raster sources).
+    pub fn scale(&self) -> (f64, f64) {
+        (
+            f64::from(self.resize.width) / self.region.width,
+            f64::from(self.resize.height) / self.region.height,
+        )
+    }
+
     /// The final output size (the canvas when padding).
     pub fn output(&self) -> Dim {
         match self.canvas {

@@ -132,7 +132,7 @@ pub struct Timings {
 pub enum PipelineError {
     /// The bytes are not a format resizer decodes.
     #[error(
-        "the source is not an image in a supported format (JPEG, PNG, GIF, WebP, AVIF, HEIC, BMP, ICO, TIFF)"
+        "the source is not an image in a supported format (JPEG, PNG, GIF, WebP, AVIF, HEIC, BMP, ICO, TIFF, JPEG XL, SVG)"
     )]
     UnsupportedFormat,
     /// A format recognised from its bytes that resizer does not decode yet:
@@ -199,9 +199,28 @@ impl Pipeline {
     pub fn decode_request(&self, min_scale: f64, animate: bool) -> decode::DecodeRequest {
         decode::DecodeRequest {
             min_scale,
+            scale: (min_scale, min_scale),
             shrink_margin: self.tuning.shrink_margin,
             animate,
             limits: self.limits,
+        }
+    }
+
+    /// What to ask a decoder for to make `layout` of an image that `turn`
+    /// turns: [`Layout::decode_hint`](geometry::Layout::decode_hint) for a
+    /// raster source's shrink-on-load, and the layout's exact scale, back in
+    /// stored axes, for a vector source rendered at the output size.
+    pub fn decode_request_for(
+        &self,
+        layout: &geometry::Layout,
+        turn: &orient::Turn,
+        animate: bool,
+    ) -> decode::DecodeRequest {
+        let (sx, sy) = layout.scale();
+        let swapped = turn.size(1, 2).width == 2;
+        decode::DecodeRequest {
+            scale: if swapped { (sy, sx) } else { (sx, sy) },
+            ..self.decode_request(layout.decode_hint(), animate)
         }
     }
 
@@ -332,14 +351,14 @@ impl Pipeline {
             image
         } else if let Some((decodes, size)) = decodes.zip(decode::planned(
             &probe,
-            &self.decode_request(layout.decode_hint(), animate),
+            &self.decode_request_for(&layout, &turn, animate),
         )) {
             // The decode cache: the source decoded at the size this request
             // needs (in sRGB, not yet turned), shared with other renditions.
             let (shared, reuse) = match decodes.get(size) {
                 Some(shared) => (shared, decoded::DecodeReuse::Hit),
                 None => {
-                    let request = self.decode_request(layout.decode_hint(), animate);
+                    let request = self.decode_request_for(&layout, &turn, animate);
                     let image = decode::decode(bytes, &probe, &request)?;
                     check_deadline()?;
                     let shared = Arc::new(colour::to_srgb(image, probe.icc_profile.as_deref()));
@@ -362,7 +381,7 @@ impl Pipeline {
             timings.transform = started.elapsed();
             image
         } else {
-            let request = self.decode_request(layout.decode_hint(), animate);
+            let request = self.decode_request_for(&layout, &turn, animate);
             let image = decode::decode(bytes, &probe, &request)?;
             timings.decode = started.elapsed();
             check_deadline()?;
@@ -562,7 +581,7 @@ fn budget_limits(limits: &Limits, plan: &Plan, format: ImageFormat, output: geom
 /// Chooses the output format (README, "Transformations", `f_`).
 ///
 /// Without `f_` (`OutputChoice::Source`) the source's format is kept when
-/// resizer writes it; a format it only reads (BMP, ICO, TIFF) becomes PNG when
+/// resizer writes it; a format it only reads (BMP, ICO, TIFF, JPEG XL, SVG) becomes PNG when
 /// the image has transparency, else JPEG, the choice `f_auto` makes for a
 /// client that accepts neither WebP nor AVIF.
 ///
@@ -938,7 +957,13 @@ mod tests {
             resolve_format(source, ImageFormat::Gif, false, true),
             ImageFormat::Gif
         );
-        for read_only in [SourceFormat::Bmp, SourceFormat::Ico, SourceFormat::Tiff] {
+        for read_only in [
+            SourceFormat::Bmp,
+            SourceFormat::Ico,
+            SourceFormat::Tiff,
+            SourceFormat::Jxl,
+            SourceFormat::Svg,
+        ] {
             assert_eq!(resolve_format(source, read_only, true, false), ImageFormat::Png);
             assert_eq!(resolve_format(source, read_only, false, false), ImageFormat::Jpeg);
             // `f_` still decides when given.

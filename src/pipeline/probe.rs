@@ -36,7 +36,12 @@ pub struct Probe {
 
 impl Probe {
     /// Refuses a source whose header is over the pixel limit.
+    /// A vector source has no pixels of its own: its rendered size is held
+    /// to the same limits by its renderer, once the layout gives that size.
     pub fn check_limits(&self, limits: &Limits) -> Result<(), PipelineError> {
+        if self.format.is_vector() {
+            return Ok(());
+        }
         let pixels = u64::from(self.width) * u64::from(self.height);
         if pixels > limits.max_src_pixels {
             return Err(PipelineError::TooManyPixels {
@@ -82,9 +87,12 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, PipelineError> {
         .or_else(|| codec::bmp::probe(bytes))
         .or_else(|| codec::ico::probe(bytes))
         .or_else(|| codec::tiff::probe(bytes))
+        .or_else(|| codec::jxl::probe(bytes))
         // AVIF before HEIF: AVIF files list the generic HEIF brand too.
         .or_else(|| codec::avif::probe(bytes))
         .or_else(|| codec::heif::probe(bytes))
+        // Text formats last: the binary signatures above are exact.
+        .or_else(|| codec::svg::probe(bytes))
         .unwrap_or(Err(PipelineError::UnsupportedFormat))
 }
 

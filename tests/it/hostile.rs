@@ -712,3 +712,136 @@ async fn heif_and_avif_bombs_lies_and_truncations_are_422() {
         }
     }
 }
+
+// ------------------------------------------------------------ SVG, JPEG XL
+
+/// An SVG whose doctype declares ten levels of ten entities each ("billion
+/// laughs"), used in a text element.
+fn billion_laughs_svg() -> Vec<u8> {
+    let mut svg = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE svg [\n<!ENTITY lol0 \"lol\">\n");
+    for i in 1..10 {
+        svg.push_str(&format!(
+            "<!ENTITY lol{i} \"{}\">\n",
+            format!("&lol{};", i - 1).repeat(10)
+        ));
+    }
+    svg.push_str(
+        "]>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><text>&lol9;</text></svg>",
+    );
+    svg.into_bytes()
+}
+
+/// `<use>` nested ten levels deep, ten to a level: ten billion rectangles.
+fn use_bomb_svg() -> Vec<u8> {
+    let mut svg = String::from(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs><rect id="u0" width="1" height="1"/>"#,
+    );
+    for i in 1..11 {
+        svg.push_str(&format!("<g id=\"u{i}\">"));
+        svg.push_str(&format!("<use href=\"#u{}\"/>", i - 1).repeat(10));
+        svg.push_str("</g>");
+    }
+    svg.push_str("</defs><use href=\"#u10\"/></svg>");
+    svg.into_bytes()
+}
+
+/// Two hundred full-canvas rectangles, each under a huge blur.
+fn blur_bomb_svg() -> Vec<u8> {
+    let mut svg = String::from(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="4000" height="4000"><filter id="b"><feGaussianBlur stdDeviation="1000"/></filter>"#,
+    );
+    svg.push_str(&r#"<rect width="4000" height="4000" filter="url(#b)"/>"#.repeat(200));
+    svg.push_str("</svg>");
+    svg.into_bytes()
+}
+
+/// A JPEG XL codestream whose header claims 100000x100000 pixels.
+fn jxl_header_bomb() -> Vec<u8> {
+    let mut bits: Vec<bool> = Vec::new();
+    let mut put = |value: u32, n: u32| (0..n).for_each(|i| bits.push(value >> i & 1 == 1));
+    put(0, 1);
+    put(3, 2);
+    put(99_999, 30);
+    put(0, 3);
+    put(3, 2);
+    put(99_999, 30);
+    put(1, 1);
+    put(1, 1);
+    let mut out = vec![0xFF, 0x0A];
+    out.extend(bits.chunks(8).map(|b| {
+        b.iter()
+            .enumerate()
+            .fold(0u8, |acc, (i, &v)| acc | (u8::from(v) << i))
+    }));
+    out.extend_from_slice(&[0; 8]);
+    out
+}
+
+/// SVG entity and `<use>` bombs, a blur bomb, a drawing claiming
+/// 100000x100000 pixels, JPEG XL header bombs, truncations and damage:
+/// each a fast `422`, never a `500`, never a hang.
+#[tokio::test]
+async fn svg_and_jxl_bombs_and_damage_are_422() {
+    let origin = Origin::start().await;
+    let jxl = std::fs::read(format!(
+        "{}/tests/fixtures/jxl/quadrants-lossy.jxl",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let huge_svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="100000" height="100000"/>"#.to_vec();
+    let cases: Vec<(&str, Vec<u8>, &str, &str)> = vec![
+        ("laughs.svg", billion_laughs_svg(), "w_10", "unprocessable"),
+        ("use-bomb.svg", use_bomb_svg(), "w_10", "unprocessable"),
+        ("blur-bomb.svg", blur_bomb_svg(), "w_4000", "unprocessable"),
+        // No size asked: drawn at 8192x8192, over max_src_pixels.
+        ("huge.svg", huge_svg.clone(), "f_png", "source_too_many_pixels"),
+        (
+            "cut.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\"><rect".to_vec(),
+            "w_10",
+            "corrupt_image",
+        ),
+        (
+            "latin1.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><desc>\xe9</desc></svg>".to_vec(),
+            "w_10",
+            "corrupt_image",
+        ),
+        ("bomb.jxl", jxl_header_bomb(), "w_10", "source_too_many_pixels"),
+        ("half.jxl", jxl[..jxl.len() / 2].to_vec(), "w_10", "corrupt_image"),
+        ("header.jxl", jxl[..12].to_vec(), "w_10", "corrupt_image"),
+        (
+            "garbled.jxl",
+            garble(jxl.clone(), 20, 200),
+            "w_10",
+            "corrupt_image",
+        ),
+    ];
+    for (name, bytes, _, _) in &cases {
+        origin.add(name, "application/octet-stream", bytes.clone());
+    }
+    origin.add("huge-small.svg", "image/svg+xml", huge_svg);
+    let server = Server::start(config()).await;
+    for (name, _, transformation, code) in &cases {
+        let started = Instant::now();
+        let response = server
+            .get(&request(transformation, &origin.url(&format!("/img/{name}"))))
+            .await;
+        let status = response.status().as_u16();
+        assert_eq!(status, 422, "{name} answered {status}");
+        assert_error(response, 422, code).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{name} took {:?}",
+            started.elapsed()
+        );
+    }
+    // The drawing claiming 100000x100000 is fine when drawn small.
+    let response = server
+        .get(&request("w_300", &origin.url("/img/huge-small.svg")))
+        .await;
+    assert_eq!(response.status(), 200);
+    let image = decode(&response.bytes().await.unwrap());
+    assert_eq!((image.width, image.height), (300, 300));
+    assert_eq!(server.get("/health").await.status(), 200);
+}

@@ -27,3 +27,4 @@ mod s3;
 mod serving;
 mod support;
 mod timing;
+mod vector_jxl;

@@ -17,7 +17,9 @@ pub mod gif;
 pub mod heif;
 pub mod ico;
 pub mod jpeg;
+pub mod jxl;
 pub mod png;
+pub mod svg;
 pub mod tiff;
 pub mod webp;
 
@@ -32,6 +34,8 @@ pub enum Header {
     Jpeg(jpeg::Header),
     /// Every entry of an icon, sized by its own header.
     Ico(Vec<ico::Entry>),
+    /// The parsed SVG document, rendered by the decoder at the output size.
+    Svg(svg::Document),
     /// A format whose decoder reads its own header.
     Other,
 }
