@@ -674,6 +674,7 @@ fn observe_run(
         queue: Some(waited),
         fetch,
         decode: Some(timings.decode),
+        decode_cached: timings.decode_reuse == Some(pipeline::decoded::DecodeReuse::Hit),
         transform: Some(timings.transform),
         encode: Some(timings.encode),
     }

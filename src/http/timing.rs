@@ -26,6 +26,8 @@ pub struct StageTimes {
     /// Reading the source.
     pub fetch: SourceRead,
     pub decode: Option<Duration>,
+    /// The decode came from the decode cache (`decode;desc=cached`).
+    pub decode_cached: bool,
     pub transform: Option<Duration>,
     pub encode: Option<Duration>,
 }
@@ -100,7 +102,12 @@ pub fn server_timing(cache: CacheState, times: &StageTimes) -> HeaderValue {
         let stages = [
             ("queue", times.queue.map(|d| (d, ""))),
             ("fetch", fetch),
-            ("decode", times.decode.map(|d| (d, ""))),
+            (
+                "decode",
+                times
+                    .decode
+                    .map(|d| (d, if times.decode_cached { ";desc=cached" } else { "" })),
+            ),
             ("transform", times.transform.map(|d| (d, ""))),
             ("encode", times.encode.map(|d| (d, ""))),
         ];
@@ -129,6 +136,7 @@ mod tests {
             queue: ms(0),
             fetch: SourceRead::Read(Duration::from_micros(12_345)),
             decode: ms(2_500),
+            decode_cached: false,
             transform: ms(1_000),
             encode: ms(3_001),
         };
@@ -157,6 +165,22 @@ mod tests {
         assert_eq!(
             server_timing(CacheState::Miss, &times),
             "queue;dur=0.005, fetch;dur=0;desc=cached, cache;desc=miss"
+        );
+    }
+
+    #[test]
+    fn a_decode_from_the_decode_cache_says_so() {
+        let times = StageTimes {
+            queue: ms(0),
+            fetch: SourceRead::Cached,
+            decode: ms(20),
+            decode_cached: true,
+            transform: ms(1_000),
+            encode: ms(2_000),
+        };
+        assert_eq!(
+            server_timing(CacheState::Miss, &times),
+            "queue;dur=0, fetch;dur=0;desc=cached, decode;dur=0.02;desc=cached, transform;dur=1, encode;dur=2, cache;desc=miss"
         );
     }
 

@@ -245,7 +245,7 @@ async fn the_playground_resizes_a_sample_in_chromium() {
     assert!(
         stages
             .iter()
-            .any(|s| s.starts_with("decode ") && s.ends_with(" ms")),
+            .any(|s| s.starts_with("decode ") && (s.ends_with(" ms") || s.ends_with(" ms (cached)"))),
         "{result}"
     );
     assert!(stages.iter().any(|s| s.starts_with("cache")), "{result}");

@@ -255,6 +255,22 @@ async fn renditions_of_a_hot_source_share_one_decode_and_the_same_bytes() {
     assert!(held > 0, "{metrics}");
     let off_metrics = uncached.get("/metrics").await.text().await.unwrap();
     assert!(!off_metrics.contains("cache=\"decode\""), "{off_metrics}");
+
+    // Server-Timing says where the decode came from.
+    let timing =
+        |response: &reqwest::Response| response.headers()["server-timing"].to_str().unwrap().to_owned();
+    let reused = cached.get(&format!("/w_58?url={src}")).await;
+    assert!(
+        timing(&reused).contains(";desc=cached, transform;"),
+        "{}",
+        timing(&reused)
+    );
+    let decoded = uncached.get(&format!("/w_58?url={src}")).await;
+    assert!(
+        !timing(&decoded).contains(";desc=cached, transform;"),
+        "{}",
+        timing(&decoded)
+    );
 }
 
 #[tokio::test]
