@@ -298,15 +298,7 @@ async fn cloudinary_request(
             serve_source(state, chain, source, headers, None, Answer::Image).await
         }
         Delivery::Upload => {
-            let name = settings
-                .upload_mount
-                .as_deref()
-                .ok_or(ApiError::UploadMountNotSet)?;
-            let mount = state
-                .mounts
-                .get(name)
-                .cloned()
-                .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))?;
+            let mount = upload_mount(state)?;
             let (id, extension) = path.public_id();
             let key = find_public_id(
                 state,
@@ -320,6 +312,22 @@ async fn cloudinary_request(
             serve_source(state, chain, source, headers, format, Answer::Image).await
         }
     }
+}
+
+/// The mount named by `cloudinary_upload_mount`, where `upload` delivery
+/// and `l_<public_id>` layers find their images.
+fn upload_mount(state: &AppState) -> Result<Arc<Mount>, ApiError> {
+    let name = state
+        .config
+        .cloudinary
+        .upload_mount
+        .as_deref()
+        .ok_or(ApiError::UploadMountNotSet)?;
+    state
+        .mounts
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))
 }
 
 /// The stored key of a public ID: the key as given, then the ID without
@@ -512,17 +520,7 @@ async fn layer_sources(state: &AppState, chain: &Chain) -> Result<Vec<Source>, A
                 Source::Remote(SourceUrl::parse(url, &state.guard)?)
             }
             LayerSource::Upload(id) => {
-                let name = state
-                    .config
-                    .cloudinary
-                    .upload_mount
-                    .as_deref()
-                    .ok_or(ApiError::UploadMountNotSet)?;
-                let mount = state
-                    .mounts
-                    .get(name)
-                    .cloned()
-                    .ok_or_else(|| ApiError::UnknownMount(name.to_owned()))?;
+                let mount = upload_mount(state)?;
                 let without_extension = id.rsplit_once('.').map(|(base, _)| base);
                 let key = find_public_id(state, &mount, id, without_extension).await?;
                 Source::Object { mount, key }
