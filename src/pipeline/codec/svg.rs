@@ -44,10 +44,9 @@ const DEFAULT_SIZE: (f32, f32) = (300.0, 150.0);
 /// gzip bomb stops there instead of filling memory.
 const MAX_INFLATED_BYTES: usize = 32 * 1024 * 1024;
 
-/// Most XML nodes (elements, attributes' text, comments) parsed. A 100 000
-/// element SVG parses and converts in about 0.1 s and renders a 1000 px
-/// image in well under a second (BENCHMARKS.md, "SVG"); real drawings have
-/// hundreds to a few tens of thousands.
+/// Most XML nodes (elements, attributes' text, comments) parsed: real
+/// drawings have hundreds to a few tens of thousands, so this only stops
+/// files made to exhaust the parser (not calibrated by measurement yet).
 const MAX_XML_NODES: u32 = 400_000;
 
 /// Most nodes the document may stand for once `<use>` references and
