@@ -41,6 +41,7 @@ const CROP_MODES: &[(&str, CropMode)] = &[
     ("mfit", CropMode::Mfit),
     ("mpad", CropMode::Mpad),
     ("auto", CropMode::Auto),
+    ("fill_pad", CropMode::FillPad),
 ];
 
 /// Gravities by name, in the order error messages list them.
@@ -899,6 +900,16 @@ fn parse_opacity(token: &Token<'_>) -> Result<Option<u8>, OptionsError> {
 /// mistake in the URL.
 fn check_geometry(tokens: &[Token<'_>], plan: &Plan) -> Result<(), OptionsError> {
     let find = |key: &str| tokens.iter().find(|t| t.key == key);
+    if let Some(token) = find("c")
+        && plan.crop == CropMode::FillPad
+        && plan.effective_gravity() != Gravity::Auto
+    {
+        return Err(invalid(
+            token,
+            "c_fill_pad pads only where g_auto finds that a fill would cut the subject, and needs g_auto"
+                .to_owned(),
+        ));
+    }
     if let Some(token) = find("z")
         && !matches!(plan.crop, CropMode::Crop | CropMode::Thumb)
     {
@@ -2087,6 +2098,10 @@ mod geometry_tokens {
         assert_eq!(ok("c_crop,y_.5").y(), Some(Offset::Relative(0.5)));
         assert_eq!(ok("c_mfit").crop(), CropMode::Mfit);
         assert_eq!(ok("c_mpad").crop(), CropMode::Mpad);
+        let fill_pad = ok("c_fill_pad,g_auto,w_100,h_100");
+        assert_eq!(fill_pad.crop(), CropMode::FillPad);
+        assert_eq!(fill_pad.effective_gravity(), Gravity::Auto);
+        assert_eq!(fill_pad.cache_key(), "w_100,h_100,c_fill_pad,g_auto");
         assert_eq!(ok("c_auto").effective_gravity(), Gravity::Auto);
         assert_eq!(ok("c_auto,g_north").effective_gravity(), Gravity::North);
         assert_eq!(ok("r_20").radius(), Some(Radius::Corners([20; 4])));
@@ -2188,7 +2203,9 @@ mod geometry_tokens {
             ("o_101", "o_101", "o_ must be a whole number 0..=100"),
             ("o_-1", "o_-1", "o_ must be"),
             ("o_50.5", "o_50.5", "o_ must be"),
-            ("c_fill_pad", "c_fill_pad", "c_ must be one of"),
+            ("c_auto_pad", "c_auto_pad", "c_ must be one of"),
+            ("c_fill_pad", "c_fill_pad", "needs g_auto"),
+            ("c_fill_pad,g_north,w_10,h_10", "c_fill_pad", "needs g_auto"),
         ];
         for &(text, token, fragment) in cases {
             match parse(text) {

@@ -68,6 +68,10 @@ pub enum CropMode {
     Mpad,
     /// `c_auto`: as `fill` with gravity `auto` unless `g_` says otherwise.
     Auto,
+    /// `c_fill_pad` (needs `g_auto`): as `fill` with `g_auto` when the
+    /// subject fits the crop; otherwise the crop widens just enough to keep it
+    /// and the rest of the box is padded with `b_`.
+    FillPad,
 }
 
 /// Where a crop or a pad is anchored.

@@ -43,6 +43,11 @@ pub enum Anchor {
     Point { x: u32, y: u32 },
     /// Content-aware: found by saliency on the decoded pixels.
     Auto,
+    /// `c_fill_pad`: as [`Anchor::Auto`], and the region may grow along the
+    /// axis the fill cuts (up to the whole source) when the subject does not
+    /// fit it; the resampler then shrinks the output on the other axis and the
+    /// canvas pads it back to the box.
+    AutoPad,
 }
 
 /// The part of the source that is used, in oriented source pixels.
@@ -200,6 +205,14 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
                 (whole, (sw, sh), None)
             }
         }
+        (CropMode::FillPad, Some(w), Some(h)) => {
+            let (bw, bh) = (side(w), side(h));
+            let region = Region {
+                anchor: Anchor::AutoPad,
+                ..largest_with_aspect((sw, sh), (bw, bh), anchor)
+            };
+            (region, (bw, bh), Some((bw, bh)))
+        }
         (mode @ (CropMode::Fill | CropMode::Lfill | CropMode::Thumb | CropMode::Auto), Some(w), Some(h)) => {
             let (bw, bh) = (side(w), side(h));
             let cover = (w / sw).max(h / sh);
@@ -214,21 +227,7 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
                 };
                 (region, (rw, rh), None)
             } else {
-                // The largest sub-rectangle of the source with the output's
-                // aspect ratio.
-                let region = if bw * sh >= bh * sw {
-                    Region {
-                        width: sw,
-                        height: (sw * bh / bw).min(sh),
-                        anchor,
-                    }
-                } else {
-                    Region {
-                        width: (sh * bw / bh).min(sw),
-                        height: sh,
-                        anchor,
-                    }
-                };
+                let region = largest_with_aspect((sw, sh), (bw, bh), anchor);
                 let region = match (mode, plan.zoom()) {
                     (CropMode::Thumb, Some(zoom)) => zoomed(region, zoom, (sw, sh)),
                     _ => region,
@@ -275,6 +274,24 @@ pub fn layout(source: Dim, plan: &Plan, max_dimension: u32) -> Result<Layout, Pi
             }
         }),
     })
+}
+
+/// The largest sub-rectangle of a `sw x sh` source with the aspect ratio of
+/// a `bw x bh` box: the whole source on one axis, cut on the other.
+fn largest_with_aspect((sw, sh): (f64, f64), (bw, bh): (f64, f64), anchor: Anchor) -> Region {
+    if bw * sh >= bh * sw {
+        Region {
+            width: sw,
+            height: (sw * bh / bw).min(sh),
+            anchor,
+        }
+    } else {
+        Region {
+            width: (sh * bw / bh).min(sw),
+            height: sh,
+            anchor,
+        }
+    }
 }
 
 /// A computed side: rounded to the nearest integer, never 0.

@@ -116,8 +116,9 @@ pub fn apply_shared(
 pub struct Resampler {
     layout: Layout,
     space: ResampleSpace,
-    /// The decoded size and window, fixed by the first image.
-    window: Option<((u32, u32), Window)>,
+    /// The decoded size, the window and the size it is resampled to, fixed
+    /// by the first image.
+    window: Option<FixedWindow>,
     resizer: Resizer,
     /// Linear-light working buffers for the channel layout last used.
     linear: Option<LinearBuffers>,
@@ -151,15 +152,15 @@ impl Resampler {
         if layout.source.width == 0 || layout.source.height == 0 {
             return Err(PipelineError::Unprocessable("the image has no pixels".into()));
         }
-        let (tw, th) = (layout.resize.width, layout.resize.height);
-        if tw == 0 || th == 0 {
+        if layout.resize.width == 0 || layout.resize.height == 0 {
             return Err(PipelineError::Unprocessable(
                 "the output would have no pixels".into(),
             ));
         }
-        let &mut (size, window) = self
-            .window
-            .get_or_insert_with(|| ((iw, ih), region_window(&image, &layout)));
+        let &mut (size, window, (tw, th)) = self.window.get_or_insert_with(|| {
+            let (window, target) = region_window(&image, &layout);
+            ((iw, ih), window, target)
+        });
         if size != (iw, ih) {
             return Err(PipelineError::Unprocessable(
                 "the frames of the animation differ in size".into(),
@@ -187,6 +188,10 @@ impl Resampler {
     }
 }
 
+/// What the first image fixes for every frame: its decoded size, the window
+/// and the size the window is resampled to.
+type FixedWindow = ((u32, u32), Window, (u32, u32));
+
 /// The region in decoded-image pixels (top-left corner and size).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Window {
@@ -197,8 +202,11 @@ struct Window {
 }
 
 /// Scales the layout's region to the decoded size (which shrink-on-load may
-/// have made smaller than `layout.source`) and resolves its anchor.
-fn region_window(image: &Image, layout: &Layout) -> Window {
+/// have made smaller than `layout.source`) and resolves its anchor. Returns
+/// the window and the size it is resampled to: the layout's, except for
+/// `c_fill_pad` when the subject needs a wider window than the fill's (then
+/// smaller on the other axis, and padded back to the box by `finish`).
+fn region_window(image: &Image, layout: &Layout) -> (Window, (u32, u32)) {
     let (iw, ih) = (f64::from(image.width()), f64::from(image.height()));
     let sx = iw / f64::from(layout.source.width);
     let sy = ih / f64::from(layout.source.height);
@@ -218,19 +226,52 @@ fn region_window(image: &Image, layout: &Layout) -> Window {
     // identity and plain-crop shortcuts recognise them.
     let width = snap(width);
     let height = snap(height);
+    let target = (layout.resize.width, layout.resize.height);
+    if layout.region.anchor == Anchor::AutoPad {
+        return subject_window(image, (width, height), target);
+    }
     let (left, top) = match layout.region.anchor {
-        Anchor::Gravity(Gravity::Auto) | Anchor::Auto => auto_anchor(image, width, height),
+        Anchor::Gravity(Gravity::Auto) | Anchor::Auto | Anchor::AutoPad => auto_anchor(image, width, height),
         Anchor::Gravity(gravity) => place((iw, ih), (width, height), gravity),
         Anchor::Point { x, y } => (f64::from(x) * sx, f64::from(y) * sy),
     };
     let left = if left.is_finite() { left } else { 0.0 };
     let top = if top.is_finite() { top } else { 0.0 };
-    Window {
+    let window = Window {
         left: snap(left.clamp(0.0, iw - width)),
         top: snap(top.clamp(0.0, ih - height)),
         width,
         height,
-    }
+    };
+    (window, target)
+}
+
+/// `c_fill_pad`: the saliency window for a fill of `width x height` decoded
+/// pixels (see [`saliency::subject_window`]) and its resampled size. A
+/// window grown along one axis keeps the box's side on that axis, and the
+/// other side shrinks by the same factor.
+fn subject_window(image: &Image, (width, height): (f64, f64), (tw, th): (u32, u32)) -> (Window, (u32, u32)) {
+    let w = width.round().max(1.0) as u32;
+    let h = height.round().max(1.0) as u32;
+    let (left, top, gw, gh) = saliency::subject_window(image.first(), w, h);
+    let shrunk = |side: u32, kept: u32, grown: u32| {
+        ((f64::from(side) * f64::from(kept) / f64::from(grown)).round() as u32).clamp(1, side)
+    };
+    let (width, height, target) = if gw > w {
+        (f64::from(gw), height, (tw, shrunk(th, w, gw)))
+    } else if gh > h {
+        (width, f64::from(gh), (shrunk(tw, h, gh), th))
+    } else {
+        (width, height, (tw, th))
+    };
+    let (iw, ih) = (f64::from(image.width()), f64::from(image.height()));
+    let window = Window {
+        left: f64::from(left).clamp(0.0, (iw - width).max(0.0)),
+        top: f64::from(top).clamp(0.0, (ih - height).max(0.0)),
+        width,
+        height,
+    };
+    (window, target)
 }
 
 /// Rounds values within float noise of an integer to that integer.
@@ -832,7 +873,7 @@ mod tests {
             for (source, region, resize) in cases {
                 let image = noise(source.0, source.1, channels);
                 let l = layout(source, region, Anchor::Gravity(Gravity::SouthEast), resize);
-                let window = region_window(&image, &l);
+                let (window, _) = region_window(&image, &l);
                 let expected = one_call_resample(&image, &window, resize.0, resize.1);
                 let mut resampler = Resampler::new(&l, ResampleSpace::Linear);
                 resampler.strip_sizes = (1024 * 1024, 256 * 1024);

@@ -23,30 +23,160 @@ const SKIN_WEIGHT: f32 = 0.7;
 /// Weight of saturation: vivid objects stand out from dull backgrounds.
 const SATURATION_WEIGHT: f32 = 0.3;
 
+/// Share of the saliency above the background level that `c_fill_pad`
+/// keeps inside the output: the subject is the shortest span along the cut
+/// axis that holds this much of it.
+const SUBJECT_SHARE: f64 = 0.9;
+
+/// Below this share of the total saliency, what stands above the background
+/// level is texture noise, not a subject: `c_fill_pad` then crops like
+/// `c_fill,g_auto` (a uniform landscape is cut, not padded).
+const FLAT_SHARE: f64 = 0.1;
+
+/// Where an object ends along the profile: below this fraction of the
+/// profile's highest excess over the background level.
+const OBJECT_EDGE: f64 = 0.1;
+
+/// The score map of `frame` on its small copy: (factor, width, height, scores).
+fn analyse(frame: &Frame) -> (u32, usize, usize, Vec<f32>) {
+    let (fw, fh) = (frame.width(), frame.height());
+    let n = frame.channels().count();
+    // Integer box-downscale factor.
+    let factor = fw.max(fh).div_ceil(ANALYSIS_SIDE).max(1);
+    let (sw, sh) = (fw.div_ceil(factor) as usize, fh.div_ceil(factor) as usize);
+    let small = downscale(frame, n, factor, sw, sh);
+    (factor, sw, sh, score_map(&small, sw, sh))
+}
+
 /// The top-left corner of the most interesting `width x height` window of
 /// `frame`, in frame pixels.
 pub fn best_window(frame: &Frame, width: u32, height: u32) -> (u32, u32) {
     let (fw, fh) = (frame.width(), frame.height());
     let width = width.min(fw);
     let height = height.min(fh);
-    let n = frame.channels().count();
     if width == fw && height == fh {
         return (0, 0);
     }
-    // Integer box-downscale factor.
-    let factor = fw.max(fh).div_ceil(ANALYSIS_SIDE).max(1);
-    let (sw, sh) = (fw.div_ceil(factor) as usize, fh.div_ceil(factor) as usize);
-    let small = downscale(frame, n, factor, sw, sh);
-    let scores = score_map(&small, sw, sh);
+    let (factor, sw, sh, scores) = analyse(frame);
+    window_on(&scores, (factor, sw, sh), (fw, fh), (width, height))
+}
 
+/// [`best_window`] on a computed score map.
+fn window_on(
+    scores: &[f32],
+    (factor, sw, sh): (u32, usize, usize),
+    (fw, fh): (u32, u32),
+    (width, height): (u32, u32),
+) -> (u32, u32) {
     // The window in analysis pixels.
     let ww = ((f64::from(width) / f64::from(factor)).round() as usize).clamp(1, sw);
     let wh = ((f64::from(height) / f64::from(factor)).round() as usize).clamp(1, sh);
-    let (bx, by) = best_sum(&scores, sw, sh, ww, wh);
+    let (bx, by) = best_sum(scores, sw, sh, ww, wh);
 
     let x = ((bx as u64 * u64::from(factor)) as u32).min(fw - width);
     let y = ((by as u64 * u64::from(factor)) as u32).min(fh - height);
     (x, y)
+}
+
+/// A window of `frame` in frame pixels, `(left, top, width, height)`.
+pub type FrameWindow = (u32, u32, u32, u32);
+
+/// `c_fill_pad`: the window for a fill of `width x height` (a window that spans
+/// the frame on one axis and cuts the other), widened along the cut axis just
+/// enough to keep the subject when it does not fit.
+///
+/// The subject is the shortest span of the cut axis that holds
+/// [`SUBJECT_SHARE`] of the saliency standing above the background level (the
+/// median of the axis profile), widened to the ends of the objects it
+/// reaches into. When it fits, the window is
+/// [`best_window`]'s, moved as little as needed to hold the span (so most
+/// images come out exactly as with `c_fill,g_auto`); when it does not, the
+/// window is the span (up to the whole frame), centred on it, with the
+/// output's aspect ratio no longer kept: the caller pads the difference.
+pub fn subject_window(frame: &Frame, width: u32, height: u32) -> FrameWindow {
+    let (fw, fh) = (frame.width(), frame.height());
+    let width = width.min(fw);
+    let height = height.min(fh);
+    if width == fw && height == fh {
+        return (0, 0, fw, fh);
+    }
+    let (factor, sw, sh, scores) = analyse(frame);
+    let (x, y) = window_on(&scores, (factor, sw, sh), (fw, fh), (width, height));
+    // The fill cuts x when the window is narrower than the frame, else y.
+    let cuts_x = width < fw;
+    let profile: Vec<f64> = if cuts_x {
+        (0..sw)
+            .map(|i| (0..sh).map(|j| f64::from(scores[j * sw + i])).sum())
+            .collect()
+    } else {
+        scores
+            .chunks_exact(sw)
+            .map(|row| row.iter().map(|&v| f64::from(v)).sum())
+            .collect()
+    };
+    let Some((start, end)) = subject_span(&profile) else {
+        return (x, y, width, height);
+    };
+    let (full, kept, at) = if cuts_x { (fw, width, x) } else { (fh, height, y) };
+    // The span in frame pixels, within the frame.
+    let start = (start as u64 * u64::from(factor)).min(u64::from(full)) as u32;
+    let end = (end as u64 * u64::from(factor)).min(u64::from(full)) as u32;
+    let (at, kept) = if end - start <= kept {
+        // Fits: the fill window, moved just enough to hold the span.
+        (at.clamp(end.saturating_sub(kept), start), kept)
+    } else {
+        let grown = end - start;
+        (start, grown)
+    };
+    if cuts_x {
+        (at, 0, kept, fh)
+    } else {
+        (0, at, fw, kept)
+    }
+}
+
+/// The shortest `[start, end)` of `profile` that holds [`SUBJECT_SHARE`] of
+/// what stands above its median, widened to the ends of the objects it
+/// reaches into (see [`OBJECT_EDGE`]), or `None` when that is less than
+/// [`FLAT_SHARE`] of the whole (no subject stands out).
+fn subject_span(profile: &[f64]) -> Option<(usize, usize)> {
+    let mut sorted = profile.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = *sorted.get(sorted.len() / 2)?;
+    let excess: Vec<f64> = profile.iter().map(|&v| (v - median).max(0.0)).collect();
+    let total: f64 = profile.iter().sum();
+    let above: f64 = excess.iter().sum();
+    // `total` is a sum of non-negative finite scores: not above 0 is a blank profile.
+    if total <= 0.0 || above < FLAT_SHARE * total {
+        return None;
+    }
+    let need = SUBJECT_SHARE * above;
+    // Two pointers: for each end, the latest start that still holds `need`.
+    let mut best = (0, profile.len());
+    let (mut start, mut held) = (0, 0.0);
+    for (end, &v) in excess.iter().enumerate() {
+        held += v;
+        while start < end && held - excess[start] >= need {
+            held -= excess[start];
+            start += 1;
+        }
+        if held >= need && end + 1 - start < best.1 - best.0 {
+            best = (start, end + 1);
+        }
+    }
+    // The share may end inside an object: carry each end on while the
+    // profile stays clearly above the background, so that an object the
+    // span reaches into is kept whole.
+    let peak = excess.iter().copied().fold(0.0, f64::max);
+    let inside = |i: usize| excess[i] > OBJECT_EDGE * peak;
+    let (mut start, mut end) = best;
+    while start > 0 && inside(start - 1) {
+        start -= 1;
+    }
+    while end < excess.len() && inside(end) {
+        end += 1;
+    }
+    Some((start, end))
 }
 
 /// Averages `factor x factor` blocks into an RGBA f32 copy (alpha in 0..1).
@@ -223,6 +353,65 @@ mod tests {
         assert!(a.0 + 100 <= 333 && a.1 + 77 <= 211);
         // A window larger than the frame is the whole frame.
         assert_eq!(best_window(&frame, 999, 999), (0, 0));
+    }
+
+    /// Two noisy squares of `size` on flat grey, with corners at `a` and `b`.
+    fn two_subjects(w: u32, h: u32, size: u32, a: (u32, u32), b: (u32, u32)) -> Frame {
+        let one = scene(w, h, (a.0, a.1, size), Channels::Rgb);
+        let other = scene(w, h, (b.0, b.1, size), Channels::Rgb);
+        let data = one
+            .data()
+            .chunks_exact(3)
+            .zip(other.data().chunks_exact(3))
+            .flat_map(|(p, q)| if p == [120, 120, 120] { q } else { p }.to_vec())
+            .collect();
+        Frame::new(w, h, Channels::Rgb, data, 0).unwrap()
+    }
+
+    #[test]
+    fn fill_pad_keeps_a_subject_that_fits_like_fill() {
+        let frame = scene(1200, 600, (950, 80, 150), Channels::Rgb);
+        let (x, y) = best_window(&frame, 300, 600);
+        assert_eq!(subject_window(&frame, 300, 600), (x, y, 300, 600));
+        // The square is kept whole.
+        assert!(x <= 950 && x + 300 >= 1100, "x = {x}");
+    }
+
+    #[test]
+    fn fill_pad_widens_the_window_to_keep_two_subjects() {
+        let frame = two_subjects(1000, 400, 100, (10, 150), (890, 150));
+        let (x, y, w, h) = subject_window(&frame, 400, 400);
+        assert_eq!((y, h), (0, 400));
+        // Both squares (10..110 and 890..990) are inside, and not much more.
+        assert!(x <= 10 && x + w >= 990, "{x} {w}");
+        assert!((960..=1000).contains(&w), "{w}");
+        // The same on the other axis.
+        let tall = two_subjects(400, 1000, 100, (150, 10), (150, 890));
+        let (x, y, w, h) = subject_window(&tall, 400, 400);
+        assert_eq!((x, w), (0, 400));
+        assert!(y <= 10 && y + h >= 990 && h <= 1000, "{y} {h}");
+    }
+
+    #[test]
+    fn fill_pad_on_a_flat_or_uniform_image_is_a_fill() {
+        let frame = scene(400, 200, (0, 0, 0), Channels::Rgb);
+        assert_eq!(subject_window(&frame, 200, 200), (100, 0, 200, 200));
+        // Noise everywhere: texture, not a subject.
+        let frame = scene(400, 200, (0, 0, 400), Channels::Rgb);
+        let (x, y, w, h) = subject_window(&frame, 200, 200);
+        assert_eq!((y, w, h), (0, 200, 200), "{x}");
+        // The whole frame asked for: nothing to decide.
+        assert_eq!(subject_window(&frame, 400, 200), (0, 0, 400, 200));
+    }
+
+    #[test]
+    fn subject_span_is_the_shortest_span_holding_the_share() {
+        assert_eq!(subject_span(&[0.0; 8]), None);
+        assert_eq!(subject_span(&[]), None);
+        assert_eq!(subject_span(&[0.0, 0.0, 5.0, 5.0, 0.0, 0.0, 0.0]), Some((2, 4)));
+        assert_eq!(subject_span(&[9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 9.0]), Some((0, 7)));
+        // 1 of 21 above the median: noise.
+        assert_eq!(subject_span(&[4.0, 4.0, 5.0, 4.0, 4.0]), None);
     }
 
     #[test]

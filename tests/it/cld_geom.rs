@@ -54,6 +54,11 @@ async fn sdk_transformations_give_the_documented_results() {
         encode_png(400, 200, false, &quadrants(400, 200)),
     );
     origin.add(
+        "two-subjects.png",
+        "image/png",
+        encode_png(400, 200, false, &two_subjects()),
+    );
+    origin.add(
         "exif-orientation-6.jpg",
         "image/jpeg",
         fixture("exif-orientation-6.jpg"),

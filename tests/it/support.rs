@@ -324,6 +324,23 @@ pub fn quadrants(width: u32, height: u32) -> Vec<u8> {
     data
 }
 
+/// 400x200 white with a red 50x100 bar at x 10..60 and a blue one at x 340..390,
+/// both at y 50..150: two subjects no square crop can hold together (`c_fill_pad`).
+pub fn two_subjects() -> Vec<u8> {
+    let mut data = Vec::with_capacity(400 * 200 * 3);
+    for y in 0..200u32 {
+        for x in 0..400u32 {
+            let colour = match ((50..150).contains(&y), x) {
+                (true, 10..60) => RED,
+                (true, 340..390) => BLUE,
+                _ => [255, 255, 255],
+            };
+            data.extend_from_slice(&colour);
+        }
+    }
+    data
+}
+
 pub fn encode_png(width: u32, height: u32, rgba: bool, data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, width, height);

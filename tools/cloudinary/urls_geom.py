@@ -12,6 +12,8 @@ a local origin, with the source named in each row:
 
 - `quadrants.png`: 400x200 RGB, red top-left, green top-right, blue bottom-left, yellow
   bottom-right (`support::quadrants`);
+- `two-subjects.png`: 400x200 white, a red 50x100 bar at x 10..60 and a blue one at
+  x 340..390, both at y 50..150 (`support::two_subjects`): no 200x200 crop holds both;
 - `exif-orientation-6.jpg`: tests/fixtures' 48x64 JPEG shown as 64x48 by its EXIF
   orientation (red top-left, green top-right, blue bottom-left, white bottom-right once
   upright).
@@ -108,6 +110,22 @@ CASES = [
     ("relative corner and pixels", "quadrants.png",
      dict(width=100, height=100, crop="crop", x=0.25, y=0.0),
      ok(100, 100, "png", px(10, 10, RED), px(90, 90, RED))),
+    # c_fill_pad (needs g_auto): a fill when the subject fits the crop; otherwise the
+    # crop widens just enough to keep it and the box is padded with b_.
+    # The bars (100 rows) fit a 400x150 fill: cut like c_fill, no padding (white corners).
+    ("fill_pad is a fill when the subject fits", "two-subjects.png",
+     dict(width=400, height=150, crop="fill_pad", gravity="auto", background="black"),
+     ok(400, 150, "png", px(35, 75, RED), px(365, 75, BLUE), px(3, 3, WHITE), px(396, 146, WHITE),
+        px(200, 75, WHITE))),
+    # Both bars kept: the 386 px the subjects span become 100 px wide and 52 tall,
+    # padded top and bottom.
+    ("fill_pad pads rather than cut a subject", "two-subjects.png",
+     dict(width=100, height=100, crop="fill_pad", gravity="auto", background="black"),
+     ok(100, 100, "png", px(50, 8, BLACK), px(50, 92, BLACK), px(6, 50, RED), px(93, 50, BLUE),
+        px(50, 50, WHITE))),
+    ("fill_pad on a tall box keeps both bars", "two-subjects.png",
+     dict(width=100, height=300, crop="fill_pad", gravity="auto", background="black"),
+     ok(100, 300, "png", px(50, 20, BLACK), px(50, 280, BLACK), px(6, 150, RED), px(93, 150, BLUE))),
     # a_: quarter turns, flips, steps in order, EXIF, auto, any angle.
     ("quarter turn", "quadrants.png",
      dict(angle=90),
@@ -201,6 +219,8 @@ CASES = [
     ("border style other than solid", "quadrants.png", dict(border="2px_dotted_black"),
      refused(400, "invalid_token", "bo_2px_dotted_black")),
     ("opacity over 100", "quadrants.png", dict(opacity=101), refused(400, "invalid_token", "o_101")),
+    ("fill_pad without g_auto", "quadrants.png", dict(width=100, height=100, crop="fill_pad"),
+     refused(400, "invalid_token", "c_fill_pad")),
     ("unknown crop mode", "quadrants.png", dict(crop="imagga_crop", width=10), refused(400, "invalid_token", "c_imagga_crop")),
     # Over the limit once the border and the turn grow the output.
     ("border past max_dimension", "quadrants.png", dict(width=8192, border="10px_solid_black"),
