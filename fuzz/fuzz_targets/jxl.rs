@@ -4,20 +4,13 @@
 //! within small limits decodes (or is refused) without panicking.
 #![no_main]
 
-use std::time::{Duration, Instant};
-
 use libfuzzer_sys::fuzz_target;
-use resizer::format::ImageFormat;
-use resizer::options::{GrammarLimits, Plan};
-use resizer::pipeline::{self, Limits, OutputChoice};
+use resizer::pipeline;
 
-/// Small enough that one input costs milliseconds, not seconds.
-const LIMITS: Limits = Limits {
-    max_src_pixels: 1 << 20,
-    max_dimension: 1024,
-    max_animation_frames: 8,
-    max_animation_pixels: 4 << 20,
-};
+#[path = "../support.rs"]
+mod support;
+
+use support::{LIMITS, run_png};
 
 /// The ISO-BMFF container's signature box.
 const CONTAINER: &[u8] = &[0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A];
@@ -34,13 +27,5 @@ fuzz_target!(|bytes: &[u8]| {
     if probe.check_limits(&LIMITS).is_err() {
         return;
     }
-    let Ok(plan) = Plan::parse("w_64", &GrammarLimits::default()) else {
-        panic!("w_64 is a valid transformation");
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let output = OutputChoice::Fixed(ImageFormat::Png);
-    if let Ok((encoded, _)) = pipeline::Pipeline::new(LIMITS).run(&source, &plan, output, Some(deadline)) {
-        assert_eq!(encoded.format, ImageFormat::Png);
-        assert!(encoded.width >= 1 && encoded.width <= 64);
-    }
+    run_png(&source, "w_64", 64);
 });

@@ -4,20 +4,13 @@
 //! without panicking.
 #![no_main]
 
-use std::time::{Duration, Instant};
-
 use libfuzzer_sys::fuzz_target;
-use resizer::format::ImageFormat;
-use resizer::options::{GrammarLimits, Plan};
-use resizer::pipeline::{self, Limits, OutputChoice};
+use resizer::pipeline;
 
-/// Small enough that one input costs milliseconds, not seconds.
-const LIMITS: Limits = Limits {
-    max_src_pixels: 1 << 20,
-    max_dimension: 1024,
-    max_animation_frames: 8,
-    max_animation_pixels: 4 << 20,
-};
+#[path = "../support.rs"]
+mod support;
+
+use support::{LIMITS, run_png};
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(probe) = pipeline::probe::probe(bytes) else {
@@ -30,18 +23,6 @@ fuzz_target!(|bytes: &[u8]| {
     // down the shrink-on-load paths at their smallest scale (1/8, with the
     // progressive scan surgery), which 64 px of a 1024 px source never does.
     for width in [64, (probe.width / 20).max(1)] {
-        let Ok(plan) = Plan::parse(&format!("w_{width}"), &GrammarLimits::default()) else {
-            panic!("w_{width} is a valid transformation");
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let output = OutputChoice::Fixed(ImageFormat::Png);
-        if let Ok((encoded, _)) = pipeline::Pipeline::new(LIMITS).run(bytes, &plan, output, Some(deadline)) {
-            assert_eq!(encoded.format, ImageFormat::Png);
-            assert!(
-                encoded.width >= 1 && encoded.width <= width,
-                "{} for w_{width}",
-                encoded.width
-            );
-        }
+        run_png(bytes, &format!("w_{width}"), width);
     }
 });

@@ -79,7 +79,11 @@ pub fn planned(probe: &Probe, request: &DecodeRequest) -> Option<DecodedAs> {
             let (width, height) = codec::webp::decoded_size(probe, request);
             (width, height, request.animate)
         }
-        SourceFormat::Png | SourceFormat::Bmp | SourceFormat::Tiff => (probe.width, probe.height, false),
+        SourceFormat::Tiff => {
+            let (width, height) = codec::tiff::decoded_size(probe, request);
+            (width, height, false)
+        }
+        SourceFormat::Png | SourceFormat::Bmp => (probe.width, probe.height, false),
         _ => return None,
     };
     Some(DecodedAs {

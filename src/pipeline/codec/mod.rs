@@ -36,6 +36,8 @@ pub enum Header {
     Ico(Vec<ico::Entry>),
     /// The parsed SVG document, rendered by the decoder at the output size.
     Svg(svg::Document),
+    /// The reduced-resolution pages of a TIFF's first page, largest first.
+    Tiff(Vec<tiff::ReducedPage>),
     /// A format whose decoder reads its own header.
     Other,
 }
