@@ -1029,7 +1029,10 @@ mod tests {
         assert_eq!(Config::defaults().max_queue_wait, Some(Duration::from_secs(2)));
         let mut settings = Settings::defaults();
         settings.max_queue_wait = "750ms".into();
-        assert_eq!(settings.validate().unwrap().max_queue_wait, Some(Duration::from_millis(750)));
+        assert_eq!(
+            settings.validate().unwrap().max_queue_wait,
+            Some(Duration::from_millis(750))
+        );
         settings.max_queue_wait = "0".into();
         assert_eq!(settings.validate().unwrap().max_queue_wait, None);
         settings.max_queue_wait = "soon".into();

@@ -141,7 +141,10 @@ async fn a_request_that_waits_past_max_queue_wait_is_503_with_retry_after() {
     assert_eq!(response.headers()["retry-after"], "1");
     assert_error(response, 503, "overloaded").await;
     assert!(took >= WAIT, "refused after {took:?}, before the bound");
-    assert!(took < WAIT + Duration::from_millis(1500), "refused after {took:?}");
+    assert!(
+        took < WAIT + Duration::from_millis(1500),
+        "refused after {took:?}"
+    );
     // The slot was held the whole time: the holder ends at its own deadline.
     assert_error(holder.await.unwrap(), 503, "processing_timeout").await;
     // Once the slot is free the same request is served.
