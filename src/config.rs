@@ -62,6 +62,10 @@ pub mod defaults {
     /// 0 stands for the number of CPU cores.
     pub const CONCURRENCY: usize = 0;
     pub const MAX_QUEUE: usize = 256;
+    /// Longest a request waits for a slot before it gets a 503: under
+    /// overload the queue is refused quickly instead of served late (see
+    /// BENCHMARKS.md, "Overload and soak"). `0` = no bound but the queue length.
+    pub const MAX_QUEUE_WAIT: &str = "2s";
     pub const CACHE_BYTES: &str = "256MB";
     pub const CACHE_TTL: &str = "1d";
     pub const SOURCE_CACHE_BYTES: &str = "64MB";
@@ -276,6 +280,10 @@ pub struct Settings {
     #[arg(long, env = "RESIZER_MAX_QUEUE", default_value_t = defaults::MAX_QUEUE, global = true)]
     pub max_queue: usize,
 
+    /// Longest a request waits for a processing slot before it gets a 503 (0 = no bound).
+    #[arg(long, env = "RESIZER_MAX_QUEUE_WAIT", default_value = defaults::MAX_QUEUE_WAIT, global = true)]
+    pub max_queue_wait: String,
+
     /// Result cache size in memory (0 = off).
     #[arg(long, env = "RESIZER_CACHE_BYTES", default_value = defaults::CACHE_BYTES, global = true)]
     pub cache_bytes: String,
@@ -427,6 +435,8 @@ pub struct Config {
     pub signing_keys: Vec<Vec<u8>>,
     pub concurrency: usize,
     pub max_queue: usize,
+    /// Longest wait for a processing slot; `None` = bounded by `max_queue` alone.
+    pub max_queue_wait: Option<Duration>,
     pub cache_bytes: u64,
     pub cache_ttl: Duration,
     pub source_cache_bytes: u64,
@@ -525,6 +535,9 @@ impl Settings {
         let processing_timeout = positive_duration("processing-timeout", &self.processing_timeout)?;
         let shutdown_timeout =
             parse_duration(&self.shutdown_timeout).map_err(|r| invalid("shutdown-timeout", r))?;
+        let max_queue_wait = parse_duration(&self.max_queue_wait)
+            .map_err(|r| invalid("max-queue-wait", r))
+            .map(|wait| (!wait.is_zero()).then_some(wait))?;
         if self.max_url_length < 16 {
             return Err(invalid("max-url-length", "must be at least 16"));
         }
@@ -658,6 +671,7 @@ impl Settings {
             signing_keys,
             concurrency,
             max_queue: self.max_queue,
+            max_queue_wait,
             cache_bytes,
             cache_ttl,
             source_cache_bytes,
@@ -1008,6 +1022,21 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86_400));
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn max_queue_wait_is_a_duration_and_zero_turns_it_off() {
+        assert_eq!(Config::defaults().max_queue_wait, Some(Duration::from_secs(2)));
+        let mut settings = Settings::defaults();
+        settings.max_queue_wait = "750ms".into();
+        assert_eq!(
+            settings.validate().unwrap().max_queue_wait,
+            Some(Duration::from_millis(750))
+        );
+        settings.max_queue_wait = "0".into();
+        assert_eq!(settings.validate().unwrap().max_queue_wait, None);
+        settings.max_queue_wait = "soon".into();
+        assert_eq!(settings.validate().unwrap_err().setting, "max-queue-wait");
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl AppState {
             fetcher,
             mounts,
             verifier,
-            pool: WorkPool::new(config.concurrency, config.max_queue),
+            pool: WorkPool::new(config.concurrency, config.max_queue, config.max_queue_wait),
             results: Tier::new("result", config.cache_bytes, config.cache_ttl),
             sources: Tier::new(
                 "source",

@@ -95,6 +95,7 @@ fn help_lists_every_setting_with_its_env_twin() {
         "signing-key",
         "concurrency",
         "max-queue",
+        "max-queue-wait",
         "cache-bytes",
         "cache-ttl",
     ] {

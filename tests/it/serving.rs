@@ -114,6 +114,50 @@ async fn a_full_queue_is_503_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_request_that_waits_past_max_queue_wait_is_503_with_retry_after() {
+    // Issue 16: under overload a queued request is refused once it has waited
+    // `max_queue_wait`, instead of waiting for the slot however long it takes.
+    const WAIT: Duration = Duration::from_millis(300);
+    const HOLD: Duration = Duration::from_secs(4);
+    let mut config = config();
+    config.concurrency = 1;
+    config.max_queue_wait = Some(WAIT);
+    config.processing_timeout = HOLD;
+    config.cache_bytes = 0;
+    let server = std::sync::Arc::new(Server::start(config).await);
+    let origin = Origin::start().await;
+    origin.add("dot.png", "image/png", encode_png(1, 1, false, &[200, 40, 40]));
+    let src = origin.url("/img/dot.png");
+    // The only slot is held until the processing deadline by a huge blur.
+    let holder = {
+        let server = std::sync::Arc::clone(&server);
+        let path = format!("/w_8192,h_8190,e_blur:2000?url={src}");
+        tokio::spawn(async move { server.get(&path).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    let response = server.get(&format!("/w_10?url={src}")).await;
+    let took = started.elapsed();
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_error(response, 503, "overloaded").await;
+    assert!(took >= WAIT, "refused after {took:?}, before the bound");
+    assert!(
+        took < WAIT + Duration::from_millis(1500),
+        "refused after {took:?}"
+    );
+    // The slot was held the whole time: the holder ends at its own deadline.
+    assert_error(holder.await.unwrap(), 503, "processing_timeout").await;
+    // Once the slot is free the same request is served.
+    assert_eq!(server.get(&format!("/w_10?url={src}")).await.status(), 200);
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("resizer_http_requests_total{status=\"503\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("resizer_queue_depth 0"), "{metrics}");
+}
+
+#[tokio::test]
 async fn metrics_describe_the_traffic() {
     let server = Server::start(config()).await;
     let origin = Origin::start().await;
