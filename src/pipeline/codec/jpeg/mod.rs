@@ -1,9 +1,9 @@
 //! JPEG: the header probe, shrink-on-load decoding and the encoder.
 //!
-//! The default build decodes with `jpeg-decoder` and writes with
-//! `jpeg-encoder` (pure Rust); with the `turbo` feature libjpeg-turbo
-//! (`turbo.rs`) takes over both, and this module is the only place that
-//! chooses. The header is read once, by [`probe`] through the one marker
+//! The default build decodes with `jpeg-decoder` (pure Rust) and writes
+//! with mozjpeg (`mozjpeg.rs`, C built with the C compiler alone); with the
+//! `turbo` feature libjpeg-turbo (`turbo.rs`) takes over both, and this
+//! module is the only place that chooses. The header is read once, by [`probe`] through the one marker
 //! walker (`markers.rs`), and handed to the decoder in the [`Probe`]. JPEGs
 //! are decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
 //! ([`shrink_denominator_with`]), which is most of the speed of
@@ -241,8 +241,9 @@ fn decode_at(
 
 /// Encodes one frame as a baseline JPEG at `quality` (1..=100): 4:2:0
 /// chroma below [`FULL_CHROMA_FROM`], 4:4:4 from it, optimised Huffman
-/// tables, a JFIF header and no other metadata. `jpeg-encoder` in the
-/// default build, libjpeg-turbo with the same settings under `turbo`.
+/// tables, a JFIF header and no other metadata. mozjpeg in the default
+/// build (trellis quantisation too: fewer bytes for the same score),
+/// libjpeg-turbo with the same settings under `turbo`.
 ///
 /// An image whose every pixel is grey (a greyscale source, `e_grayscale`)
 /// is written as one channel: a third of the samples and no chroma at all.
