@@ -118,12 +118,14 @@ fn the_floor_catches_a_gamma_space_or_clamped_resample() {
 /// (mozjpeg: trellis quantisation, optimised Huffman tables) writes the
 /// photo's 300x200 thumbnail at the default quality in far fewer bytes than
 /// a plain libjpeg-style encoder (`jpeg-encoder`, optimised Huffman tables,
-/// the same quality and 4:2:0 chroma) given the same pixels, at no lower a
-/// score. Measured when set: 17.6 kB against 20.9 kB (0.84x), scores 78.9
-/// and 78.8; the bound leaves a few points of room.
+/// the same quality and 4:2:0 chroma) given the same pixels, for a small
+/// loss of score. Measured when set: 12 559 bytes against 14 812 (0.85x),
+/// scores 71.8 and 73.5. On the bench photos the same trade puts resizer at
+/// 0.82x libvips's bytes with a higher mean score (BENCHMARKS.md, "Bytes for
+/// the same picture"); libvips is not run here, so this pins the encoder.
 #[cfg(not(feature = "turbo"))]
 #[test]
-fn jpeg_output_is_smaller_than_plain_libjpeg_at_the_same_score() {
+fn jpeg_output_is_much_smaller_than_plain_libjpeg_at_a_close_score() {
     use quality_reference::srgb_to_linear;
     use resizer::pipeline::Image;
     use ssimulacra2::LinearRgb;
@@ -171,5 +173,6 @@ fn jpeg_output_is_smaller_than_plain_libjpeg_at_the_same_score() {
         jpeg.bytes.len(),
         plain.len()
     );
-    assert!(ours >= theirs - 0.5, "score {ours:.2} against {theirs:.2}");
+    assert!(ours >= 70.0, "score {ours:.2}");
+    assert!(ours >= theirs - 2.5, "score {ours:.2} against {theirs:.2}");
 }
