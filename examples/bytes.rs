@@ -22,6 +22,7 @@
 //! decoded back by libvips (the default build reads no AVIF).
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -183,11 +184,11 @@ fn main() -> Result<(), Failure> {
                 decode_full(&std::fs::read(path)?)?
             };
             let (w, h) = (decoded.width(), decoded.height());
-            if !references.contains_key(&(*photo, w, h)) {
-                let r = reference(&fulls[photo].0, w, h)?;
-                references.insert((*photo, w, h), r);
-            }
-            let score = compute_frame_ssimulacra2(references[&(*photo, w, h)].clone(), linear(&decoded)?)?;
+            let r = match references.entry((*photo, w, h)) {
+                Entry::Occupied(e) => e.into_mut(),
+                Entry::Vacant(e) => e.insert(reference(&fulls[photo].0, w, h)?),
+            };
+            let score = compute_frame_ssimulacra2(r.clone(), linear(&decoded)?)?;
             rows[*row].1[*i].score = score;
         }
         print_table(format, &names, &rows, runs);
