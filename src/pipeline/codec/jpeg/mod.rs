@@ -1,9 +1,9 @@
 //! JPEG: the header probe, shrink-on-load decoding and the encoder.
 //!
-//! The default build decodes with `jpeg-decoder` and writes with
-//! `jpeg-encoder` (pure Rust); with the `turbo` feature libjpeg-turbo
-//! (`turbo.rs`) takes over both, and this module is the only place that
-//! chooses. The header is read once, by [`probe`] through the one marker
+//! The default build decodes with `jpeg-decoder` (pure Rust) and writes
+//! with mozjpeg (`mozjpeg.rs`, C built with the C compiler alone); with the
+//! `turbo` feature libjpeg-turbo (`turbo.rs`) takes over both, and this
+//! module is the only place that chooses. The header is read once, by [`probe`] through the one marker
 //! walker (`markers.rs`), and handed to the decoder in the [`Probe`]. JPEGs
 //! are decoded at 1/2, 1/4 or 1/8 scale when the output is small enough
 //! ([`shrink_denominator_with`]), which is most of the speed of
@@ -11,6 +11,8 @@
 //! reads first (`scans.rs`).
 
 mod markers;
+#[cfg(not(feature = "turbo"))]
+pub mod mozjpeg;
 pub(crate) mod repair;
 mod scans;
 #[cfg(feature = "turbo")]
@@ -21,8 +23,6 @@ pub use markers::Header;
 use super::{
     Header as CodecHeader, MAX_ICC_BYTES, budget_usize, corrupt, exif_orientation, grey_samples, grey_to_rgb,
 };
-#[cfg(not(feature = "turbo"))]
-use super::{encode_error, side_u16};
 use crate::format::ImageFormat;
 use crate::pipeline::decode::DecodeRequest;
 use crate::pipeline::{Channels, Frame, Image, PipelineError, Probe, colour};
@@ -241,8 +241,9 @@ fn decode_at(
 
 /// Encodes one frame as a baseline JPEG at `quality` (1..=100): 4:2:0
 /// chroma below [`FULL_CHROMA_FROM`], 4:4:4 from it, optimised Huffman
-/// tables, a JFIF header and no other metadata. `jpeg-encoder` in the
-/// default build, libjpeg-turbo with the same settings under `turbo`.
+/// tables, a JFIF header and no other metadata. mozjpeg in the default
+/// build (trellis quantisation too: fewer bytes for the same score),
+/// libjpeg-turbo with the same settings under `turbo`.
 ///
 /// An image whose every pixel is grey (a greyscale source, `e_grayscale`)
 /// is written as one channel: a third of the samples and no chroma at all.
@@ -262,49 +263,24 @@ pub fn encode_with(frame: &Frame, quality: u8, progressive: bool) -> Result<Vec<
         None => turbo::encode_jpeg(frame, quality, quality >= FULL_CHROMA_FROM, progressive),
     };
     #[cfg(not(feature = "turbo"))]
-    encode_rust(frame, channels, grey, quality, progressive)
+    encode_mozjpeg(frame, grey, quality, progressive)
 }
 
-/// The pure-Rust encoder (`jpeg-encoder`) of the default build.
+/// mozjpeg, the encoder of the default build (`mozjpeg.rs`).
 #[cfg(not(feature = "turbo"))]
-fn encode_rust(
+fn encode_mozjpeg(
     frame: &Frame,
-    channels: Channels,
     grey: Option<Vec<u8>>,
     quality: u8,
     progressive: bool,
 ) -> Result<Vec<u8>, PipelineError> {
-    use jpeg_encoder::{ChromaSubsamplingMethod, ColorType, Encoder, SamplingFactor};
-    let f = ImageFormat::Jpeg;
-    let (w, h) = (side_u16(f, frame.width())?, side_u16(f, frame.height())?);
-    let mut out = Vec::new();
-    let mut encoder = Encoder::new(&mut out, quality);
-    encoder.set_sampling_factor(if quality < FULL_CHROMA_FROM {
-        SamplingFactor::R_4_2_0
-    } else {
-        SamplingFactor::R_4_4_4
-    });
-    // Box-averaged chroma instead of the top-left sample: no colour aliasing
-    // on fine detail, for a negligible cost.
-    encoder.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
-    // Optimised Huffman tables cost one extra pass over the coefficients of a
-    // small image and save 5-10% of its bytes.
-    encoder.set_optimized_huffman_tables(true);
-    encoder.set_progressive(progressive);
-    if let Some(luma) = grey {
-        encoder
-            .encode(&luma, w, h, ColorType::Luma)
-            .map_err(|e| encode_error(f, e))?;
-        return Ok(out);
-    }
-    // The pipeline flattens alpha before JPEG; should RGBA arrive anyway, the
-    // encoder ignores the alpha samples.
-    let color = match channels {
-        Channels::Rgb => ColorType::Rgb,
-        Channels::Rgba => ColorType::Rgba,
+    let settings = mozjpeg::JpegSettings {
+        quality,
+        full_chroma: quality >= FULL_CHROMA_FROM,
+        progressive,
     };
-    encoder
-        .encode(frame.data(), w, h, color)
-        .map_err(|e| encode_error(f, e))?;
-    Ok(out)
+    match grey {
+        Some(luma) => mozjpeg::encode_grey(&luma, frame.width(), frame.height(), settings),
+        None => mozjpeg::encode(frame, settings),
+    }
 }
