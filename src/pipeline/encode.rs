@@ -21,13 +21,9 @@ const DEFAULT_QUALITY: u8 = crate::config::defaults::QUALITY;
 /// `q_auto` (`q_auto:good`): a per-format quality tuned for size at a
 /// quality a viewer of a thumbnail does not notice. JPEG 75 is the
 /// libjpeg/Pillow default and the knee of its size/quality curve; WebP and
-/// AVIF are set to the same SSIMULACRA2 score as JPEG 75. Measured with
-/// `examples/bytes.rs` (BENCHMARKS.md, "Bytes for the same picture"; eight
-/// thumbnails of the bench photos, 150 to 1200 px, scored against a
-/// linear-light reference): JPEG 75 (mozjpeg) scores 74.9 on average in
-/// 0.70x the bytes of libvips's JPEG at Q=80 (75.7); WebP scores 72.4 at 75
-/// and 76.3 at 80, so 78; AVIF (ravif) scores 66.5 at 60 and 74.4 at 80,
-/// so 80, still 0.79x the bytes of JPEG 75.
+/// AVIF are set to the quality that gives the same mean SSIMULACRA2 score as
+/// JPEG 75 on the thumbnails of `examples/bytes.rs` (the sweep and its
+/// figures: BENCHMARKS.md, "Bytes for the same picture").
 ///
 /// The other levels of `q_auto:<level>` move every format by the same
 /// steps on its own scale, as Cloudinary's levels do: `best` keeps fine

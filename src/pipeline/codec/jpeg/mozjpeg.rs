@@ -3,11 +3,10 @@
 //! mozjpeg is libjpeg-turbo with a slower, smaller encoder: trellis
 //! quantisation (each block's coefficients chosen for the fewest bits at
 //! the same error), optimised Huffman tables, deringing of hard edges and
-//! progressive scans chosen by trying them. Measured on the thumbnails of
-//! `examples/bytes.rs` (BENCHMARKS.md, "Bytes for the same picture") it
-//! writes fewer bytes at a better SSIMULACRA2 score than libvips (system
-//! libjpeg-turbo) at the same quality setting, for an encode time that stays
-//! small beside the decode.
+//! progressive scans chosen by trying them. It was chosen for fewer bytes at
+//! an equal or better SSIMULACRA2 score than libvips's JPEGs; it costs more
+//! encode time than the encoder it replaced (both measured with
+//! `examples/bytes.rs`: BENCHMARKS.md, "Bytes for the same picture").
 //!
 //! The `mozjpeg` crate builds it from vendored C sources with the C compiler
 //! alone: its SIMD needs nasm, so it is off here. Under the `turbo` feature
