@@ -96,10 +96,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.send(200, load(parts[2]), mime(parts[2]))
             elif kind == "drip":
                 body = load(parts[1])
-                self.send_response(200)
-                self.send_header("Content-Type", mime(parts[1]))
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                self.send(200, b"", mime(parts[1]), length=len(body))
                 for i in range(0, len(body), 1024):
                     self.wfile.write(body[i:i + 1024])
                     self.wfile.flush()
@@ -112,11 +109,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.close()
             elif kind == "closed":
                 body = load(parts[1])
-                self.send_response(200)
-                self.send_header("Content-Type", mime(parts[1]))
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body[: len(body) // 2])
+                self.send(200, body[: len(body) // 2], mime(parts[1]), length=len(body))
                 self.wfile.flush()
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
