@@ -21,6 +21,7 @@
 #                    once in release mode (turbo into target/bench-turbo, needs cmake and nasm)
 #                    and measured as the peer `resizer` / `resizer-turbo`; "" runs none
 #   RESIZER_BIN      use this binary instead of building the default build
+#   RESIZER_TURBO_BIN  likewise for the turbo build (e.g. a copy built with other settings)
 #   RESIZER_PORT     8080; RESIZER_ENV: extra VAR=value settings for resizer (e.g. cache sizes)
 #   and the knobs of the kit's run.sh (WRK_DURATION, WRK_CONNS, ...).
 set -euo pipefail
@@ -48,6 +49,7 @@ binary() {
       cargo build --release --locked --manifest-path "$REPO/Cargo.toml" >&2
       echo "$REPO/target/release/resizer" ;;
     turbo)
+      if [[ -n ${RESIZER_TURBO_BIN:-} ]]; then echo "$RESIZER_TURBO_BIN"; return; fi
       cargo build --release --locked --features turbo --target-dir "$REPO/target/bench-turbo" \
         --manifest-path "$REPO/Cargo.toml" >&2
       echo "$REPO/target/bench-turbo/release/resizer" ;;

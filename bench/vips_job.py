@@ -8,6 +8,9 @@ Jobs (images from bench/make_images.py):
   jpeg_1000_150x500    1000x1000 JPEG -> exactly 150x500 JPEG q80
   jpeg_12mp_prog_300   12 MP progressive JPEG -> 300 px wide JPEG q80
   png_alpha_400_webp   1600x1200 RGBA PNG -> 400 px wide WebP q80
+  jpeg_12mp_960, _1280, _1600
+                       12 MP baseline JPEG -> 960, 1280, 1600 px wide JPEG q80 (the large
+                       renditions of the srcset load; examples/quality.rs with QUALITY_HALF)
 """
 import os
 import statistics
@@ -42,6 +45,11 @@ JOBS = {
         lambda b: pyvips.Image.thumbnail_buffer(b, 400).webpsave_buffer(Q=80),
     ),
 }
+for width in (960, 1280, 1600):
+    JOBS[f"jpeg_12mp_{width}"] = (
+        read("photo_12mp.jpg"),
+        lambda b, width=width: pyvips.Image.thumbnail_buffer(b, width).jpegsave_buffer(Q=80),
+    )
 
 print(f"libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}, {RUNS} runs, median ms")
 for name, (data, job) in JOBS.items():

@@ -17,6 +17,9 @@
 //! cargo run --release --features turbo --example bytes -- IMAGES_DIR [runs]
 //! ```
 //!
+//! Quality sweeps beside the defaults: `BYTES_JPEG_Q`, `BYTES_WEBP_Q` and
+//! `BYTES_AVIF_Q`, each a comma-separated list (`BYTES_JPEG_Q=70,74`).
+//!
 //! `IMAGES_DIR` holds `photo_12mp.jpg` and `photo_1000.jpg`
 //! (`bench/make_images.py`). The AVIF outputs (resizer's and libvips's) are
 //! decoded back by libvips (the default build reads no AVIF).
@@ -310,37 +313,34 @@ fn jpeg_encoder_q(img: &Image, q: u8) -> Result<Vec<u8>, Failure> {
 }
 
 fn webp_candidates() -> Vec<Candidate> {
-    let mut c: Vec<Candidate> = Vec::new();
-    for (label, q) in [
-        ("default", Quality::Default),
-        ("q_auto", Quality::Auto(AutoQuality::Good)),
-    ] {
-        c.push((
-            format!("resizer webp {label}"),
-            Box::new(move |img| Ok(encode::encode(img, ImageFormat::Webp, q)?.bytes)),
-        ));
-    }
-    if let Ok(list) = std::env::var("BYTES_WEBP_Q") {
-        for q in list.split(',').filter_map(|q| q.parse::<u8>().ok()) {
-            c.push((
-                format!("resizer webp q{q}"),
-                Box::new(move |img| Ok(encode::encode(img, ImageFormat::Webp, Quality::Value(q))?.bytes)),
-            ));
-        }
-    }
-    c
+    encoder_candidates(ImageFormat::Webp, "webp", "BYTES_WEBP_Q")
 }
 
 fn avif_candidates() -> Vec<Candidate> {
-    let mut c: Vec<Candidate> = Vec::new();
-    for (label, q) in [
-        ("default", Quality::Default),
-        ("q_auto", Quality::Auto(AutoQuality::Good)),
-    ] {
-        c.push((
-            format!("resizer avif {label}"),
-            Box::new(move |img| Ok(encode::encode(img, ImageFormat::Avif, q)?.bytes)),
-        ));
+    encoder_candidates(ImageFormat::Avif, "avif", "BYTES_AVIF_Q")
+}
+
+/// The build's encoder for `format` at the default quality and `q_auto`,
+/// then at each quality listed in the environment variable `sweep`.
+fn encoder_candidates(format: ImageFormat, name: &str, sweep: &str) -> Vec<Candidate> {
+    let mut qualities = vec![
+        ("default".to_string(), Quality::Default),
+        ("q_auto".to_string(), Quality::Auto(AutoQuality::Good)),
+    ];
+    if let Ok(list) = std::env::var(sweep) {
+        qualities.extend(
+            list.split(',')
+                .filter_map(|q| q.parse::<u8>().ok())
+                .map(|q| (format!("q{q}"), Quality::Value(q))),
+        );
     }
-    c
+    qualities
+        .into_iter()
+        .map(|(label, q)| -> Candidate {
+            (
+                format!("resizer {name} {label}"),
+                Box::new(move |img| Ok(encode::encode(img, format, q)?.bytes)),
+            )
+        })
+        .collect()
 }

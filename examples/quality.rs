@@ -17,6 +17,14 @@
 //! python bench/make_images.py
 //! cargo run --release --example quality [runs]
 //! ```
+//!
+//! The decode scale per reduction: `QUALITY_MARGINS=2.5 QUALITY_HALF=1,1.25,1.5,2.5`
+//! tries each 1/2-scale margin ([`Tuning::half_scale_margin`]) under each
+//! margin (linear light only) and also times the large renditions of
+//! [`jobs::RENDITIONS`] (the 12 MP photo to 960-1600 px, as `srcset` asks);
+//! `QUALITY_DETAIL=1` prints every case's score, `QUALITY_FACTORS=2,2.5,3`
+//! scores other reductions. Without `QUALITY_HALF`
+//! each margin applies at every scale, as in the tables of BENCHMARKS.md.
 
 use std::time::Instant;
 
@@ -42,7 +50,7 @@ const MARGINS: [f64; 7] = [1.0, 1.25, 1.5, 2.0, 2.5, 3.0, f64::INFINITY];
 /// The jobs timed (the same as the criterion benches and `bench/vips_job.py`).
 #[path = "support/jobs.rs"]
 mod jobs;
-use jobs::JOBS;
+use jobs::{JOBS, RENDITIONS};
 
 fn main() -> Result<(), Failure> {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(11);
@@ -53,21 +61,55 @@ fn main() -> Result<(), Failure> {
     };
 
     // References: full-size decode, linear light, f32 Lanczos3.
+    // Reduction factors: `QUALITY_FACTORS=2,2.5,3` replaces the default list.
+    let factors: Vec<f64> = std::env::var("QUALITY_FACTORS")
+        .ok()
+        .map(|list| list.split(',').filter_map(|f| f.parse().ok()).collect())
+        .unwrap_or(FACTORS.to_vec());
     let mut cases = Vec::new();
     for photo in PHOTOS {
         let bytes = read(photo)?;
         let full = decode_full(&bytes)?;
-        for factor in FACTORS {
+        for &factor in &factors {
             let tw = (f64::from(full.width()) / factor).round() as u32;
             let th = (f64::from(full.height()) / factor).round() as u32;
             let reference = reference(&full, tw, th)?;
             cases.push((photo, factor, bytes.clone(), tw, th, reference));
         }
     }
-    let jobs: Vec<_> = JOBS
+    // Comma-separated margins from the environment ("none" never shrinks).
+    let list = |var: &str| -> Option<Vec<f64>> {
+        let text = std::env::var(var).ok()?;
+        Some(
+            text.split(',')
+                .filter_map(|m| {
+                    if m == "none" {
+                        Some(f64::INFINITY)
+                    } else {
+                        m.parse().ok()
+                    }
+                })
+                .collect(),
+        )
+    };
+    let margins = list("QUALITY_MARGINS").unwrap_or(MARGINS.to_vec());
+    let halves = list("QUALITY_HALF");
+    let mut jobs: Vec<_> = JOBS
         .iter()
-        .map(|&(name, file, text, format)| Ok((name, read(file)?, parse(text)?, format)))
+        .map(|&(name, file, text, format)| Ok((name.to_string(), read(file)?, parse(text)?, format)))
         .collect::<Result<_, Failure>>()?;
+    if halves.is_some() {
+        let photo = read("photo_12mp.jpg")?;
+        for width in RENDITIONS {
+            let name = format!("jpeg_12mp_{width}");
+            jobs.push((
+                name,
+                photo.clone(),
+                parse(&format!("w_{width}"))?,
+                ImageFormat::Jpeg,
+            ));
+        }
+    }
 
     let mut ceilings = Vec::new();
     for (.., reference) in &cases {
@@ -75,7 +117,7 @@ fn main() -> Result<(), Failure> {
     }
     let limits = Limits::default();
     println!(
-        "{} cases ({PHOTOS:?} x {FACTORS:?}), {runs} timed runs per job, median ms",
+        "{} cases ({PHOTOS:?} x {factors:?}), {runs} timed runs per job, median ms",
         cases.len()
     );
     println!(
@@ -91,16 +133,30 @@ fn main() -> Result<(), Failure> {
         print!(" {name:>19}");
     }
     println!();
-    for space in [
-        ResampleSpace::Linear,
-        ResampleSpace::Linear16,
-        ResampleSpace::Gamma,
-    ] {
-        for margin in MARGINS {
+    let spaces = if halves.is_some() {
+        vec![ResampleSpace::Linear]
+    } else {
+        vec![
+            ResampleSpace::Linear,
+            ResampleSpace::Linear16,
+            ResampleSpace::Gamma,
+        ]
+    };
+    // (margin, half-scale margin): each margin alone, or with each half.
+    let settings: Vec<(f64, f64)> = margins
+        .iter()
+        .flat_map(|&m| match &halves {
+            Some(halves) => halves.iter().map(|&h| (m, h)).collect(),
+            None => vec![(m, m)],
+        })
+        .collect();
+    for space in spaces {
+        for &(margin, half) in &settings {
             let pipeline = Pipeline {
                 limits,
                 tuning: Tuning {
                     shrink_margin: margin,
+                    half_scale_margin: half,
                     resample_space: space,
                 },
             };
@@ -118,8 +174,13 @@ fn main() -> Result<(), Failure> {
             }
             let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
             let min = scores.iter().copied().fold(f64::INFINITY, f64::min);
+            let label = if half == margin {
+                format!("{margin}")
+            } else {
+                format!("{margin}/{half}")
+            };
             print!(
-                "{margin:>8} {:>8} {:>7.2} {min:>7.2} {:>7.2}",
+                "{label:>8} {:>8} {:>7.2} {min:>7.2} {:>7.2}",
                 format!("{space:?}"),
                 mean(&scores),
                 mean(&large)

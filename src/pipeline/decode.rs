@@ -19,7 +19,7 @@ use super::{Image, Limits, PipelineError};
 use crate::format::SourceFormat;
 
 pub use super::codec::FrameSink;
-pub use super::codec::jpeg::SHRINK_MARGIN;
+pub use super::codec::jpeg::{HALF_SCALE_MARGIN, SHRINK_MARGIN};
 
 /// What a decoder is asked for: how small it may decode, whether every
 /// frame is wanted, and the limits it decodes under.
@@ -38,6 +38,9 @@ pub struct DecodeRequest {
     /// How much resolution above `min_scale` a shrunk decode keeps, per
     /// axis ([`SHRINK_MARGIN`] in the service).
     pub shrink_margin: f64,
+    /// The margin of a JPEG's 1/2-scale decode when smaller than
+    /// `shrink_margin` ([`HALF_SCALE_MARGIN`] in the service).
+    pub half_scale_margin: f64,
     /// Every frame (within the limits) instead of the first.
     pub animate: bool,
     pub limits: Limits,
@@ -117,6 +120,7 @@ pub fn decode_animation(
                 min_scale: 1.0,
                 scale: (1.0, 1.0),
                 shrink_margin: SHRINK_MARGIN,
+                half_scale_margin: HALF_SCALE_MARGIN,
                 animate: true,
                 limits: *limits,
             };
@@ -150,6 +154,7 @@ mod tests {
             min_scale,
             scale: (min_scale, min_scale),
             shrink_margin: margin,
+            half_scale_margin: margin,
             animate,
             limits: *limits,
         }
@@ -182,7 +187,7 @@ mod tests {
 
     /// The rule at a margin of 2.
     fn shrink2(width: u32, height: u32, min_scale: f64) -> u32 {
-        shrink_denominator_with(width, height, min_scale, 2.0)
+        shrink_denominator_with(width, height, min_scale, 2.0, 2.0)
     }
 
     #[test]
@@ -204,7 +209,7 @@ mod tests {
     fn shrink_rule_follows_the_margin() {
         // Margin 1.5 (the default build's): 300 px needs 450, so 1/8
         // (500 px); 400 px needs 600, so 1/4 (1000 px).
-        let at_1_5 = |min_scale| shrink_denominator_with(4000, 3000, min_scale, 1.5);
+        let at_1_5 = |min_scale| shrink_denominator_with(4000, 3000, min_scale, 1.5, 1.5);
         assert_eq!(at_1_5(250.0 / 4000.0), 8);
         assert_eq!(at_1_5(300.0 / 4000.0), 8);
         assert_eq!(at_1_5(400.0 / 4000.0), 4);
@@ -212,26 +217,60 @@ mod tests {
         assert_eq!(at_1_5(0.5), 1);
         // Margin 2.5 (the turbo build's): 300 px needs 750, so 1/4; 200 px
         // needs 500, still 1/8; 500 px needs 1250, so 1/2.
-        let at_2_5 = |min_scale| shrink_denominator_with(4000, 3000, min_scale, 2.5);
+        let at_2_5 = |min_scale| shrink_denominator_with(4000, 3000, min_scale, 2.5, 2.5);
         assert_eq!(at_2_5(200.0 / 4000.0), 8);
         assert_eq!(at_2_5(300.0 / 4000.0), 4);
         assert_eq!(at_2_5(500.0 / 4000.0), 2);
         assert_eq!(at_2_5(0.25), 1);
-        // The default is the margin of this build.
-        let expected = if cfg!(feature = "turbo") { 2.5 } else { 1.5 };
-        assert_eq!(SHRINK_MARGIN, expected);
-        for min_scale in [250.0 / 4000.0, 300.0 / 4000.0, 0.25] {
+        // Margin 1: as small as the output allows.
+        assert_eq!(shrink_denominator_with(4000, 3000, 300.0 / 4000.0, 1.0, 1.0), 8);
+        // No usable margin: never shrink, whatever the half-scale margin.
+        for margin in [f64::INFINITY, f64::NAN, 0.5, -1.0] {
             assert_eq!(
-                shrink_denominator_with(4000, 3000, min_scale, SHRINK_MARGIN),
-                shrink_denominator_with(4000, 3000, min_scale, expected)
+                shrink_denominator_with(4000, 3000, 0.01, margin, 1.0),
+                1,
+                "{margin}"
             );
         }
-        // Margin 1: as small as the output allows.
-        assert_eq!(shrink_denominator_with(4000, 3000, 300.0 / 4000.0, 1.0), 8);
-        // No usable margin: never shrink.
-        for margin in [f64::INFINITY, f64::NAN, 0.5, -1.0] {
-            assert_eq!(shrink_denominator_with(4000, 3000, 0.01, margin), 1, "{margin}");
+    }
+
+    #[test]
+    fn half_scale_keeps_its_own_margin() {
+        // Margin 2.5 with 1.25 at 1/2: the large renditions of a 12 MP
+        // photo (1600, 1280, 960 px: 2000 px is 1.25x, 1.56x, 2.08x) decode
+        // at 1/2 instead of full size; 1/4 and 1/8 keep 2.5.
+        let rule = |width: f64| shrink_denominator_with(4000, 3000, width / 4000.0, 2.5, 1.25);
+        assert_eq!(rule(1600.0), 2);
+        assert_eq!(rule(1280.0), 2);
+        assert_eq!(rule(960.0), 2);
+        assert_eq!(rule(1700.0), 1, "2000 px is less than 1.25x of 1700");
+        assert_eq!(rule(300.0), 4, "1/8 keeps 2.5: 500 px is less than 750");
+        assert_eq!(rule(200.0), 8);
+        // Both axes: 1600x1700 of 4000x3000 needs 1/2's 1500 rows >= 2125.
+        let tall = shrink_denominator_with(4000, 3000, 1700.0 / 3000.0, 2.5, 1.25);
+        assert_eq!(tall, 1);
+        // The half-scale margin only ever lowers the shared one.
+        for min_scale in [0.05, 0.1, 0.2, 0.3, 0.4, 0.5] {
+            assert_eq!(
+                shrink_denominator_with(4000, 3000, min_scale, 1.5, 3.0),
+                shrink_denominator_with(4000, 3000, min_scale, 1.5, 1.5),
+            );
+            assert_eq!(
+                shrink_denominator_with(4000, 3000, min_scale, 1.5, 0.5),
+                shrink_denominator_with(4000, 3000, min_scale, 1.5, 1.5),
+                "a half-scale margin under 1 is ignored"
+            );
         }
+        // Small sources keep the shared margin at every scale: 1000x1000 to
+        // 400 px would decode at 1/2 (500 px, 1.25x) with a 12 MP source's rule.
+        assert_eq!(shrink_denominator_with(1000, 1000, 0.4, 2.5, 1.25), 1);
+        assert_eq!(shrink_denominator_with(2000, 2000, 0.4, 2.5, 1.25), 2);
+        // The service's request carries this build's margins.
+        let request = crate::pipeline::Pipeline::new(Limits::default()).decode_request(0.4, false);
+        assert_eq!(
+            (request.shrink_margin, request.half_scale_margin),
+            (SHRINK_MARGIN, HALF_SCALE_MARGIN)
+        );
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub struct Tuning {
     /// axis ([`decode::SHRINK_MARGIN`] by default; 1.0 decodes as small as
     /// the output allows, a very large value disables shrink-on-load).
     pub shrink_margin: f64,
+    /// The margin of a JPEG's 1/2-scale decode, when smaller than
+    /// `shrink_margin` ([`decode::HALF_SCALE_MARGIN`] by default).
+    pub half_scale_margin: f64,
     /// Which values the resampler averages ([`ResampleSpace::DEFAULT`]).
     pub resample_space: ResampleSpace,
 }
@@ -59,6 +62,7 @@ impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             shrink_margin: decode::SHRINK_MARGIN,
+            half_scale_margin: decode::HALF_SCALE_MARGIN,
             resample_space: ResampleSpace::DEFAULT,
         }
     }
@@ -201,6 +205,7 @@ impl Pipeline {
             min_scale,
             scale: (min_scale, min_scale),
             shrink_margin: self.tuning.shrink_margin,
+            half_scale_margin: self.tuning.half_scale_margin,
             animate,
             limits: self.limits,
         }

@@ -47,6 +47,27 @@ pub const SHRINK_MARGIN: f64 = 1.5;
 #[cfg(feature = "turbo")]
 pub const SHRINK_MARGIN: f64 = 2.5;
 
+/// The margin a 1/2-scale decode must keep, where 1/4 and 1/8 keep
+/// [`SHRINK_MARGIN`] (the smaller of the two applies). The scales do not
+/// alias alike: 1/8 keeps only each block's mean (a box filter), 1/4 a 2x2
+/// IDCT, but 1/2 a 4x4 IDCT, close to an ideal low-pass, so the resampler
+/// needs less room above the output there. It decides the large renditions
+/// (a 12 MP photo to 960-1600 px): at the shared margin they are full-size
+/// decodes. It applies to sources of [`HALF_SCALE_FROM_PIXELS`] or more,
+/// where a full-size decode costs most. Chosen by measurement, the same for
+/// both builds (BENCHMARKS.md, "The decode scale per reduction"): 1.25 makes
+/// every rendition from 2.5x smaller a 1/2-scale decode.
+pub const HALF_SCALE_MARGIN: f64 = 1.25;
+
+/// The smallest source (width x height) whose 1/2-scale decode keeps
+/// [`HALF_SCALE_MARGIN`] rather than the shared margin. What a 1/2-scale
+/// decode saves grows with the source (a full decode of a 1 MP JPEG costs a
+/// few milliseconds, of a 12 MP one about a hundred), while the points of
+/// quality it costs do not: on the 1000x1000 bench photo at 3x and 4x the
+/// smaller margin loses 2.7-3.6 SSIMULACRA2 points for ~5 ms, on the 12 MP
+/// one 0.3-0.4 for ~90 ms.
+pub const HALF_SCALE_FROM_PIXELS: u64 = 4_000_000;
+
 /// From this JPEG quality up, chroma is kept at full resolution (4:4:4):
 /// at high quality the user asked for detail, and colour edges (red text)
 /// smear visibly at 4:2:0. Below it 4:2:0 halves the chroma bytes.
@@ -114,19 +135,35 @@ fn assemble_icc(mut chunks: Vec<(u8, u8, &[u8])>) -> Option<Vec<u8>> {
 /// The DCT scale denominator (1, 2, 4 or 8) for a `width x height` JPEG
 /// that will be shown at `min_scale` of its size: the largest one whose
 /// output still has `margin` times the needed pixels on both axes (the
-/// decoded size over the needed size, per axis). A margin that is not a
-/// finite number of at least 1 leaves no room to shrink: the JPEG is
+/// decoded size over the needed size, per axis), where 1/2 needs only
+/// `half_margin` when that is smaller and the source has at least
+/// [`HALF_SCALE_FROM_PIXELS`] (see [`HALF_SCALE_MARGIN`]). A margin that is
+/// not a finite number of at least 1 leaves no room to shrink: the JPEG is
 /// decoded at full size.
-pub fn shrink_denominator_with(width: u32, height: u32, min_scale: f64, margin: f64) -> u32 {
+pub fn shrink_denominator_with(
+    width: u32,
+    height: u32,
+    min_scale: f64,
+    margin: f64,
+    half_margin: f64,
+) -> u32 {
     if !(margin.is_finite() && margin >= 1.0) {
         return 1;
     }
-    let need_w = f64::from(width) * min_scale * margin;
-    let need_h = f64::from(height) * min_scale * margin;
-    [8, 4, 2]
+    let large = u64::from(width) * u64::from(height) >= HALF_SCALE_FROM_PIXELS;
+    let half_margin = if large && half_margin >= 1.0 {
+        half_margin.min(margin)
+    } else {
+        margin
+    };
+    let keeps = |d: u32, margin: f64| {
+        f64::from(width.div_ceil(d)) >= f64::from(width) * min_scale * margin
+            && f64::from(height.div_ceil(d)) >= f64::from(height) * min_scale * margin
+    };
+    [(8, margin), (4, margin), (2, half_margin)]
         .into_iter()
-        .find(|&d| f64::from(width.div_ceil(d)) >= need_w && f64::from(height.div_ceil(d)) >= need_h)
-        .unwrap_or(1)
+        .find(|&(d, margin)| keeps(d, margin))
+        .map_or(1, |(d, _)| d)
 }
 
 /// The size [`decode`] produces for `request`: the DCT scale's (every
@@ -137,6 +174,7 @@ pub fn decoded_size(probe: &Probe, request: &DecodeRequest) -> (u32, u32) {
         probe.height,
         request.min_scale,
         request.shrink_margin,
+        request.half_scale_margin,
     );
     (
         probe.width.div_ceil(denominator),
@@ -155,6 +193,7 @@ pub fn decode(bytes: &[u8], probe: &Probe, request: &DecodeRequest) -> Result<Im
         probe.height,
         request.min_scale,
         request.shrink_margin,
+        request.half_scale_margin,
     );
     // The `turbo` feature: libjpeg-turbo at the same scale; it hands back
     // what it does not take (lossless, not 8-bit).

@@ -320,6 +320,7 @@ mod tests {
     fn request(min_scale: f64, margin: f64) -> DecodeRequest {
         DecodeRequest {
             shrink_margin: margin,
+            half_scale_margin: margin,
             ..Pipeline::new(Limits::default()).decode_request(min_scale, false)
         }
     }
