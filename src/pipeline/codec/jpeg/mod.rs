@@ -61,11 +61,10 @@ pub const HALF_SCALE_MARGIN: f64 = 1.25;
 
 /// The smallest source (width x height) whose 1/2-scale decode keeps
 /// [`HALF_SCALE_MARGIN`] rather than the shared margin. What a 1/2-scale
-/// decode saves grows with the source (a full decode of a 1 MP JPEG costs a
-/// few milliseconds, of a 12 MP one about a hundred), while the points of
-/// quality it costs do not: on the 1000x1000 bench photo at 3x and 4x the
-/// smaller margin loses 2.7-3.6 SSIMULACRA2 points for ~5 ms, on the 12 MP
-/// one 0.3-0.4 for ~90 ms.
+/// decode saves grows with the source's pixels, while the quality it costs
+/// does not: measured on the 1 MP and 12 MP bench photos (BENCHMARKS.md),
+/// the smaller margin costs the small one several points for little time
+/// and the large one a fraction of a point for most of a rendition's time.
 pub const HALF_SCALE_FROM_PIXELS: u64 = 4_000_000;
 
 /// From this JPEG quality up, chroma is kept at full resolution (4:4:4):
