@@ -45,9 +45,10 @@ JOBS = {
         lambda b: pyvips.Image.thumbnail_buffer(b, 400).webpsave_buffer(Q=80),
     ),
 }
-for width in (960, 1280, 1600):
+PHOTO_12MP = JOBS["jpeg_12mp_300"][0]
+for width in (960, 1280, 1600):  # RENDITIONS in examples/quality.rs
     JOBS[f"jpeg_12mp_{width}"] = (
-        read("photo_12mp.jpg"),
+        PHOTO_12MP,
         lambda b, width=width: pyvips.Image.thumbnail_buffer(b, width).jpegsave_buffer(Q=80),
     )
 

@@ -21,10 +21,10 @@
 //! The decode scale per reduction: `QUALITY_MARGINS=2.5 QUALITY_HALF=1,1.25,1.5,2.5`
 //! tries each 1/2-scale margin ([`Tuning::half_scale_margin`]) under each
 //! margin (linear light only) and also times the large renditions of
-//! [`jobs::RENDITIONS`] (the 12 MP photo to 960-1600 px, as `srcset` asks);
+//! [`RENDITIONS`] (the 12 MP photo to 960-1600 px, as `srcset` asks);
 //! `QUALITY_DETAIL=1` prints every case's score, `QUALITY_FACTORS=2,2.5,3`
-//! scores other reductions. Without `QUALITY_HALF`
-//! each margin applies at every scale, as in the tables of BENCHMARKS.md.
+//! scores other reductions. Without `QUALITY_HALF` each margin applies at
+//! every scale, as in the tables of BENCHMARKS.md.
 
 use std::time::Instant;
 
@@ -50,7 +50,12 @@ const MARGINS: [f64; 7] = [1.0, 1.25, 1.5, 2.0, 2.5, 3.0, f64::INFINITY];
 /// The jobs timed (the same as the criterion benches and `bench/vips_job.py`).
 #[path = "support/jobs.rs"]
 mod jobs;
-use jobs::{JOBS, RENDITIONS};
+use jobs::JOBS;
+
+/// Widths the 12 MP photo is timed at as large renditions (the `srcset`
+/// load's 960-1600 px) when `QUALITY_HALF` is set; `bench/vips_job.py` times
+/// the same ones.
+const RENDITIONS: [u32; 3] = [960, 1280, 1600];
 
 fn main() -> Result<(), Failure> {
     let runs: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(11);
@@ -60,24 +65,7 @@ fn main() -> Result<(), Failure> {
             .map_err(|e| format!("{dir}/{name}: {e} (run `python bench/make_images.py` first)"))
     };
 
-    // References: full-size decode, linear light, f32 Lanczos3.
-    // Reduction factors: `QUALITY_FACTORS=2,2.5,3` replaces the default list.
-    let factors: Vec<f64> = std::env::var("QUALITY_FACTORS")
-        .ok()
-        .map(|list| list.split(',').filter_map(|f| f.parse().ok()).collect())
-        .unwrap_or(FACTORS.to_vec());
-    let mut cases = Vec::new();
-    for photo in PHOTOS {
-        let bytes = read(photo)?;
-        let full = decode_full(&bytes)?;
-        for &factor in &factors {
-            let tw = (f64::from(full.width()) / factor).round() as u32;
-            let th = (f64::from(full.height()) / factor).round() as u32;
-            let reference = reference(&full, tw, th)?;
-            cases.push((photo, factor, bytes.clone(), tw, th, reference));
-        }
-    }
-    // Comma-separated margins from the environment ("none" never shrinks).
+    // Comma-separated numbers from the environment ("none": never shrink).
     let list = |var: &str| -> Option<Vec<f64>> {
         let text = std::env::var(var).ok()?;
         Some(
@@ -92,8 +80,22 @@ fn main() -> Result<(), Failure> {
                 .collect(),
         )
     };
+    let factors = list("QUALITY_FACTORS").unwrap_or(FACTORS.to_vec());
     let margins = list("QUALITY_MARGINS").unwrap_or(MARGINS.to_vec());
     let halves = list("QUALITY_HALF");
+
+    // References: full-size decode, linear light, f32 Lanczos3.
+    let mut cases = Vec::new();
+    for photo in PHOTOS {
+        let bytes = read(photo)?;
+        let full = decode_full(&bytes)?;
+        for &factor in &factors {
+            let tw = (f64::from(full.width()) / factor).round() as u32;
+            let th = (f64::from(full.height()) / factor).round() as u32;
+            let reference = reference(&full, tw, th)?;
+            cases.push((photo, factor, bytes.clone(), tw, th, reference));
+        }
+    }
     let mut jobs: Vec<_> = JOBS
         .iter()
         .map(|&(name, file, text, format)| Ok((name.to_string(), read(file)?, parse(text)?, format)))

@@ -25,9 +25,3 @@ pub const JOBS: [(&str, &str, &str, ImageFormat); 4] = [
         ImageFormat::Webp,
     ),
 ];
-
-/// Widths the 12 MP photo is timed at as large renditions (the `srcset`
-/// load's 960-1600 px), by `examples/quality.rs` with `QUALITY_HALF` and by
-/// `bench/vips_job.py`.
-#[allow(dead_code)]
-pub const RENDITIONS: [u32; 3] = [960, 1280, 1600];
