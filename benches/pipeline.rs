@@ -12,6 +12,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use resizer::admission::Admission;
 use resizer::format::ImageFormat;
 use resizer::options::{Chain, GrammarLimits, Gravity, Plan, Quality};
 use resizer::pipeline::decoded::DecodeCache;
@@ -64,7 +65,7 @@ fn decode_cache(c: &mut Criterion) {
     let chain =
         Chain::single(Plan::parse("w_640,f_webp", &GrammarLimits::default()).expect("the plan parses"));
     let pipeline = Pipeline::new(Limits::default());
-    let cache = DecodeCache::new(256 << 20);
+    let cache = DecodeCache::new(256 << 20, Admission::First);
     let handle = cache
         .for_source("photo", bytes::Bytes::from(bytes.clone()))
         .expect("the cache is on");

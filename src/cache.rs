@@ -10,6 +10,8 @@
 //! * [`Tier`] puts the two together, with the label its hits and misses are
 //!   counted under: look up, else join the run in flight, else run and
 //!   store. The result and the source caches are each one tier.
+//! * A tier stores what missed as its [`Admission`] says: on the key's
+//!   first request, or (the default) on its second.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +22,8 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
+pub use crate::admission::Admission;
+use crate::admission::Doorkeeper;
 use crate::metrics::{CacheLabel, Metrics};
 
 /// A run in flight, awaitable by any number of waiters; `Err` is a panic message.
@@ -168,7 +172,8 @@ pub enum Outcome {
 /// One cache tier: a [`ByteCache`] in front of a [`SingleFlight`], counted
 /// in the metrics under its label (`result`, `source`). Successes are
 /// stored by the run itself, so a value reaches the cache even when every
-/// waiter has hung up; errors are never stored.
+/// waiter has hung up, if the tier's [`Admission`] lets them in; errors are
+/// never stored.
 pub struct Tier<V, E>
 where
     V: Clone + Send + Sync + 'static,
@@ -177,6 +182,8 @@ where
     label: &'static str,
     cache: ByteCache<V>,
     flights: SingleFlight<String, Result<V, E>>,
+    /// `None`: every success is stored ([`Admission::First`]).
+    doorkeeper: Option<Doorkeeper>,
 }
 
 impl<V, E> Tier<V, E>
@@ -184,11 +191,14 @@ where
     V: Weighed + Clone + Send + Sync + 'static,
     E: Clone + Send + Sync + 'static,
 {
-    /// A tier of `capacity_bytes` (0 = no cache, runs are still merged).
-    pub fn new(label: &'static str, capacity_bytes: u64, ttl: Duration) -> Tier<V, E> {
+    /// A tier of `capacity_bytes` (0 = no cache, runs are still merged)
+    /// that stores what missed as `admission` says.
+    pub fn new(label: &'static str, capacity_bytes: u64, ttl: Duration, admission: Admission) -> Tier<V, E> {
+        let cache = ByteCache::new(capacity_bytes, ttl);
         Tier {
             label,
-            cache: ByteCache::new(capacity_bytes, ttl),
+            doorkeeper: cache.is_enabled().then(|| admission.doorkeeper()).flatten(),
+            cache,
             flights: SingleFlight::default(),
         }
     }
@@ -212,7 +222,9 @@ where
     /// As [`Tier::get_or_run`], for values that go stale before they leave
     /// the cache: a cached value that `is_fresh` refuses is handed to
     /// `work` (which may revalidate it rather than redo it), and identical
-    /// concurrent requests share that one run. A stale hit counts as a miss.
+    /// concurrent requests share that one run. A stale hit counts as a miss,
+    /// and what refreshes it is stored whatever the admission (the key was
+    /// admitted before).
     pub async fn get_or_refresh<F, Fut>(
         &self,
         key: String,
@@ -235,6 +247,10 @@ where
         if self.cache.is_enabled() {
             metrics.cache_misses.get_or_create(&label).inc();
         }
+        let admit = stale.is_some() || self.doorkeeper.as_ref().is_none_or(|seen| seen.seen_before(&key));
+        if self.cache.is_enabled() && !admit {
+            metrics.cache_unadmitted.get_or_create(&label).inc();
+        }
         let cache = self.cache.clone();
         let store_key = key.clone();
         let (result, joined) = self
@@ -243,7 +259,9 @@ where
                 let work = work(stale);
                 async move {
                     let value = work.await?;
-                    cache.insert(store_key, value.clone()).await;
+                    if admit {
+                        cache.insert(store_key, value.clone()).await;
+                    }
                     Ok(value)
                 }
             })
@@ -353,7 +371,8 @@ mod tests {
     #[tokio::test]
     async fn a_tier_stores_successes_only_and_counts_under_its_label() {
         let metrics = Metrics::new();
-        let tier: Tier<bytes::Bytes, String> = Tier::new("source", 1000, Duration::from_secs(60));
+        let tier: Tier<bytes::Bytes, String> =
+            Tier::new("source", 1000, Duration::from_secs(60), Admission::First);
         let runs = Arc::new(AtomicUsize::new(0));
         let run = |value: Result<&'static [u8], &'static str>| {
             let runs = Arc::clone(&runs);
@@ -390,7 +409,8 @@ mod tests {
     #[tokio::test]
     async fn a_stale_value_is_handed_to_the_run_that_refreshes_it() {
         let metrics = Metrics::new();
-        let tier: Tier<bytes::Bytes, String> = Tier::new("source", 1000, Duration::from_secs(60));
+        let tier: Tier<bytes::Bytes, String> =
+            Tier::new("source", 1000, Duration::from_secs(60), Admission::First);
         let (first, _) = tier
             .get_or_refresh(
                 "a".into(),
@@ -447,9 +467,105 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn admission_on_the_second_request_stores_nothing_asked_for_once() {
+        let metrics = Metrics::new();
+        let tier: Tier<bytes::Bytes, String> =
+            Tier::new("result", 1000, Duration::from_secs(60), Admission::Second);
+        let runs = Arc::new(AtomicUsize::new(0));
+        let run = |value: &'static [u8]| {
+            let runs = Arc::clone(&runs);
+            move || async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                Ok(bytes::Bytes::from_static(value))
+            }
+        };
+        // First request: run and answered, not stored.
+        let (first, outcome) = tier.get_or_run("a".into(), &metrics, run(b"1")).await;
+        assert_eq!(
+            (first.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"1"), Outcome::Ran)
+        );
+        // Other keys asked for once are not stored either.
+        for key in ["b", "c", "d"] {
+            tier.get_or_run(key.into(), &metrics, run(b"x"))
+                .await
+                .0
+                .unwrap()
+                .unwrap();
+        }
+        // Second request: run again, and stored.
+        let (second, outcome) = tier.get_or_run("a".into(), &metrics, run(b"2")).await;
+        assert_eq!(
+            (second.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"2"), Outcome::Ran)
+        );
+        // Third: a hit.
+        let (third, outcome) = tier.get_or_run("a".into(), &metrics, run(b"3")).await;
+        assert_eq!(
+            (third.unwrap().unwrap(), outcome),
+            (bytes::Bytes::from_static(b"2"), Outcome::Hit)
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 5);
+        for key in ["b", "c", "d"] {
+            assert!(tier.cache.get(key).await.is_none(), "{key} was asked for once");
+        }
+        let text = metrics.render();
+        assert!(
+            text.contains("resizer_cache_misses_total{cache=\"result\"} 5"),
+            "{text}"
+        );
+        assert!(
+            text.contains("resizer_cache_unadmitted_total{cache=\"result\"} 4"),
+            "{text}"
+        );
+        assert!(
+            text.contains("resizer_cache_hits_total{cache=\"result\"} 1"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stale_value_is_refreshed_into_the_cache_whatever_the_admission() {
+        let metrics = Metrics::new();
+        let tier: Tier<bytes::Bytes, String> =
+            Tier::new("source", 1000, Duration::from_secs(60), Admission::Second);
+        for _ in 0..2 {
+            let (stored, _) = tier
+                .get_or_run("a".into(), &metrics, || async {
+                    Ok(bytes::Bytes::from_static(b"old"))
+                })
+                .await;
+            assert_eq!(stored.unwrap().unwrap(), bytes::Bytes::from_static(b"old"));
+        }
+        // A new doorkeeper forgets every key: only the stale value lets
+        // the refresh in.
+        let tier = Tier {
+            doorkeeper: Some(Doorkeeper::new(16)),
+            ..tier
+        };
+        let (refreshed, _) = tier
+            .get_or_refresh(
+                "a".into(),
+                &metrics,
+                |v| v.as_ref() != b"old",
+                |stale| async move {
+                    assert!(stale.is_some());
+                    Ok(bytes::Bytes::from_static(b"new"))
+                },
+            )
+            .await;
+        assert_eq!(refreshed.unwrap().unwrap(), bytes::Bytes::from_static(b"new"));
+        assert_eq!(
+            tier.cache.get("a").await.unwrap(),
+            bytes::Bytes::from_static(b"new")
+        );
+    }
+
+    #[tokio::test]
     async fn a_tier_without_cache_still_merges_runs_and_counts_no_misses() {
         let metrics = Metrics::new();
-        let tier: Arc<Tier<bytes::Bytes, String>> = Arc::new(Tier::new("result", 0, Duration::from_secs(60)));
+        let tier: Arc<Tier<bytes::Bytes, String>> =
+            Arc::new(Tier::new("result", 0, Duration::from_secs(60), Admission::Second));
         let (go, gate) = tokio::sync::watch::channel(false);
         let first = {
             let tier = Arc::clone(&tier);

@@ -70,6 +70,7 @@ pub mod defaults {
     pub const CACHE_TTL: &str = "1d";
     pub const SOURCE_CACHE_BYTES: &str = "64MB";
     pub const DECODE_CACHE_BYTES: &str = "64MB";
+    pub const CACHE_ADMISSION: &str = "second";
     pub const METRICS: &str = "on";
     pub const LOG_FORMAT: &str = "text";
     /// Below the 30 s that Kubernetes and Docker wait before SIGKILL.
@@ -311,6 +312,16 @@ pub struct Settings {
     )]
     pub decode_cache_bytes: String,
 
+    /// When a result, source or decode enters its cache: on the `second`
+    /// request for it (one-off images never fill the caches) or the `first`.
+    #[arg(
+        long,
+        env = "RESIZER_CACHE_ADMISSION",
+        default_value = defaults::CACHE_ADMISSION,
+        global = true
+    )]
+    pub cache_admission: String,
+
     /// Serve /metrics on the main address (`on`), on another address
     /// (e.g. `127.0.0.1:9090`), or not at all (`off`).
     #[arg(long, env = "RESIZER_METRICS", default_value = defaults::METRICS, global = true)]
@@ -442,6 +453,8 @@ pub struct Config {
     pub source_cache_bytes: u64,
     /// Decoded sources kept for other renditions (`pipeline::decoded`); 0 = off.
     pub decode_cache_bytes: u64,
+    /// When what missed enters the result, source and decode caches.
+    pub cache_admission: crate::admission::Admission,
     pub metrics: MetricsAddr,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
@@ -591,6 +604,16 @@ impl Settings {
                 )
             })?),
         };
+        let cache_admission = match self.cache_admission.trim() {
+            "first" => crate::admission::Admission::First,
+            "second" => crate::admission::Admission::Second,
+            other => {
+                return Err(invalid(
+                    "cache-admission",
+                    format!("`{other}` is not `first` or `second`"),
+                ));
+            }
+        };
         let log_format = match self.log_format.trim() {
             "text" => LogFormat::Text,
             "json" => LogFormat::Json,
@@ -676,6 +699,7 @@ impl Settings {
             cache_ttl,
             source_cache_bytes,
             decode_cache_bytes,
+            cache_admission,
             metrics,
             log_format,
             shutdown_timeout,
@@ -750,6 +774,7 @@ impl Settings {
             cache_ttl: "1s".into(),
             source_cache_bytes: "0".into(),
             decode_cache_bytes: "0".into(),
+            cache_admission: defaults::CACHE_ADMISSION.into(),
             max_url_length: usize::MAX,
             shutdown_timeout: "0s".into(),
             // Commands read files and URLs, not mounts: a mount folder
@@ -952,12 +977,31 @@ mod tests {
         assert!(config.concurrency >= 1);
         assert_eq!(config.cache_bytes, 256_000_000);
         assert_eq!(config.cache_ttl, Duration::from_secs(86_400));
+        assert_eq!(config.cache_admission, crate::admission::Admission::Second);
         assert_eq!(config.metrics, MetricsAddr::Main);
         assert!(config.mounts.is_empty());
         assert!(config.remote_urls);
         assert_eq!(config.s3.region, "us-east-1");
         assert_eq!(config.s3.endpoint, None);
         assert!(!config.s3.path_style);
+    }
+
+    #[test]
+    fn cache_admission_is_first_or_second() {
+        let mut settings = Settings::defaults();
+        settings.cache_admission = " first ".into();
+        assert_eq!(
+            settings.validate().unwrap().cache_admission,
+            crate::admission::Admission::First
+        );
+        settings.cache_admission = "third".into();
+        let error = settings.validate().unwrap_err();
+        assert_eq!(error.setting, "cache-admission");
+        assert!(error.to_string().contains("RESIZER_CACHE_ADMISSION"), "{error}");
+        assert!(
+            error.to_string().contains("`third` is not `first` or `second`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! | [`pipeline`] | probe, decode, orient, colour, geometry, resize, effects, encode (sync, pure) |
 //! | [`work`] | the bounded CPU pool and its queue (503 when full) |
 //! | [`cache`] | result and source caches, single-flight for identical requests |
+//! | [`admission`] | when what missed enters a cache (on its first or second request) |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`http`] | routes, handlers, headers, and the one error-to-status map |
 //! | [`convert`] | the `resizer convert` and `resizer sign` commands |
@@ -26,6 +27,7 @@
 // `turbo` feature's direct call into libwebp's decoder), allows it where it
 // is declared; the default build compiles no `unsafe` code of its own.
 
+pub mod admission;
 pub mod cache;
 pub mod config;
 pub mod convert;

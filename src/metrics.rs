@@ -54,6 +54,8 @@ pub struct Metrics {
     pub stage_duration: Family<StageLabel, Histogram, fn() -> Histogram>,
     pub cache_hits: Family<CacheLabel, Counter>,
     pub cache_misses: Family<CacheLabel, Counter>,
+    /// Misses not stored: their key's first request under `cache_admission=second`.
+    pub cache_unadmitted: Family<CacheLabel, Counter>,
     pub coalesced: Counter,
     pub queue_depth: Gauge,
     pub in_flight: Gauge,
@@ -94,6 +96,12 @@ impl Metrics {
         registry.register("cache_hits", "Cache hits by cache", cache_hits.clone());
         let cache_misses = Family::<CacheLabel, Counter>::default();
         registry.register("cache_misses", "Cache misses by cache", cache_misses.clone());
+        let cache_unadmitted = Family::<CacheLabel, Counter>::default();
+        registry.register(
+            "cache_unadmitted",
+            "Cache misses not stored, by cache: the first request for their key (cache_admission=second)",
+            cache_unadmitted.clone(),
+        );
         let coalesced = Counter::default();
         registry.register(
             "coalesced_requests",
@@ -152,6 +160,7 @@ impl Metrics {
             stage_duration,
             cache_hits,
             cache_misses,
+            cache_unadmitted,
             coalesced,
             queue_depth,
             in_flight,
@@ -170,9 +179,15 @@ impl Metrics {
     }
 
     /// Records whether the decode cache served a run (`cache_hits` /
-    /// `cache_misses` with `cache="decode"`); `held` is what the cache
-    /// weighs after a miss stored a decode, read only then.
-    pub fn observe_decode_reuse(&self, reuse: Option<DecodeReuse>, held: impl FnOnce() -> u64) {
+    /// `cache_misses` with `cache="decode"`, and `cache_unadmitted` for a
+    /// miss the cache did not keep: `admitted` is false); `held` is what the
+    /// cache weighs after a miss, read only then.
+    pub fn observe_decode_reuse(
+        &self,
+        reuse: Option<DecodeReuse>,
+        admitted: bool,
+        held: impl FnOnce() -> u64,
+    ) {
         let label = CacheLabel { cache: "decode" };
         match reuse {
             Some(DecodeReuse::Hit) => {
@@ -180,6 +195,9 @@ impl Metrics {
             }
             Some(DecodeReuse::Miss) => {
                 self.cache_misses.get_or_create(&label).inc();
+                if !admitted {
+                    self.cache_unadmitted.get_or_create(&label).inc();
+                }
                 self.decode_cache_bytes
                     .set(i64::try_from(held()).unwrap_or(i64::MAX));
             }

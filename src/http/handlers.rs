@@ -629,6 +629,7 @@ async fn produce(
         return produce_info(&state, bytes, fetch, chain, choice, deadline).await;
     }
     let decodes = state.decodes.for_source(&key, bytes.clone());
+    let decode_admitted = decodes.as_ref().is_none_or(|handle| handle.admits());
     let (result, waited) = state
         .pool
         .run(move || {
@@ -646,7 +647,9 @@ async fn produce(
     let metrics = &state.metrics;
     metrics.observe_stage("queue", waited);
     let (encoded, timings) = result?;
-    metrics.observe_decode_reuse(timings.decode_reuse, || state.decodes.weighted_bytes());
+    metrics.observe_decode_reuse(timings.decode_reuse, decode_admitted, || {
+        state.decodes.weighted_bytes()
+    });
     let times = observe_run(metrics, waited, fetch, timings);
     Ok(Arc::new(Rendered {
         etag: headers::etag(&encoded.bytes),

@@ -134,13 +134,19 @@ impl AppState {
             mounts,
             verifier,
             pool: WorkPool::new(config.concurrency, config.max_queue, config.max_queue_wait),
-            results: Tier::new("result", config.cache_bytes, config.cache_ttl),
+            results: Tier::new(
+                "result",
+                config.cache_bytes,
+                config.cache_ttl,
+                config.cache_admission,
+            ),
             sources: Tier::new(
                 "source",
                 config.source_cache_bytes,
                 config.cache_ttl.saturating_mul(SOURCE_RETENTION),
+                config.cache_admission,
             ),
-            decodes: DecodeCache::new(config.decode_cache_bytes),
+            decodes: DecodeCache::new(config.decode_cache_bytes, config.cache_admission),
             metrics: Metrics::new(),
             public_ids: moka::future::Cache::builder()
                 .max_capacity(PUBLIC_IDS)

@@ -13,14 +13,17 @@
 //! the same bytes whatever the cache holds. An entry also keeps the bytes it
 //! was decoded from, and is used only for identical bytes (a changed source
 //! is decoded again, whatever the key says); the caller's key only groups
-//! entries. The cache's TinyLFU admission keeps one-off sources (a stream of
-//! different photos) from pushing out the hot ones.
+//! entries. Under [`Admission::Second`] (the service's default) a source's
+//! decodes are stored from its second request on, so a stream of different
+//! photos never fills the cache; once it is full, TinyLFU keeps one-off
+//! sources from pushing out the hot ones.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::Image;
+use crate::admission::{Admission, Doorkeeper};
 
 /// What a decode was asked to produce, as far as its pixels depend on the
 /// request: the decoded size (the shrink-on-load scale) and whether every
@@ -43,6 +46,8 @@ const SIZES_PER_SOURCE: usize = 4;
 pub struct DecodeCache {
     /// `None` when the budget is 0 (the cache is off).
     store: Option<moka::sync::Cache<Arc<str>, Arc<Decodes>>>,
+    /// Sources asked for before, under [`Admission::Second`].
+    doorkeeper: Option<Arc<Doorkeeper>>,
 }
 
 impl std::fmt::Debug for DecodeCache {
@@ -75,20 +80,28 @@ fn image_bytes(image: &Image) -> usize {
 }
 
 impl DecodeCache {
-    /// A cache of at most `max_bytes` of source and decoded bytes (0: off).
-    pub fn new(max_bytes: u64) -> DecodeCache {
+    /// A cache of at most `max_bytes` of source and decoded bytes (0: off)
+    /// that stores a source's decodes as `admission` says.
+    pub fn new(max_bytes: u64, admission: Admission) -> DecodeCache {
         let store = (max_bytes > 0).then(|| {
             moka::sync::Cache::builder()
                 .max_capacity(max_bytes)
                 .weigher(|_key: &Arc<str>, entry: &Arc<Decodes>| entry.weight())
                 .build()
         });
-        DecodeCache { store }
+        let doorkeeper = store
+            .is_some()
+            .then(|| admission.doorkeeper().map(Arc::new))
+            .flatten();
+        DecodeCache { store, doorkeeper }
     }
 
     /// A cache that keeps nothing.
     pub fn off() -> DecodeCache {
-        DecodeCache { store: None }
+        DecodeCache {
+            store: None,
+            doorkeeper: None,
+        }
     }
 
     /// Bytes held now (sources and decodes), as the cache weighs them.
@@ -100,13 +113,16 @@ impl DecodeCache {
     }
 
     /// The handle the pipeline uses for one source: `key` names the source
-    /// (its URL or mount key), `bytes` are what was fetched.
+    /// (its URL or mount key), `bytes` are what was fetched. Counts as a
+    /// request for the source under [`Admission::Second`].
     pub fn for_source(&self, key: &str, bytes: Bytes) -> Option<SourceDecodes> {
         let store = self.store.clone()?;
+        let admits = self.doorkeeper.as_ref().is_none_or(|seen| seen.seen_before(key));
         Some(SourceDecodes {
             store,
             key: Arc::from(key),
             source: bytes,
+            admits,
         })
     }
 }
@@ -127,6 +143,9 @@ pub struct SourceDecodes {
     store: moka::sync::Cache<Arc<str>, Arc<Decodes>>,
     key: Arc<str>,
     source: Bytes,
+    /// Whether [`SourceDecodes::put`] stores (the source was asked for
+    /// before, or the cache admits on the first request).
+    admits: bool,
 }
 
 impl SourceDecodes {
@@ -150,11 +169,20 @@ impl SourceDecodes {
             .map(|(_, image)| Arc::clone(image))
     }
 
-    /// Offers the decode of these bytes at `size` to the cache. Decodes of
-    /// other bytes under the same key are dropped (the source changed).
-    /// Two requests adding sizes at once may keep only one of them: the
-    /// other is decoded again next time.
+    /// Whether this handle stores what it is offered.
+    pub fn admits(&self) -> bool {
+        self.admits
+    }
+
+    /// Offers the decode of these bytes at `size` to the cache (kept only
+    /// if the handle [admits](SourceDecodes::admits) it). Decodes of other
+    /// bytes under the same key are dropped (the source changed). Two
+    /// requests adding sizes at once may keep only one of them: the other
+    /// is decoded again next time.
     pub fn put(&self, size: DecodedAs, image: Arc<Image>) {
+        if !self.admits {
+            return;
+        }
         let mut sizes = match self.store.get(&self.key) {
             Some(entry) if self.same_source(&entry) => entry.sizes.clone(),
             _ => Vec::new(),
@@ -192,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_decode_is_found_by_key_size_and_identical_bytes() {
-        let cache = DecodeCache::new(1 << 20);
+        let cache = DecodeCache::new(1 << 20, Admission::First);
         let bytes = Bytes::from_static(b"source one");
         let handle = cache.for_source("a", bytes.clone()).unwrap();
         assert!(handle.get(at(4, 3)).is_none());
@@ -212,7 +240,7 @@ mod tests {
 
     #[test]
     fn changed_bytes_under_the_same_key_are_never_served_the_old_decode() {
-        let cache = DecodeCache::new(1 << 20);
+        let cache = DecodeCache::new(1 << 20, Admission::First);
         let old = cache.for_source("a", Bytes::from_static(b"version 1")).unwrap();
         old.put(at(4, 3), image(4, 3, 1));
         let new = cache.for_source("a", Bytes::from_static(b"version 2")).unwrap();
@@ -227,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_source_keeps_its_latest_sizes_and_the_budget_holds() {
-        let cache = DecodeCache::new(1 << 20);
+        let cache = DecodeCache::new(1 << 20, Admission::First);
         let handle = cache.for_source("a", Bytes::from_static(b"s")).unwrap();
         for side in 1..=(SIZES_PER_SOURCE as u32 + 1) {
             handle.put(at(side, side), image(side, side, 0));
@@ -238,7 +266,7 @@ mod tests {
         }
 
         // 64 sources of 30 KB decodes in a 256 KB cache: never above the budget.
-        let small = DecodeCache::new(256 * 1024);
+        let small = DecodeCache::new(256 * 1024, Admission::First);
         for k in 0..64 {
             let handle = small
                 .for_source(&format!("s{k}"), Bytes::from(vec![k as u8; 100]))
@@ -250,8 +278,35 @@ mod tests {
     }
 
     #[test]
+    fn admission_on_the_second_request_keeps_nothing_of_a_source_asked_for_once() {
+        let cache = DecodeCache::new(1 << 20, Admission::Second);
+        for k in 0..8 {
+            let handle = cache
+                .for_source(&format!("once{k}"), Bytes::from_static(b"s"))
+                .unwrap();
+            assert!(!handle.admits());
+            handle.put(at(10, 10), image(10, 10, 0));
+        }
+        assert_eq!(cache.weighted_bytes(), 0, "one-off sources are not kept");
+        let first = cache.for_source("hot", Bytes::from_static(b"s")).unwrap();
+        first.put(at(4, 3), image(4, 3, 1));
+        assert!(first.get(at(4, 3)).is_none());
+        // The source's second request stores its decode; later ones find it.
+        let second = cache.for_source("hot", Bytes::from_static(b"s")).unwrap();
+        assert!(second.admits());
+        second.put(at(4, 3), image(4, 3, 2));
+        let third = cache.for_source("hot", Bytes::from_static(b"s")).unwrap();
+        assert_eq!(third.get(at(4, 3)).unwrap().first().data()[0], 2);
+        assert!(cache.weighted_bytes() > 0);
+    }
+
+    #[test]
     fn a_zero_budget_is_off() {
-        assert!(DecodeCache::new(0).for_source("a", Bytes::new()).is_none());
+        assert!(
+            DecodeCache::new(0, Admission::Second)
+                .for_source("a", Bytes::new())
+                .is_none()
+        );
         assert_eq!(DecodeCache::off().weighted_bytes(), 0);
     }
 }

@@ -1038,7 +1038,7 @@ mod tests {
         let photo = include_bytes!("../../tests/fixtures/photo-coffee.jpg").to_vec();
         let turned = include_bytes!("../../tests/fixtures/exif-orientation-6.jpg").to_vec();
         let p3 = include_bytes!("../../tests/fixtures/display-p3.jpg").to_vec();
-        let cache = decoded::DecodeCache::new(64 << 20);
+        let cache = decoded::DecodeCache::new(64 << 20, crate::admission::Admission::First);
         for (name, bytes) in [
             ("photo", photo),
             ("turned", turned),
@@ -1067,7 +1067,7 @@ mod tests {
         // Two sizes that decode at the same JPEG scale share one decode; a
         // size that needs more resolution decodes again.
         let photo = include_bytes!("../../tests/fixtures/photo-coffee.jpg");
-        let handle = decoded::DecodeCache::new(64 << 20)
+        let handle = decoded::DecodeCache::new(64 << 20, crate::admission::Admission::First)
             .for_source("photo", bytes::Bytes::from_static(photo))
             .unwrap();
         // (The 600x400 photo at 1/4 scale with either build's margin.)
@@ -1077,7 +1077,7 @@ mod tests {
         assert_eq!(reusing(photo, "w_1.0", &handle).1, Some(Miss));
         // An animation is not kept.
         let gif = disposal_gif();
-        let handle = decoded::DecodeCache::new(64 << 20)
+        let handle = decoded::DecodeCache::new(64 << 20, crate::admission::Admission::First)
             .for_source("gif", bytes::Bytes::from(gif.clone()))
             .unwrap();
         assert_eq!(reusing(&gif, "w_4", &handle).1, None);

@@ -317,6 +317,8 @@ async fn a_stale_s3_object_is_checked_again_and_a_new_version_served() {
     };
     let object = storage.root.join(BUCKET).join("originals/swap.png");
     std::fs::write(&object, encode_png(400, 200, false, &quadrants(400, 200))).unwrap();
+    // Asked for twice: the caches keep it from its second request on.
+    assert_eq!(size().await, (100, 50));
     assert_eq!(size().await, (100, 50));
     // Replaced at the storage: within the TTL the cached copy serves...
     std::fs::write(&object, encode_png(200, 400, false, &quadrants(200, 400))).unwrap();

@@ -318,6 +318,106 @@ async fn renditions_of_a_hot_source_share_one_decode_and_the_same_bytes() {
 }
 
 #[tokio::test]
+async fn the_default_admission_caches_from_the_second_request_on() {
+    let mut config = config();
+    config.cache_admission = resizer::Config::defaults().cache_admission;
+    let server = Server::start(config).await;
+    let origin = Origin::start().await;
+    let photo = std::fs::read("tests/fixtures/photo-coffee.jpg").unwrap();
+    for name in ["hot.jpg", "once-1.jpg", "once-2.jpg", "once-3.jpg"] {
+        origin.add(name, "image/jpeg", photo.clone());
+    }
+    let timing =
+        |response: &reqwest::Response| response.headers()["server-timing"].to_str().unwrap().to_owned();
+    let metric = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map_or(0, |v| v.parse().unwrap())
+    };
+
+    // A stream of sources asked for once: each is served, none is kept.
+    for name in ["once-1.jpg", "once-2.jpg", "once-3.jpg"] {
+        let response = server
+            .get(&format!("/w_60?url={}", origin.url(&format!("/img/{name}"))))
+            .await;
+        assert_eq!(response.status(), 200);
+        assert!(
+            timing(&response).ends_with("cache;desc=miss"),
+            "{}",
+            timing(&response)
+        );
+    }
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    for cache in ["result", "source", "decode"] {
+        let label = format!("{{cache=\"{cache}\"}}");
+        assert_eq!(
+            metric(&metrics, &format!("resizer_cache_unadmitted_total{label}")),
+            3,
+            "{metrics}"
+        );
+    }
+    assert_eq!(metric(&metrics, "resizer_decode_cache_bytes"), 0, "{metrics}");
+
+    // One URL asked for three times: rendered twice (the second time it is
+    // kept), then a hit; the source is downloaded twice, its decode made twice.
+    let src = origin.url("/img/hot.jpg");
+    let path = format!("/w_60?url={src}");
+    let first = server.get(&path).await;
+    assert!(timing(&first).contains("fetch;dur="), "{}", timing(&first));
+    let first = first.bytes().await.unwrap();
+    let second = server.get(&path).await;
+    assert!(
+        timing(&second).ends_with("cache;desc=miss"),
+        "{}",
+        timing(&second)
+    );
+    assert!(!timing(&second).contains("desc=cached"), "{}", timing(&second));
+    let second = second.bytes().await.unwrap();
+    let third = server.get(&path).await;
+    assert_eq!(timing(&third), "cache;desc=hit");
+    let third = third.bytes().await.unwrap();
+    assert_eq!(
+        first, second,
+        "the same request gives the same bytes, kept or not"
+    );
+    assert_eq!(second, third);
+    assert_eq!(origin.hits("/img/hot.jpg"), 2);
+
+    // Another size of the now known source: its download and its decode
+    // come from the caches.
+    let other = server.get(&format!("/w_58?url={src}")).await;
+    assert_eq!(other.status(), 200);
+    assert!(
+        timing(&other).contains("fetch;dur=0;desc=cached"),
+        "{}",
+        timing(&other)
+    );
+    assert!(
+        timing(&other).contains(";desc=cached, transform;"),
+        "{}",
+        timing(&other)
+    );
+    assert_eq!(origin.hits("/img/hot.jpg"), 2);
+    let metrics = server.get("/metrics").await.text().await.unwrap();
+    assert!(metric(&metrics, "resizer_decode_cache_bytes") > 0, "{metrics}");
+    assert_eq!(
+        metric(&metrics, "resizer_cache_hits_total{cache=\"decode\"}"),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "resizer_cache_hits_total{cache=\"source\"}"),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(&metrics, "resizer_cache_hits_total{cache=\"result\"}"),
+        1,
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
 async fn a_changed_source_is_decoded_again_never_served_from_the_old_decode() {
     let mut config = config();
     config.cache_ttl = Duration::from_millis(300);

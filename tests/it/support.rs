@@ -84,6 +84,10 @@ pub fn config() -> Config {
     let mut config = Config::defaults();
     config.allow_private_networks = true;
     config.download_timeout = Duration::from_secs(5);
+    // Most tests count what the caches save from the first request on;
+    // the default admission (on the second request) has tests of its own
+    // (`serving::the_default_admission_caches_from_the_second_request_on`).
+    config.cache_admission = resizer::admission::Admission::First;
     config
 }
 
