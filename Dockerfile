@@ -79,10 +79,6 @@ RUN groupadd --system --gid 10001 resizer \
 COPY --from=build /out/resizer /usr/local/bin/resizer
 
 ENV RESIZER_BIND=0.0.0.0:8080
-# glibc's malloc keeps up to 8 arenas per core for the runtime's threads; two hold the same
-# work with less memory left behind by large images, at no measured cost in throughput
-# (BENCHMARKS.md, "Memory under a stream of sources").
-ENV MALLOC_ARENA_MAX=2
 EXPOSE 8080
 USER 10001:10001
 

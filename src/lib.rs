@@ -18,16 +18,19 @@
 //! | [`work`] | the bounded CPU pool and its queue (503 when full) |
 //! | [`cache`] | result and source caches, single-flight for identical requests |
 //! | [`admission`] | when what missed enters a cache (on its first or second request) |
+//! | [`allocator`] | glibc malloc's settings for image work, applied at start |
 //! | [`metrics`] | Prometheus metrics |
 //! | [`http`] | routes, handlers, headers, and the one error-to-status map |
 //! | [`convert`] | the `resizer convert` and `resizer sign` commands |
 
 // `unsafe_code` is denied for every target of the package (`[lints]` in
-// Cargo.toml). The one module that needs it, `pipeline::codec::webp::libwebp` (the
-// `turbo` feature's direct call into libwebp's decoder), allows it where it
-// is declared; the default build compiles no `unsafe` code of its own.
+// Cargo.toml). Two places need it and allow it where they are declared:
+// `pipeline::codec::webp::libwebp` (the `turbo` feature's direct calls into
+// libwebp's decoder) and `allocator::tune` (three integer `mallopt` calls to
+// glibc at start); the default build has no other `unsafe` code of its own.
 
 pub mod admission;
+pub mod allocator;
 pub mod cache;
 pub mod config;
 pub mod convert;

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use resizer::config::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
+    // Before any thread exists: the allocator's settings apply to all of them.
+    let tuned = resizer::allocator::tune();
     let cli = Cli::parse_or_exit();
     let command = cli.command.unwrap_or(Command::Serve);
     let validated = match command {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
                 // The address actually bound: with port 0 the system chose it.
                 let addr = listener.local_addr().unwrap_or(config.bind);
                 tracing::info!(%addr, "resizer listening");
+                tracing::debug!(settings = ?tuned, "malloc settings applied");
                 resizer::serve(listener, config, shutdown_signal()).await?;
                 Ok(())
             }
