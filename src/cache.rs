@@ -22,8 +22,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
-pub use crate::admission::Admission;
-use crate::admission::Doorkeeper;
+use crate::admission::{Admission, Doorkeeper};
 use crate::metrics::{CacheLabel, Metrics};
 
 /// A run in flight, awaitable by any number of waiters; `Err` is a panic message.
