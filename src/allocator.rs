@@ -11,8 +11,8 @@
 //!   thread count. Two arenas ([`ARENAS`]) cost nothing measurable;
 //! * giving memory back to the system whenever the free space on top of the
 //!   heap passes a threshold that is below one request's buffers: the next
-//!   request faults the same pages in again and the kernel zeroes them, a
-//!   tenth of the throughput or more. The threshold is raised to
+//!   request faults the same pages in again and the kernel zeroes them.
+//!   The threshold is raised to
 //!   [`TRIM_THRESHOLD`]; allocations from [`MMAP_THRESHOLD`] up are still
 //!   mapped apart and returned whole when freed.
 //!

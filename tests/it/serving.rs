@@ -301,19 +301,17 @@ async fn renditions_of_a_hot_source_share_one_decode_and_the_same_bytes() {
     assert!(!off_metrics.contains("cache=\"decode\""), "{off_metrics}");
 
     // Server-Timing says where the decode came from.
-    let timing =
-        |response: &reqwest::Response| response.headers()["server-timing"].to_str().unwrap().to_owned();
     let reused = cached.get(&format!("/w_58?url={src}")).await;
     assert!(
-        timing(&reused).contains(";desc=cached, transform;"),
+        server_timing(&reused).contains(";desc=cached, transform;"),
         "{}",
-        timing(&reused)
+        server_timing(&reused)
     );
     let decoded = uncached.get(&format!("/w_58?url={src}")).await;
     assert!(
-        !timing(&decoded).contains(";desc=cached, transform;"),
+        !server_timing(&decoded).contains(";desc=cached, transform;"),
         "{}",
-        timing(&decoded)
+        server_timing(&decoded)
     );
 }
 
@@ -327,8 +325,6 @@ async fn the_default_admission_caches_from_the_second_request_on() {
     for name in ["hot.jpg", "once-1.jpg", "once-2.jpg", "once-3.jpg"] {
         origin.add(name, "image/jpeg", photo.clone());
     }
-    let timing =
-        |response: &reqwest::Response| response.headers()["server-timing"].to_str().unwrap().to_owned();
     let metric = |text: &str, name: &str| -> u64 {
         text.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
@@ -342,9 +338,9 @@ async fn the_default_admission_caches_from_the_second_request_on() {
             .await;
         assert_eq!(response.status(), 200);
         assert!(
-            timing(&response).ends_with("cache;desc=miss"),
+            server_timing(&response).ends_with("cache;desc=miss"),
             "{}",
-            timing(&response)
+            server_timing(&response)
         );
     }
     let metrics = server.get("/metrics").await.text().await.unwrap();
@@ -363,18 +359,26 @@ async fn the_default_admission_caches_from_the_second_request_on() {
     let src = origin.url("/img/hot.jpg");
     let path = format!("/w_60?url={src}");
     let first = server.get(&path).await;
-    assert!(timing(&first).contains("fetch;dur="), "{}", timing(&first));
+    assert!(
+        server_timing(&first).contains("fetch;dur="),
+        "{}",
+        server_timing(&first)
+    );
     let first = first.bytes().await.unwrap();
     let second = server.get(&path).await;
     assert!(
-        timing(&second).ends_with("cache;desc=miss"),
+        server_timing(&second).ends_with("cache;desc=miss"),
         "{}",
-        timing(&second)
+        server_timing(&second)
     );
-    assert!(!timing(&second).contains("desc=cached"), "{}", timing(&second));
+    assert!(
+        !server_timing(&second).contains("desc=cached"),
+        "{}",
+        server_timing(&second)
+    );
     let second = second.bytes().await.unwrap();
     let third = server.get(&path).await;
-    assert_eq!(timing(&third), "cache;desc=hit");
+    assert_eq!(server_timing(&third), "cache;desc=hit");
     let third = third.bytes().await.unwrap();
     assert_eq!(
         first, second,
@@ -388,14 +392,14 @@ async fn the_default_admission_caches_from_the_second_request_on() {
     let other = server.get(&format!("/w_58?url={src}")).await;
     assert_eq!(other.status(), 200);
     assert!(
-        timing(&other).contains("fetch;dur=0;desc=cached"),
+        server_timing(&other).contains("fetch;dur=0;desc=cached"),
         "{}",
-        timing(&other)
+        server_timing(&other)
     );
     assert!(
-        timing(&other).contains(";desc=cached, transform;"),
+        server_timing(&other).contains(";desc=cached, transform;"),
         "{}",
-        timing(&other)
+        server_timing(&other)
     );
     assert_eq!(origin.hits("/img/hot.jpg"), 2);
     let metrics = server.get("/metrics").await.text().await.unwrap();
@@ -449,4 +453,9 @@ async fn a_changed_source_is_decoded_again_never_served_from_the_old_decode() {
         metrics.contains("resizer_cache_misses_total{cache=\"decode\"} 2"),
         "{metrics}"
     );
+}
+
+/// The `Server-Timing` header of a response.
+fn server_timing(response: &reqwest::Response) -> String {
+    response.headers()["server-timing"].to_str().unwrap().to_owned()
 }
