@@ -14,6 +14,8 @@
 #
 # Workloads (the kit's README says what each measures): ab, wrk, distinct (one hot source,
 # many sizes), sources (every request a new source) and srcset (16 sources x widths 320-1600).
+# At the end it prints the kit's table of every row and, from this run's rows only, each
+# build's ratios to the peers against the performance targets (bench/targets.py).
 #
 # Env:
 #   WORKLOADS        default "ab wrk distinct sources srcset"
@@ -58,6 +60,7 @@ binary() {
 }
 
 cd "$KIT"
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%S+00:00)
 ./peers.sh start origin >/dev/null 2>&1 || true
 
 for build in $BUILDS; do
@@ -99,4 +102,7 @@ for peer in "$@"; do
   esac || echo "run.sh failed for $peer" >&2
   ./peers.sh stop "$peer"
 done
-python3 report.py
+python3 report.py "${RESULTS:-results.csv}"
+# The performance targets, as ratios to the peers measured in this run only.
+echo
+python3 "$REPO/bench/targets.py" --since "$STARTED" "${RESULTS:-results.csv}"
