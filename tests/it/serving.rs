@@ -134,6 +134,17 @@ async fn a_request_that_waits_past_max_queue_wait_is_503_with_retry_after() {
         let path = format!("/w_8192,h_8190,e_blur:2000?url={src}");
         tokio::spawn(async move { server.get(&path).await })
     };
+    // The holder takes the slot right after its download: wait for that, not
+    // for a fixed time from the start (a busy machine may take longer to get
+    // there, and then the request below would find the slot free).
+    let downloaded = std::time::Instant::now();
+    while origin.hits("/img/dot.png") == 0 {
+        assert!(
+            downloaded.elapsed() < Duration::from_secs(20),
+            "the holder never downloaded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = std::time::Instant::now();
     let response = server.get(&format!("/w_10?url={src}")).await;
