@@ -9,13 +9,15 @@
 //! the colour of transparent pixels never bleeds into visible ones. The
 //! 16-bit linear-light copy the resampler works on is made a strip of rows at
 //! a time, each resampled across before the next, so that a large source is
-//! never held twice.
+//! never held twice; it is written by table lookup into one buffer reused
+//! from strip to strip, never zeroed first, and the 8-bit result is collected
+//! the same way.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use fast_image_resize::images::{CroppedImage, CroppedImageMut, Image as FirImage, ImageRef};
-use fast_image_resize::pixels::{InnerPixel, U16x4};
+use fast_image_resize::pixels::{InnerPixel, U16x3, U16x4};
 use fast_image_resize::{
     FilterType, PixelComponentMapper, PixelType, ResizeAlg, ResizeOptions, Resizer, create_srgb_mapper,
 };
@@ -79,16 +81,36 @@ static SRGB_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(create_srgb_m
 /// smallest 8-bit sRGB step.
 const HEADROOM: f32 = 0.25;
 
-/// sRGB <-> 16-bit linear light with [`HEADROOM`], built once (256 + 2 x 65536
-/// entries) and shared.
-static HEADROOM_MAPPER: LazyLock<PixelComponentMapper> = LazyLock::new(|| {
-    PixelComponentMapper::new(
-        |v| (srgb::to_linear(f64::from(v)) as f32 + HEADROOM) / (1.0 + 2.0 * HEADROOM),
-        |y| {
-            let v = (y * (1.0 + 2.0 * HEADROOM) - HEADROOM).clamp(0.0, 1.0);
-            srgb::from_linear(f64::from(v)) as f32
-        },
-    )
+/// sRGB value `v` in [0, 1] to linear light in the [`HEADROOM`] encoding,
+/// as a fraction of the 16-bit range.
+fn headroom_forward(v: f32) -> f32 {
+    (srgb::to_linear(f64::from(v)) as f32 + HEADROOM) / (1.0 + 2.0 * HEADROOM)
+}
+
+/// The inverse of [`headroom_forward`], clamping what the kernel's lobes
+/// pushed outside [0, 1].
+fn headroom_backward(y: f32) -> f32 {
+    let v = (y * (1.0 + 2.0 * HEADROOM) - HEADROOM).clamp(0.0, 1.0);
+    srgb::from_linear(f64::from(v)) as f32
+}
+
+/// 8-bit sRGB <-> 16-bit linear light with [`HEADROOM`] as lookup tables,
+/// built once and shared: the values of fast_image_resize's
+/// `PixelComponentMapper` for the same functions (a test holds them equal),
+/// applied by our own loops so that the 16-bit copy is written straight into
+/// a reused buffer and the 8-bit output collected, neither zeroed first.
+struct HeadroomTables {
+    to_linear: [u16; 256],
+    to_srgb: Box<[u8]>,
+}
+
+static HEADROOM_TABLES: LazyLock<HeadroomTables> = LazyLock::new(|| HeadroomTables {
+    to_linear: std::array::from_fn(|i| {
+        (headroom_forward(i as f32 / 255.0) * f32::from(u16::MAX)).round() as u16
+    }),
+    to_srgb: (0..=u16::MAX)
+        .map(|i| (headroom_backward(f32::from(i) / f32::from(u16::MAX)) * 255.0).round() as u8)
+        .collect(),
 });
 
 /// Crops the region of `layout` (resolving gravity or saliency) and
@@ -398,11 +420,6 @@ impl Resampler {
         // light: a crop of a large image does not pay for the whole.
         let bounds = kernel_bounds(window, (iw, ih), (tw, th));
         let (left, top, width, height) = bounds;
-        let mapper = if space == ResampleSpace::Linear {
-            &*HEADROOM_MAPPER
-        } else {
-            &*SRGB_MAPPER
-        };
         // A region whose 16-bit copy is small is converted whole and
         // resampled in one call. A larger one is converted a strip of
         // rows at a time, each resampled across into `across` (output
@@ -419,7 +436,7 @@ impl Resampler {
             Some(buffers) if buffers.channels == image.channels() => buffers,
             _ => LinearBuffers {
                 channels: image.channels(),
-                strip: FirImage::new(width, strip_rows, u16_type),
+                strip: Vec::new(),
                 across: in_strips.then(|| FirImage::new(tw, height, u16_type)),
                 output: FirImage::new(tw, th, u16_type),
             },
@@ -430,48 +447,66 @@ impl Resampler {
             output,
             ..
         } = self.linear.insert(buffers);
+        let components = u16_type.size() / 2;
         for frame in image.frames() {
             let src = ImageRef::new(iw, ih, frame.data(), u8_type).map_err(resize_error)?;
-            // Rows `y..y + rows` of the region into the strip buffer.
-            let to_linear = |strip: &mut FirImage<'static>, y: u32, rows: u32| {
+            // Rows `y..y + rows` of the region into the strip buffer, as
+            // 16-bit samples (`components` per pixel).
+            let to_linear = |strip: &mut Vec<u16>, y: u32, rows: u32| -> Result<(), PipelineError> {
+                let samples = width as usize * rows as usize * components;
                 if premultiply {
-                    let mut typed = strip
-                        .typed_image_mut::<U16x4>()
-                        .ok_or_else(|| resize_error("the strip buffer is not 16-bit RGBA"))?;
-                    premultiplied_linear(
-                        frame.data(),
-                        iw,
-                        (left, top + y, width, rows),
-                        U16x4::components_mut(typed.pixels_mut()),
-                    );
-                    Ok(())
-                } else {
-                    let part = CroppedImage::new(&src, left, top + y, width, rows).map_err(resize_error)?;
-                    if rows == strip.height() {
-                        mapper.forward_map(&part, strip).map_err(resize_error)
-                    } else {
-                        let mut into =
-                            CroppedImageMut::new(strip, 0, 0, width, rows).map_err(resize_error)?;
-                        mapper.forward_map(&part, &mut into).map_err(resize_error)
+                    // Every sample is written: growing is the only zeroing.
+                    strip.resize(samples, 0);
+                    premultiplied_linear(frame.data(), iw, (left, top + y, width, rows), strip);
+                } else if space == ResampleSpace::Linear {
+                    strip.clear();
+                    strip.reserve(samples);
+                    let table = &HEADROOM_TABLES.to_linear;
+                    let row_bytes = iw as usize * components;
+                    let (from, to) = (left as usize * components, (left + width) as usize * components);
+                    for row in frame
+                        .data()
+                        .chunks_exact(row_bytes)
+                        .skip((top + y) as usize)
+                        .take(rows as usize)
+                    {
+                        let part = row
+                            .get(from..to)
+                            .ok_or_else(|| resize_error("the region is outside the frame"))?;
+                        strip.extend(part.iter().map(|&v| table[usize::from(v)]));
                     }
+                    if strip.len() != samples {
+                        return Err(resize_error("the region is outside the frame"));
+                    }
+                } else {
+                    strip.resize(samples, 0);
+                    let part = CroppedImage::new(&src, left, top + y, width, rows).map_err(resize_error)?;
+                    let mut into =
+                        FirImage::from_slice_u8(width, rows, bytemuck::cast_slice_mut(strip), u16_type)
+                            .map_err(resize_error)?;
+                    SRGB_MAPPER.forward_map(&part, &mut into).map_err(resize_error)?;
                 }
+                Ok(())
             };
             let crop_left = window.left - f64::from(left);
             let crop_top = window.top - f64::from(top);
             match across {
                 None => {
                     to_linear(strip, 0, height)?;
+                    let linear = ImageRef::new(width, height, bytemuck::cast_slice(strip), u16_type)
+                        .map_err(resize_error)?;
                     let options = options
                         .clone()
                         .crop(crop_left, crop_top, window.width, window.height);
-                    resizer.resize(&*strip, output, &options).map_err(resize_error)?;
+                    resizer.resize(&linear, output, &options).map_err(resize_error)?;
                 }
                 Some(across) => {
                     for y in (0..height).step_by(strip_rows as usize) {
                         deadline::check()?;
                         let rows = strip_rows.min(height - y);
                         to_linear(strip, y, rows)?;
-                        let part = CroppedImage::new(&*strip, 0, 0, width, rows).map_err(resize_error)?;
+                        let part = ImageRef::new(width, rows, bytemuck::cast_slice(strip), u16_type)
+                            .map_err(resize_error)?;
                         let mut into = CroppedImageMut::new(across, 0, y, tw, rows).map_err(resize_error)?;
                         let options = options
                             .clone()
@@ -487,9 +522,20 @@ impl Resampler {
                     .typed_image::<U16x4>()
                     .ok_or_else(|| resize_error("the output buffer is not 16-bit RGBA"))?;
                 unpremultiplied_srgb(U16x4::components(typed.pixels()))
+            } else if space == ResampleSpace::Linear {
+                let typed = output
+                    .typed_image::<U16x3>()
+                    .ok_or_else(|| resize_error("the output buffer is not 16-bit RGB"))?;
+                let table = &HEADROOM_TABLES.to_srgb;
+                U16x3::components(typed.pixels())
+                    .iter()
+                    .map(|&y| table[usize::from(y)])
+                    .collect()
             } else {
                 let mut dst = FirImage::new(tw, th, u8_type);
-                mapper.backward_map(&*output, &mut dst).map_err(resize_error)?;
+                SRGB_MAPPER
+                    .backward_map(&*output, &mut dst)
+                    .map_err(resize_error)?;
                 dst.into_vec()
             };
             frames.push(out_frame(frame, data, tw, th)?);
@@ -534,7 +580,9 @@ fn strip_rows(width: u32, height: u32, pixel_type: PixelType, sizes: (u64, u32))
 /// goes back to 8-bit sRGB.
 struct LinearBuffers {
     channels: Channels,
-    strip: FirImage<'static>,
+    /// 16-bit samples of the strip (or the whole region), written afresh
+    /// for each strip without being zeroed first.
+    strip: Vec<u16>,
     across: Option<FirImage<'static>>,
     output: FirImage<'static>,
 }
@@ -621,6 +669,30 @@ fn kernel_bounds(window: &Window, image: (u32, u32), target: (u32, u32)) -> (u32
 mod tests {
     use super::*;
     use crate::pipeline::test_support::{close, layout, pixel};
+
+    /// fast_image_resize's own mapper for the [`HEADROOM`] encoding: the
+    /// reference [`HEADROOM_TABLES`] must equal.
+    static HEADROOM_MAPPER: LazyLock<PixelComponentMapper> =
+        LazyLock::new(|| PixelComponentMapper::new(headroom_forward, headroom_backward));
+
+    #[test]
+    fn headroom_tables_equal_the_crates_mapper() {
+        let every_u8: Vec<u8> = (0..=255).collect();
+        let src = ImageRef::new(256, 1, &every_u8, PixelType::U8).unwrap();
+        let mut linear = FirImage::new(256, 1, PixelType::U16);
+        HEADROOM_MAPPER.forward_map(&src, &mut linear).unwrap();
+        let linear = linear.typed_image::<fast_image_resize::pixels::U16>().unwrap();
+        let expected: Vec<u16> = linear.pixels().iter().map(|p| p.0).collect();
+        assert_eq!(expected, HEADROOM_TABLES.to_linear.to_vec());
+
+        let every_u16: Vec<u16> = (0..=u16::MAX).collect();
+        let src = ImageRef::new(256, 256, bytemuck::cast_slice(&every_u16), PixelType::U16).unwrap();
+        let mut srgb = FirImage::new(256, 256, PixelType::U8);
+        HEADROOM_MAPPER.backward_map(&src, &mut srgb).unwrap();
+        assert!(srgb.buffer() == &*HEADROOM_TABLES.to_srgb);
+        // The encoding keeps its room: black and white sit inside the range.
+        assert!(HEADROOM_TABLES.to_linear[0] > 10_000 && HEADROOM_TABLES.to_linear[255] < 55_000);
+    }
 
     /// Red, green, blue and white quadrants.
     fn quadrants(w: u32, h: u32) -> Image {
