@@ -8,6 +8,9 @@ Figures from different runs are not comparable on this machine, so only rows at 
 --since count (bench/load.sh passes the time it started); of several rows for one server and
 workload the least disturbed one is kept (lowest foreign CPU, then the latest).
 
+A row is marked disturbed when more than 0.1 core of foreign CPU ran beside it (the kit's
+CONTENDED mark): run that server and workload again, the least disturbed row is kept.
+
 Throughput is answers served per second, 2xx only: under `srcset` resizer answers part of a
 deep queue `503 overloaded` quickly, and those must not count as work done.
 
@@ -65,6 +68,7 @@ def main():
             missing = True
             continue
         peer, peer_rate = max(peers, key=lambda p: p[1])
+        peer_note = " disturbed" if float(runs[(peer, workload)].get("foreign_cpu") or 0) > 0.1 else ""
         cells = []
         for name, _, column in BUILDS:
             own = runs.get((name, workload))
@@ -75,7 +79,9 @@ def main():
             ratio = rate / peer_rate if peer_rate else float("inf")
             verdict = "met" if ratio >= targets[column] else "missed"
             flag = " (disturbed)" if float(own.get("foreign_cpu") or 0) > 0.1 else ""
-            cells.append(f"{rate:.1f} / {peer_rate:.1f} ({peer}) = **{ratio:.2f}x**: {verdict}{flag}")
+            cells.append(
+                f"{rate:.1f} / {peer_rate:.1f} ({peer}{peer_note}) = **{ratio:.2f}x**: {verdict}{flag}"
+            )
         kind = "the best peer" if against == "best" else "libvips"
         print(f"| {workload} served/s, against {kind} (>= "
               f"{targets[0]}x / {targets[1]}x) | " + " | ".join(cells) + " |")
