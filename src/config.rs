@@ -93,10 +93,20 @@ pub mod defaults {
 /// The codec crates in this build and their versions, as `Cargo.lock` pins
 /// them (a unit test compares the two, so the list cannot go stale). The C
 /// libraries come vendored in the `-sys` crates named beside them.
+#[cfg(not(feature = "turbo"))]
 macro_rules! codecs {
     () => {
-        "jpeg-decoder 0.3.2, jpeg-encoder 0.7.1, png 0.18.1, gif 0.14.2, image-webp 0.2.4, \
-         webp 0.3.1 (libwebp encoder, libwebp-sys 0.9.6), ravif 0.13.0 (rav1e 0.8.1), moxcms 0.9.2"
+        "jpeg-decoder 0.3.2, mozjpeg 0.10.13 (JPEG encoder, mozjpeg-sys 2.2.3), png 0.18.1, \
+         gif 0.14.2, image-webp 0.2.4, webp 0.3.1 (libwebp encoder, libwebp-sys 0.9.6), \
+         ravif 0.13.0 (rav1e 0.8.1), moxcms 0.9.2"
+    };
+}
+#[cfg(feature = "turbo")]
+macro_rules! codecs {
+    () => {
+        "jpeg-decoder 0.3.2, png 0.18.1, gif 0.14.2, image-webp 0.2.4, \
+         webp 0.3.1 (libwebp encoder, libwebp-sys 0.9.6), \
+         ravif 0.13.0 (rav1e 0.8.1, with its assembly), moxcms 0.9.2"
     };
 }
 
@@ -104,7 +114,7 @@ macro_rules! codecs {
 macro_rules! features {
     () => {
         "turbo (JPEG decoded and written by libjpeg-turbo: turbojpeg 1.5.1, turbojpeg-sys 1.2.0; \
-         still WebP decoded by libwebp)"
+         still WebP decoded by libwebp; AVIF written with rav1e's assembly)"
     };
 }
 #[cfg(not(feature = "turbo"))]
